@@ -1,0 +1,61 @@
+/*
+ * codec.h - Lua values to bytes and back.
+ *
+ * Results cross from a worker's lua_State to the host only as bytes. One walk
+ * over a Lua value serves three encodings:
+ *
+ *   WQ_BINARY  exact transfer format: nil, booleans, integers (64 bits),
+ *              floats (bit-exact), strings (any bytes), luaworkq.null, tables
+ *              (with their luaworkq.array mark). Read back by wq_decode.
+ *   WQ_JSON    the output format of the SPEC: a table whose keys are exactly
+ *              1..n (n >= 1) is an array, any other an object with its keys as
+ *              strings sorted bytewise, an empty table is {} unless marked by
+ *              luaworkq.array; integers as integers, floats so they read back
+ *              to the same double (integral floats keep a ".0"), NaN and
+ *              infinity are errors, invalid UTF-8 becomes U+FFFD.
+ *   WQ_TEXT    the "lines" format: a string as it is, a number as Lua's
+ *              tostring writes it; anything else is an error.
+ *
+ * Functions, userdata (other than luaworkq.null), threads, cycles and nesting
+ * deeper than WQ_MAX_DEPTH are errors. Error messages name the key path from
+ * the root name given by the caller: "result.a.b: cannot transfer a function",
+ * "result.list[3]: cannot transfer a cycle", "result.x: cannot encode NaN".
+ *
+ * None of these functions raises a Lua error or leaves anything on the stack;
+ * on error they return -1 with the message in err (always NUL-terminated)
+ * and the output buffer holds a partial encoding that the caller discards.
+ */
+#ifndef WQ_CODEC_H
+#define WQ_CODEC_H
+
+#include <stddef.h>
+#include <lua.h>
+#include "buf.h"
+
+#define WQ_MAX_DEPTH 200
+#define WQ_ERRLEN 256
+
+enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
+
+/* Appends the encoding of the value at idx to out. Returns 0 or -1. */
+int wq_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
+              wq_buf *out, char err[WQ_ERRLEN]);
+
+/* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns 0, or -1 on
+ * malformed input or lack of memory (nothing pushed, message in err). */
+int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
+
+/* Pushes the value of one JSON text s[0..len) (surrounding white space
+ * allowed): null is luaworkq.null, arrays come marked with luaworkq.array,
+ * numbers without fraction or exponent that fit are integers. Returns 0, or
+ * -1 with a message naming the byte offset ("at byte 7: expected ','"). */
+int wq_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
+
+/* Pushes the metatable that luaworkq.array sets (created on first use, kept
+ * in the registry). */
+void wq_push_array_mt(lua_State *L);
+
+/* luaworkq.null is the light userdata NULL (the same value as cjson.null). */
+#define wq_pushnull(L) lua_pushlightuserdata((L), NULL)
+
+#endif
