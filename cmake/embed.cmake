@@ -2,6 +2,7 @@
 # by module name (lua/luaworkq/testing.lua is "luaworkq.testing").
 set(body "/* Generated from lua/ by cmake/embed.cmake. */\n#include <stddef.h>\n#include \"embedded.h\"\n")
 set(table "const wq_embedded wq_embedded_modules[] = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(n 0)
 foreach(f ${FILES})
   file(RELATIVE_PATH rel ${ROOT} ${f})

@@ -30,17 +30,24 @@ void wq_buf_free(wq_buf *b)
     b->len = b->cap = 0;
 }
 
+int wq_buf_vprintf(wq_buf *b, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0 || wq_buf_grow(b, (size_t)n + 1) < 0)
+        return -1;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
 int wq_buf_printf(wq_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int rc = wq_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || wq_buf_grow(b, (size_t)n + 1) < 0)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
+    return rc;
 }

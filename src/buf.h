@@ -8,6 +8,7 @@
 #ifndef WQ_BUF_H
 #define WQ_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ int wq_buf_grow(wq_buf *b, size_t extra);   /* room for extra more bytes */
 void wq_buf_free(wq_buf *b);
 int wq_buf_printf(wq_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int wq_buf_vprintf(wq_buf *b, const char *fmt, va_list ap);
 
 static inline void wq_buf_reset(wq_buf *b) { b->len = 0; }
 

@@ -1,0 +1,30 @@
+-- The luaworkq module, as job scripts see it (also the global `luaworkq`).
+-- The host passes `core`: the values and C functions of this state.
+local core = select(2, ...)
+
+local M = {
+  worker = core.worker,    -- 1..workers in a worker, 0 in the host
+  workers = core.workers,
+  args = core.args,        -- from --set KEY=VALUE, all strings
+  version = core.version,
+  null = core.null,        -- encodes as JSON null (the same value as cjson.null)
+}
+
+local array_mt = core.array_mt
+local write = core.write
+local pack, concat, tostring = table.pack, table.concat, tostring
+
+-- Writes its arguments, tab-separated as print does, as one whole line on
+-- stderr: never torn by other workers' lines.
+function M.log(...)
+  local t = pack(...)
+  for i = 1, t.n do t[i] = tostring(t[i]) end
+  write(concat(t, "\t", 1, t.n))
+end
+
+-- Marks t (a new table if nil) to be written as a JSON array even when empty.
+function M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+return M

@@ -1,0 +1,65 @@
+/* batch.c - a run of consecutive items; see batch.h. */
+#include "batch.h"
+
+#include <stdlib.h>
+
+wq_batch *wq_batch_new(void)
+{
+    return calloc(1, sizeof(wq_batch));
+}
+
+void wq_batch_free(wq_batch *b)
+{
+    if (!b)
+        return;
+    while (b->failures) {
+        wq_failure *f = b->failures;
+        b->failures = f->next;
+        wq_buf_free(&f->item);
+        wq_buf_free(&f->message);
+        free(f);
+    }
+    wq_buf_free(&b->items);
+    wq_buf_free(&b->out);
+    free(b->ends);
+    free(b);
+}
+
+int wq_batch_add(wq_batch *b, const char *item, size_t len)
+{
+    if (b->count == b->ends_cap) {
+        size_t cap = b->ends_cap ? b->ends_cap * 2 : 64;
+        size_t *ends = realloc(b->ends, cap * sizeof *ends);
+        if (!ends)
+            return -1;
+        b->ends = ends;
+        b->ends_cap = cap;
+    }
+    if (wq_buf_add(&b->items, item, len) < 0)
+        return -1;
+    b->ends[b->count++] = b->items.len;
+    return 0;
+}
+
+const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len)
+{
+    size_t start = i ? b->ends[i - 1] : 0;
+    *len = b->ends[i] - start;
+    return b->items.data ? b->items.data + start : "";
+}
+
+void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
+{
+    wq_failure *f = calloc(1, sizeof *f), **tail = &b->failures;
+    if (!f)
+        return;  /* the count still says it failed */
+    f->index = b->first + i;
+    f->line = b->line + i;
+    size_t len;
+    const char *item = wq_batch_item(b, i, &len);
+    wq_buf_add(&f->item, item, len);
+    wq_buf_add(&f->message, msg->data, msg->len);
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = f;
+}

@@ -1,0 +1,47 @@
+/*
+ * batch.h - a run of consecutive items and what became of them.
+ *
+ * The reader fills the first part (all items of a batch come from one file),
+ * one worker fills the second, the writer reads both and frees the batch.
+ * Only one thread holds a batch at a time; queue.h hands it over.
+ */
+#ifndef WQ_BATCH_H
+#define WQ_BATCH_H
+
+#include <stdint.h>
+#include "buf.h"
+
+typedef struct wq_failure {
+    struct wq_failure *next;
+    int64_t index;              /* the item's position in the whole input */
+    int64_t line;               /* its line in the batch's file */
+    wq_buf item;                /* its bytes */
+    wq_buf message;             /* error message and traceback */
+} wq_failure;
+
+typedef struct wq_batch {
+    uint64_t seq;               /* position in the reorder window */
+    int64_t first;              /* index of the first item */
+    int64_t line;               /* line of the first item in its file */
+    int file;                   /* the file's number on the command line */
+    uint32_t count;
+    wq_buf items;               /* the items' bytes, back to back */
+    size_t *ends;               /* ends[i]: where item i ends in items */
+    size_t ends_cap;
+
+    wq_buf out;                 /* results: framed list output, or one
+                                   merged value (WQ_BINARY) */
+    uint32_t done, failed, unrun;
+    wq_failure *failures;       /* in item order */
+} wq_batch;
+
+wq_batch *wq_batch_new(void);
+void wq_batch_free(wq_batch *b);
+/* Appends an item. Returns 0 or -1 (out of memory). */
+int wq_batch_add(wq_batch *b, const char *item, size_t len);
+/* Item i's bytes. */
+const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len);
+/* Records the failure of item i, taking a copy of msg. */
+void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg);
+
+#endif

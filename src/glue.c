@@ -1,0 +1,475 @@
+/*
+ * glue.c - a lua_State with the job loaded; see glue.h.
+ *
+ * Stack layout of a state between calls, so that the per-item path pushes no
+ * more than the function and its arguments:
+ *   1  the message handler
+ *   2  process (workers) or nil
+ *   3  merge or nil
+ *   4  the accumulator of merged results, or nil
+ */
+#include "glue.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "embedded.h"
+#include "report.h"
+
+enum { MSGH = 1, PROCESS, MERGE, ACC };
+
+static const char *const hook_names[] = {
+    "setup", "init", "process", "merge", "finish", "shutdown"
+};
+
+struct wq_lua {
+    lua_State *L;
+    const wq_jobconf *conf;
+    int worker;
+    unsigned has;                /* bit per enum wq_hook defined by the job */
+    size_t used, limit;          /* heap bytes, cap (0: none) */
+    int64_t item;                /* index of the item running, 0 if none */
+    _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
+    int killed;                  /* the last error came from a kill */
+    wq_buf scratch;              /* fold mode: transfer check of results */
+};
+
+/* The allocator: the system one, with the optional heap cap. Lua turns a
+ * NULL into a memory error that the running call reports. */
+static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    wq_lua *lw = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        lw->used -= old;
+        return NULL;
+    }
+    if (lw->limit && nsize > old && lw->used - old + nsize > lw->limit)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        lw->used = lw->used - old + nsize;
+    return p;
+}
+
+/* The message handler of every call, as lua.c's msghandler: a non-string
+ * error object is shown through __tostring or as its type; a traceback is
+ * appended. */
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)",
+                                  luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Calls the function under nargs arguments. On error, the message goes to
+ * err (replacing what it held) and is popped. Returns the pcall status. */
+static int call(wq_lua *lw, int nargs, int nresults, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    lw->killed = 0;
+    int status = lua_pcall(L, nargs, nresults, MSGH);
+    if (status != LUA_OK) {
+        size_t len;
+        const char *msg = lua_tolstring(L, -1, &len);
+        wq_buf_reset(err);
+        if (status == LUA_ERRMEM && lw->limit)
+            wq_buf_printf(err, "memory limit of %zu MB exceeded", lw->limit >> 20);
+        else if (msg)
+            wq_buf_add(err, msg, len);
+        else
+            wq_buf_adds(err, "(error object is not a string)");
+        lua_pop(L, 1);
+        if (status == LUA_ERRMEM)
+            lua_gc(L, LUA_GCCOLLECT);  /* give the next call its room back */
+    }
+    if (lua_gethook(L))
+        lua_sethook(L, NULL, 0, 0);  /* a kill came too late to matter */
+    return status;
+}
+
+/* Raises the error of a pending kill that concerns what runs now. */
+static void on_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    int64_t k = atomic_load(&lw->kill);
+    if (k == WQ_KILL_ALL) {
+        lw->killed = 1;
+        luaL_error(L, "interrupted");  /* the hook stays: pcall cannot hide it */
+    }
+    if (k != 0 && k == lw->item) {
+        lw->killed = 1;
+        luaL_error(L, "timed out after %g s", lw->conf->timeout);
+    }
+    lua_sethook(L, NULL, 0, 0);
+    if (atomic_load(&lw->kill) != k)  /* a kill arrived while unhooking */
+        wq_lua_arm(lw);
+}
+
+void wq_lua_kill(wq_lua *lw, int64_t item) { atomic_store(&lw->kill, item); }
+
+void wq_lua_arm(wq_lua *lw)
+{
+    lua_sethook(lw->L, on_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+size_t wq_lua_memory(const wq_lua *lw) { return lw->used; }
+
+/* luaworkq.log's writer: one whole line to stderr. */
+static int l_write(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    wq_report(s, len);
+    return 0;
+}
+
+/* Loader of package.preload for the modules compiled in from lua/. */
+static int load_embedded(lua_State *L)
+{
+    const wq_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
+    char chunkname[128];
+    snprintf(chunkname, sizeof chunkname, "=[luaworkq]/%s", m->file);
+    if (luaL_loadbuffer(L, m->source, m->size, chunkname) != LUA_OK)
+        return lua_error(L);
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* The core table that lua/luaworkq.lua turns into the luaworkq module. */
+static void push_core(lua_State *L, const wq_lua *lw)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, lw->worker);
+    lua_setfield(L, -2, "worker");
+    lua_pushinteger(L, lw->conf->workers);
+    lua_setfield(L, -2, "workers");
+    lua_pushliteral(L, LUAWORKQ_VERSION);
+    lua_setfield(L, -2, "version");
+    wq_pushnull(L);
+    lua_setfield(L, -2, "null");
+    wq_push_array_mt(L);
+    lua_setfield(L, -2, "array_mt");
+    lua_pushcfunction(L, l_write);
+    lua_setfield(L, -2, "write");
+    lua_createtable(L, 0, lw->conf->nsets);
+    for (int i = 0; i < lw->conf->nsets; i++) {
+        const char *kv = lw->conf->sets[i], *eq = strchr(kv, '=');
+        lua_pushlstring(L, kv, (size_t)(eq - kv));
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "args");
+}
+
+static void install_modules(lua_State *L, const wq_lua *lw)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    for (const wq_embedded *m = wq_embedded_modules; m->name; m++) {
+        lua_pushlightuserdata(L, (void *)m);
+        lua_pushcclosure(L, load_embedded, 1);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_getfield(L, -1, "luaworkq");  /* its loader, called with the core */
+    lua_pushliteral(L, "luaworkq");
+    push_core(L, lw);
+    lua_call(L, 2, 1);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "luaworkq");
+    lua_pop(L, 1);
+    lua_setglobal(L, "luaworkq");
+    lua_pop(L, 1);
+}
+
+/* Puts the job's folder first on package.path and package.cpath. */
+static void set_paths(lua_State *L, const char *job)
+{
+    const char *slash = strrchr(job, '/');
+    if (slash)
+        lua_pushlstring(L, job, slash == job ? 1 : (size_t)(slash - job));
+    else
+        lua_pushliteral(L, ".");
+    const char *dir = lua_tostring(L, -1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_getfield(L, -2, "cpath");
+    lua_pushfstring(L, "%s/?.so;%s", dir, lua_tostring(L, -1));
+    lua_setfield(L, -4, "cpath");
+    lua_pop(L, 4);
+}
+
+/* The body of wq_lua_open, run protected (lua.c's pmain) so that a memory
+ * error or a failing top level becomes a message, not an abort. */
+static int open_job(lua_State *L)
+{
+    wq_lua *lw = lua_touserdata(L, 1);
+    const wq_jobconf *c = lw->conf;
+    luaL_openlibs(L);
+    set_paths(L, c->path);
+    install_modules(L, lw);
+    lua_pushfstring(L, "@%s", c->path);
+    if (luaL_loadbuffer(L, c->source, c->source_len, lua_tostring(L, -1)) != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, 0);
+    for (int h = WQ_SETUP; h <= WQ_SHUTDOWN; h++) {
+        int t = lua_getglobal(L, hook_names[h]);
+        if (t == LUA_TFUNCTION)
+            lw->has |= 1u << h;
+        else if (t != LUA_TNIL)
+            return luaL_error(L, "%s: '%s' is a %s, not a function", c->path,
+                              hook_names[h], lua_typename(L, t));
+        lua_pop(L, 1);
+    }
+    if (!(lw->has & (1u << WQ_PROCESS)))
+        return luaL_error(L, "%s: no 'process' function", c->path);
+    return 0;
+}
+
+wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
+{
+    wq_lua *lw = calloc(1, sizeof *lw);
+    if (!lw) {
+        wq_buf_adds(err, "out of memory");
+        return NULL;
+    }
+    lw->conf = conf;
+    lw->worker = worker;
+    lw->limit = conf->memory_limit;
+    lw->L = lua_newstate(alloc, lw);
+    if (!lw->L) {
+        wq_buf_adds(err, "cannot create a Lua state: out of memory");
+        free(lw);
+        return NULL;
+    }
+    lua_State *L = lw->L;
+    *(wq_lua **)lua_getextraspace(L) = lw;
+    lua_pushcfunction(L, msghandler);
+    lua_pushcfunction(L, open_job);
+    lua_pushlightuserdata(L, lw);
+    if (call(lw, 1, 0, err) != LUA_OK) {
+        wq_lua_close(lw);
+        return NULL;
+    }
+    lua_getglobal(L, "process");
+    lua_getglobal(L, "merge");
+    lua_pushnil(L);
+    return lw;
+}
+
+void wq_lua_close(wq_lua *lw)
+{
+    if (!lw)
+        return;
+    lua_close(lw->L);
+    wq_buf_free(&lw->scratch);
+    free(lw);
+}
+
+int wq_lua_has(const wq_lua *lw, enum wq_hook hook)
+{
+    return (lw->has >> hook) & 1u;
+}
+
+/* Pushes the global function of a hook the job defines. */
+static void push_hook(wq_lua *lw, enum wq_hook hook)
+{
+    lua_getglobal(lw->L, hook_names[hook]);
+}
+
+int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
+{
+    if (!wq_lua_has(lw, WQ_SETUP))
+        return 0;
+    push_hook(lw, WQ_SETUP);
+    if (call(lw, 0, 1, err) != LUA_OK)
+        return -1;
+    char msg[WQ_ERRLEN];
+    int rc = 0;
+    if (!lua_isnil(lw->L, -1) &&
+        wq_encode(lw->L, -1, WQ_BINARY, "setup value", shared, msg) < 0) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        rc = -1;
+    }
+    lua_pop(lw->L, 1);
+    return rc;
+}
+
+/* Pushes the value encoded in p[0..len), or nil when len is 0. */
+static int push_decoded(wq_lua *lw, const char *p, size_t len, wq_buf *err)
+{
+    char msg[WQ_ERRLEN];
+    if (len == 0) {
+        lua_pushnil(lw->L);
+        return 0;
+    }
+    if (wq_decode(lw->L, p, len, msg) == 0)
+        return 0;
+    wq_buf_reset(err);
+    wq_buf_adds(err, msg);
+    return -1;
+}
+
+int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
+{
+    if (!wq_lua_has(lw, WQ_INIT))
+        return 0;
+    push_hook(lw, WQ_INIT);
+    if (push_decoded(lw, shared->data, shared->len, err) < 0) {
+        lua_pop(lw->L, 1);
+        return -1;
+    }
+    return call(lw, 1, 0, err) == LUA_OK ? 0 : -1;
+}
+
+int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
+{
+    wq_lua_kill(lw, 0);  /* shutdown runs also after a stop */
+    if (!wq_lua_has(lw, WQ_SHUTDOWN))
+        return 0;
+    push_hook(lw, WQ_SHUTDOWN);
+    return call(lw, 0, 0, err) == LUA_OK ? 0 : -1;
+}
+
+/* Replaces the accumulator by merge(accumulator, top), or by top when there
+ * is none yet; pops top. */
+static int fold_top(wq_lua *lw, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    if (lua_isnil(L, ACC)) {
+        lua_replace(L, ACC);
+        return 0;
+    }
+    lua_pushvalue(L, MERGE);
+    lua_insert(L, -2);
+    lua_pushvalue(L, ACC);
+    lua_insert(L, -2);
+    if (call(lw, 2, 1, err) != LUA_OK)
+        return -1;
+    lua_replace(L, ACC);
+    return 0;
+}
+
+/* Pushes the item: its bytes, or the Lua value of its JSON text. */
+static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
+{
+    if (!lw->conf->ndjson_in) {
+        lua_pushlstring(lw->L, item, len);
+        return 0;
+    }
+    char msg[WQ_ERRLEN];
+    if (wq_json_decode(lw->L, item, len, msg) == 0)
+        return 0;
+    wq_buf_reset(err);
+    wq_buf_printf(err, "item is not JSON: %s", msg);
+    return -1;
+}
+
+enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
+                            int64_t index, enum wq_format fmt, int fold,
+                            wq_buf *out, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    lua_pushvalue(L, PROCESS);
+    if (push_item(lw, item, len, err) < 0) {
+        lua_pop(L, 1);
+        return WQ_ITEM_FAILED;
+    }
+    lua_pushinteger(L, index);
+    lw->item = index;
+    int status = call(lw, 2, 1, err);
+    lw->item = 0;
+    if (status != LUA_OK)
+        return lw->killed && atomic_load(&lw->kill) == WQ_KILL_ALL
+                   ? WQ_ITEM_INTERRUPTED : WQ_ITEM_FAILED;
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return WQ_ITEM_NIL;
+    }
+    char msg[WQ_ERRLEN];
+    wq_buf *dst = fold ? &lw->scratch : out;
+    size_t mark = dst->len;
+    if (fold)
+        wq_buf_reset(dst);
+    if (wq_encode(L, -1, fold ? WQ_BINARY : fmt, "result", dst, msg) < 0) {
+        dst->len = mark;
+        lua_pop(L, 1);
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        return WQ_ITEM_FAILED;
+    }
+    if (fold && fold_top(lw, err) < 0)
+        return WQ_ITEM_MERGE_FAILED;
+    if (!fold)
+        lua_pop(L, 1);
+    return WQ_ITEM_OK;
+}
+
+int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    if (lua_isnil(L, ACC))
+        return 0;
+    char msg[WQ_ERRLEN];
+    int rc = wq_encode(L, ACC, WQ_BINARY, "merged value", out, msg);
+    lua_pushnil(L);
+    lua_replace(L, ACC);
+    if (rc < 0) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        return -1;
+    }
+    return 1;
+}
+
+int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err)
+{
+    if (push_decoded(lw, p, len, err) < 0)
+        return -1;
+    return fold_top(lw, err);
+}
+
+int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
+                  wq_buf *err)
+{
+    lua_State *L = lw->L;
+    lua_pushvalue(L, ACC);
+    if (wq_lua_has(lw, WQ_FINISH)) {
+        push_hook(lw, WQ_FINISH);
+        lua_insert(L, -2);
+        if (call(lw, 1, 1, err) != LUA_OK)
+            return -1;
+    }
+    *raw = wq_lua_has(lw, WQ_FINISH) && lua_type(L, -1) == LUA_TSTRING;
+    char msg[WQ_ERRLEN];
+    int rc = 0;
+    if (*raw) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        wq_buf_add(out, s, n);
+    } else if (!(lua_isnil(L, -1) && fmt == WQ_TEXT) &&
+               wq_encode(L, -1, fmt, "merged value", out, msg) < 0) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        rc = -1;
+    }
+    lua_pop(L, 1);
+    return rc;
+}

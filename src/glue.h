@@ -1,0 +1,84 @@
+/*
+ * glue.h - one lua_State with the job loaded: the only place that calls Lua.
+ *
+ * A wq_lua is used by one thread at a time: the host's by the main thread, a
+ * worker's by that worker. Every hook runs through one protected call whose
+ * message handler appends a traceback; on error the message is copied into
+ * the caller's err buffer and nothing is left on the Lua stack. Values leave
+ * a state only as bytes (codec.h).
+ *
+ * Interrupts: wq_lua_kill may be called from any thread; it records what to
+ * interrupt. wq_lua_arm, called on the state's own thread (typically from a
+ * signal handler there), installs a hook that raises the error at the next
+ * Lua instruction. No hook is installed otherwise.
+ */
+#ifndef WQ_GLUE_H
+#define WQ_GLUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "codec.h"
+
+typedef struct wq_lua wq_lua;
+
+typedef struct wq_jobconf {
+    const char *path;          /* the job script, as the user named it */
+    const char *source;        /* its bytes, read once by the host */
+    size_t source_len;
+    char **sets;               /* "KEY=VALUE" from --set */
+    int nsets;
+    int workers;
+    size_t memory_limit;       /* bytes per state; 0 for none */
+    double timeout;            /* seconds per item; 0 for none */
+    int ndjson_in;             /* decode each item as JSON */
+} wq_jobconf;
+
+enum wq_hook { WQ_SETUP, WQ_INIT, WQ_PROCESS, WQ_MERGE, WQ_FINISH, WQ_SHUTDOWN };
+
+/* What became of one item. */
+enum wq_item {
+    WQ_ITEM_OK,           /* a result was added to out */
+    WQ_ITEM_NIL,          /* process returned nil: no result */
+    WQ_ITEM_FAILED,       /* the item failed; err says why */
+    WQ_ITEM_INTERRUPTED,  /* a stop interrupted it: not processed */
+    WQ_ITEM_MERGE_FAILED  /* merge raised an error: the run fails */
+};
+
+#define WQ_KILL_ALL INT64_MIN
+
+/* Creates a state for worker number `worker` (0: the host), runs the job's
+ * top level and checks its hooks. Returns NULL with a message in err. */
+wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err);
+void wq_lua_close(wq_lua *lw);
+int wq_lua_has(const wq_lua *lw, enum wq_hook hook);
+
+/* setup() in the host; its value, encoded, goes to shared (empty if nil). */
+int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err);
+int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err);
+int wq_lua_shutdown(wq_lua *lw, wq_buf *err);
+
+/* Runs process(item, index). Without fold, the result is appended to out
+ * in fmt; with fold, it is merged into the state's accumulator. */
+enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
+                            int64_t index, enum wq_format fmt, int fold,
+                            wq_buf *out, wq_buf *err);
+/* Appends the accumulator (WQ_BINARY) to out and clears it. Returns 1 if
+ * there was one, 0 if not, -1 on error. */
+int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);
+/* Host: merges an encoded value into the host's accumulator. */
+int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
+/* Host: runs finish (if any) on the accumulator and appends the value to
+ * out: a string from finish as it is (*raw = 1), else encoded in fmt. */
+int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
+                  wq_buf *err);
+
+/* Interrupts: see the file comment. item is an index (a timeout of that
+ * item), WQ_KILL_ALL (a stop), or 0 (nothing). */
+void wq_lua_kill(wq_lua *lw, int64_t item);
+void wq_lua_arm(wq_lua *lw);
+
+/* Bytes of Lua heap in use now. */
+size_t wq_lua_memory(const wq_lua *lw);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * main.c - the command line: parse options, run, map the outcome to the
+ * exit code. Everything else is in run.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <lua.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "report.h"
+#include "run.h"
+
+#define MAX_JOBS 1024
+
+static const char usage[] =
+    "usage: luaworkq [OPTIONS] JOB.lua [ITEMS ...]\n"
+    "Runs JOB.lua's process(item, index) over every item (one per line of the\n"
+    "ITEMS files, or of standard input) on a pool of threads, and writes the\n"
+    "results in input order, or folded by the job's merge.\n"
+    "\n"
+    "  -j, --jobs N           worker threads (default: online CPUs)\n"
+    "  -0, --null             items are separated by NUL bytes\n"
+    "      --ndjson-in        each item is a JSON value, decoded for process\n"
+    "  -o, --output FILE      write the result to FILE (complete or not at all)\n"
+    "  -f, --format FMT       json (default), ndjson or lines\n"
+    "      --unordered        write list results as they finish\n"
+    "  -k, --keep-going       report a failing item and go on\n"
+    "      --retries N        run a failing item up to N more times\n"
+    "      --timeout SEC      an item running longer than SEC fails\n"
+    "      --memory-limit MB  cap on each worker's Lua heap\n"
+    "      --set KEY=VALUE    luaworkq.args.KEY = VALUE (repeatable)\n"
+    "  -q, --quiet            no summary; errors still go to stderr\n"
+    "      --stats            print a run summary on stderr\n"
+    "      --check            load the job, check its hooks, process nothing\n"
+    "  -h, --help             this text\n"
+    "  -V, --version          the version\n"
+    "\n"
+    "Exit: 0 all items succeeded, 1 an item or hook failed, 2 usage or setup\n"
+    "error, 130/143 stopped by SIGINT/SIGTERM.\n";
+
+enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
+       OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
+       OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE };
+
+static const struct option longopts[] = {
+    {"jobs", required_argument, NULL, 'j'},
+    {"null", no_argument, NULL, '0'},
+    {"ndjson-in", no_argument, NULL, OPT_NDJSON_IN},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"unordered", no_argument, NULL, OPT_UNORDERED},
+    {"keep-going", no_argument, NULL, 'k'},
+    {"errors", required_argument, NULL, OPT_ERRORS},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"memory-limit", required_argument, NULL, OPT_MEMORY},
+    {"journal", required_argument, NULL, OPT_JOURNAL},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"merge", no_argument, NULL, OPT_MERGE},
+    {"set", required_argument, NULL, OPT_SET},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"stats", no_argument, NULL, OPT_STATS},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}
+};
+
+/* Parses a whole decimal integer in [min, max]. */
+static int parse_int(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max) {
+        wq_reportf("%s: '%s' is not a whole number from %ld to %ld", opt, s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0 && v < 1e9)) {
+        wq_reportf("%s: '%s' is not a positive number of seconds", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_format(const char *s, enum wq_layout *layout)
+{
+    if (strcmp(s, "json") == 0)
+        *layout = WQ_LAYOUT_JSON;
+    else if (strcmp(s, "ndjson") == 0)
+        *layout = WQ_LAYOUT_NDJSON;
+    else if (strcmp(s, "lines") == 0)
+        *layout = WQ_LAYOUT_LINES;
+    else {
+        wq_reportf("--format: '%s' is not json, ndjson or lines", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses one option into o. Returns 0, 1 to exit 0 at once (help,
+ * version), or -1 on a usage error (reported). */
+static int parse_option(int c, const char *arg, wq_opts *o)
+{
+    long n;
+    switch (c) {
+    case 'j':
+        if (parse_int("--jobs", arg, 1, MAX_JOBS, &n) < 0)
+            return -1;
+        o->job.workers = (int)n;
+        return 0;
+    case '0': o->sep = '\0'; return 0;
+    case OPT_NDJSON_IN: o->job.ndjson_in = 1; return 0;
+    case 'o': o->output = arg; return 0;
+    case 'f': return parse_format(arg, &o->layout);
+    case OPT_UNORDERED: o->unordered = 1; return 0;
+    case 'k': o->keep_going = 1; return 0;
+    case OPT_ERRORS: o->errors = arg; return 0;
+    case OPT_RETRIES:
+        if (parse_int("--retries", arg, 0, 1000000, &n) < 0)
+            return -1;
+        o->retries = (int)n;
+        return 0;
+    case OPT_TIMEOUT: return parse_seconds("--timeout", arg, &o->job.timeout);
+    case OPT_MEMORY:
+        if (parse_int("--memory-limit", arg, 1, 1 << 20, &n) < 0)
+            return -1;
+        o->job.memory_limit = (size_t)n << 20;
+        return 0;
+    case OPT_SET:
+        if (!strchr(arg, '=') || arg[0] == '=') {
+            wq_reportf("--set: '%s' is not KEY=VALUE", arg);
+            return -1;
+        }
+        o->job.sets[o->job.nsets++] = (char *)arg;
+        return 0;
+    case OPT_PROGRESS: case OPT_NO_PROGRESS: return 0;
+    case 'q': o->quiet = 1; return 0;
+    case OPT_STATS: o->stats = 1; return 0;
+    case OPT_CHECK: o->check = 1; return 0;
+    case OPT_JOURNAL: case OPT_SHARD: case OPT_MERGE:
+        wq_reportf("--journal, --shard and --merge are not available in this version");
+        return -1;
+    case 'h': fputs(usage, stdout); return 1;
+    case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_RELEASE); return 1;
+    default:
+        fputs("Try 'luaworkq --help'.\n", stderr);
+        return -1;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o.job.workers = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : (int)cpus;
+    o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
+    int c, rc = 0;
+    opterr = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "+j:0o:f:kqhV", longopts, NULL)) != -1)
+        rc = parse_option(c, optarg, &o);
+    if (rc == 0 && optind >= argc) {
+        wq_reportf("no job script given\nTry 'luaworkq --help'.");
+        rc = -1;
+    }
+    if (rc == 0 && o.errors && !o.keep_going) {
+        wq_reportf("--errors needs -k");
+        rc = -1;
+    }
+    if (rc == 0) {
+        o.job.path = argv[optind];
+        o.inputs = argv + optind + 1;
+        o.ninputs = argc - optind - 1;
+        rc = wq_run(&o);
+    } else {
+        rc = rc > 0 ? WQ_EXIT_OK : WQ_EXIT_USAGE;
+    }
+    free(o.job.sets);
+    return rc;
+}

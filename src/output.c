@@ -1,0 +1,117 @@
+/* output.c - the result writer; see output.h. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct wq_out {
+    int fd;
+    char *path, *tmp;     /* the file and its temporary name, or NULL */
+    enum wq_layout layout;
+    int list, started, broken;
+};
+
+wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *err)
+{
+    wq_out *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->fd = STDOUT_FILENO;
+    o->layout = layout;
+    o->list = list;
+    if (path && strcmp(path, "-") != 0) {
+        size_t n = strlen(path);
+        o->path = strdup(path);
+        o->tmp = malloc(n + sizeof ".luaworkq-XXXXXX");
+        if (!o->path || !o->tmp) {
+            wq_out_close(o, err);
+            return NULL;
+        }
+        memcpy(o->tmp, path, n);
+        memcpy(o->tmp + n, ".luaworkq-XXXXXX", sizeof ".luaworkq-XXXXXX");
+        o->fd = mkstemp(o->tmp);
+        if (o->fd < 0) {
+            wq_buf_printf(err, "cannot create %s: %s", o->tmp, strerror(errno));
+            free(o->tmp);
+            o->tmp = NULL;
+            wq_out_close(o, err);
+            return NULL;
+        }
+        mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
+        umask(mask);
+        fchmod(o->fd, 0666 & ~mask);
+    }
+    return o;
+}
+
+static int write_all(wq_out *o, const char *p, size_t len, wq_buf *err)
+{
+    while (len > 0 && !o->broken) {
+        ssize_t n = write(o->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EPIPE)
+            o->broken = 1;
+        else if (n < 0) {
+            wq_buf_printf(err, "cannot write %s: %s",
+                          o->path ? o->path : "standard output", strerror(errno));
+            return WQ_OUT_ERROR;
+        } else {
+            p += n;
+            len -= (size_t)n;
+        }
+    }
+    return o->broken ? WQ_OUT_PIPE : WQ_OUT_OK;
+}
+
+int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
+{
+    if (len == 0)
+        return o->broken ? WQ_OUT_PIPE : WQ_OUT_OK;
+    if (o->layout == WQ_LAYOUT_JSON && !o->started) {
+        p++;  /* the first result has no ',' before it */
+        len--;
+        int rc = write_all(o, "[", 1, err);
+        if (rc)
+            return rc;
+    }
+    o->started = 1;
+    return write_all(o, p, len, err);
+}
+
+int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err)
+{
+    int rc = write_all(o, p, len, err);
+    if (rc == WQ_OUT_OK && !raw && len > 0)
+        rc = write_all(o, "\n", 1, err);
+    return rc;
+}
+
+int wq_out_close(wq_out *o, wq_buf *err)
+{
+    int rc = WQ_OUT_OK;
+    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken)
+        rc = write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3, err);
+    if (o->tmp) {
+        if (close(o->fd) != 0 && rc == WQ_OUT_OK) {
+            wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));
+            rc = WQ_OUT_ERROR;
+        }
+        if (rc == WQ_OUT_OK && rename(o->tmp, o->path) != 0) {
+            wq_buf_printf(err, "cannot rename %s to %s: %s", o->tmp, o->path,
+                          strerror(errno));
+            rc = WQ_OUT_ERROR;
+        }
+        if (rc != WQ_OUT_OK)
+            unlink(o->tmp);
+    }
+    free(o->path);
+    free(o->tmp);
+    free(o);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * output.h - the result writer: framing, the output file, a closed pipe.
+ *
+ * List outputs arrive as chunks already framed by the workers: for json each
+ * result is preceded by ',', which the writer drops before the first one and
+ * wraps in [ ]; for ndjson and lines each result ends with '\n'. A merged
+ * value arrives whole. With a path, the output goes to a temporary file
+ * beside it that wq_out_close renames into place, so the file is never seen
+ * half-written. The writer knows nothing of threads or Lua.
+ */
+#ifndef WQ_OUTPUT_H
+#define WQ_OUTPUT_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "codec.h"
+
+typedef struct wq_out wq_out;
+
+/* The result formats of -f. */
+enum wq_layout { WQ_LAYOUT_JSON, WQ_LAYOUT_NDJSON, WQ_LAYOUT_LINES };
+
+/* How results of a layout are encoded (codec.h). */
+static inline enum wq_format wq_layout_format(enum wq_layout l)
+{
+    return l == WQ_LAYOUT_LINES ? WQ_TEXT : WQ_JSON;
+}
+
+enum { WQ_OUT_OK = 0, WQ_OUT_ERROR = -1, WQ_OUT_PIPE = -2 };
+
+/* path NULL or "-" is standard output. list: results are a list (json adds
+ * the brackets). Returns NULL with a message in err. */
+wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *err);
+/* Writes a chunk of framed list results. */
+int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err);
+/* Writes the merged value; raw: as it is, without the closing newline. */
+int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err);
+/* Closes the list, flushes and puts the file in place; frees o. After a
+ * closed pipe it only frees. */
+int wq_out_close(wq_out *o, wq_buf *err);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * queue.c - the work queue and the reorder window.
+ *
+ * Producer: the reader thread, which reserves a slot in the window, fills a
+ * batch and pushes it on the work queue. Consumers: the worker threads, which
+ * pop batches and hand them back to the window when done. The writer (the
+ * main thread) takes them from the window in sequence order, so output order
+ * is input order however the workers interleave. Shutdown: the reader closes
+ * both at end of input or on a stop; workers drain the queue and exit on
+ * NULL; the writer ends when every reserved batch has been taken.
+ *
+ * Locking rule: each structure has one mutex guarding all its fields and one
+ * or two condition variables; every wait is a `while (!condition) wait` loop;
+ * nothing else runs with the lock held.
+ */
+#include "queue.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct wq_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    void **ring;
+    size_t cap, head, len;
+    int closed;
+};
+
+static void init_sync(pthread_mutex_t *mu, pthread_cond_t *a, pthread_cond_t *b)
+{
+    if (pthread_mutex_init(mu, NULL) || pthread_cond_init(a, NULL) ||
+        pthread_cond_init(b, NULL))
+        abort();  /* cannot fail with default attributes on Linux */
+}
+
+wq_queue *wq_queue_new(size_t capacity)
+{
+    wq_queue *q = calloc(1, sizeof *q);
+    if (!q || !(q->ring = calloc(capacity, sizeof *q->ring))) {
+        free(q);
+        return NULL;
+    }
+    q->cap = capacity;
+    init_sync(&q->mu, &q->not_empty, &q->not_full);
+    return q;
+}
+
+void wq_queue_free(wq_queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->not_empty);
+    pthread_cond_destroy(&q->not_full);
+    free(q->ring);
+    free(q);
+}
+
+int wq_queue_push(wq_queue *q, void *p)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->len == q->cap && !q->closed)
+        pthread_cond_wait(&q->not_full, &q->mu);
+    int rc = -1;
+    if (!q->closed) {
+        q->ring[(q->head + q->len++) % q->cap] = p;
+        pthread_cond_signal(&q->not_empty);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+void *wq_queue_pop(wq_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->len == 0 && !q->closed)
+        pthread_cond_wait(&q->not_empty, &q->mu);
+    void *p = NULL;
+    if (q->len) {
+        p = q->ring[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+        pthread_cond_signal(&q->not_full);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return p;
+}
+
+void wq_queue_close(wq_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_cond_broadcast(&q->not_full);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* A window slot is free, reserved (batch being built or processed), or done
+ * (holding the finished batch until the writer takes it). */
+enum { FREE, RESERVED, DONE };
+
+struct wq_order {
+    pthread_mutex_t mu;
+    pthread_cond_t has_room, has_done;
+    struct slot { int state; void *p; } *slots;
+    size_t window;
+    uint64_t next_seq;   /* next sequence number to reserve */
+    uint64_t next_take;  /* ordered: next sequence number to hand out */
+    uint64_t taken;      /* batches handed to the writer */
+    int unordered, closed;
+};
+
+wq_order *wq_order_new(size_t window, int unordered)
+{
+    wq_order *o = calloc(1, sizeof *o);
+    if (!o || !(o->slots = calloc(window, sizeof *o->slots))) {
+        free(o);
+        return NULL;
+    }
+    o->window = window;
+    o->unordered = unordered;
+    init_sync(&o->mu, &o->has_room, &o->has_done);
+    return o;
+}
+
+void wq_order_free(wq_order *o)
+{
+    if (!o)
+        return;
+    pthread_mutex_destroy(&o->mu);
+    pthread_cond_destroy(&o->has_room);
+    pthread_cond_destroy(&o->has_done);
+    free(o->slots);
+    free(o);
+}
+
+int wq_order_reserve(wq_order *o, uint64_t *seq)
+{
+    pthread_mutex_lock(&o->mu);
+    struct slot *s = &o->slots[o->next_seq % o->window];
+    while (s->state != FREE && !o->closed)
+        pthread_cond_wait(&o->has_room, &o->mu);
+    int rc = -1;
+    if (!o->closed) {
+        s->state = RESERVED;
+        *seq = o->next_seq++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+void wq_order_done(wq_order *o, uint64_t seq, void *p)
+{
+    pthread_mutex_lock(&o->mu);
+    struct slot *s = &o->slots[seq % o->window];
+    s->state = DONE;
+    s->p = p;
+    pthread_cond_broadcast(&o->has_done);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* The slot the writer may take now, or NULL. Called with the lock held. */
+static struct slot *ready_slot(wq_order *o)
+{
+    if (!o->unordered) {
+        struct slot *s = &o->slots[o->next_take % o->window];
+        return o->next_take < o->next_seq && s->state == DONE ? s : NULL;
+    }
+    for (size_t i = 0; i < o->window; i++)
+        if (o->slots[i].state == DONE)
+            return &o->slots[i];
+    return NULL;
+}
+
+void *wq_order_take(wq_order *o)
+{
+    pthread_mutex_lock(&o->mu);
+    struct slot *s;
+    while (!(s = ready_slot(o)) && !(o->closed && o->taken == o->next_seq))
+        pthread_cond_wait(&o->has_done, &o->mu);
+    void *p = NULL;
+    if (s) {
+        p = s->p;
+        s->p = NULL;
+        s->state = FREE;
+        o->taken++;
+        o->next_take++;
+        pthread_cond_signal(&o->has_room);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return p;
+}
+
+void wq_order_close(wq_order *o)
+{
+    pthread_mutex_lock(&o->mu);
+    o->closed = 1;
+    pthread_cond_broadcast(&o->has_room);
+    pthread_cond_broadcast(&o->has_done);
+    pthread_mutex_unlock(&o->mu);
+}

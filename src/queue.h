@@ -1,0 +1,46 @@
+/*
+ * queue.h - the two hand-offs between the reader, the workers and the writer.
+ *
+ * wq_queue is a bounded FIFO of pointers: the reader pushes batches, workers
+ * pop the next one when they are free. wq_order is the reorder window: the
+ * reader reserves a sequence number before it builds a batch, a worker hands
+ * the finished batch back under that number, and the writer takes finished
+ * batches in sequence order (or in any order when unordered). A reservation
+ * waits while the window is full, so at most `window` batches exist at once
+ * whatever the input size: that is the backpressure that keeps memory flat.
+ *
+ * Both know nothing of what the pointers are. Pushing or handing back a
+ * pointer gives it away; popping or taking it hands it to the caller.
+ */
+#ifndef WQ_QUEUE_H
+#define WQ_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wq_queue wq_queue;
+typedef struct wq_order wq_order;
+
+wq_queue *wq_queue_new(size_t capacity);
+void wq_queue_free(wq_queue *q);
+/* Blocks while full. Returns 0, or -1 if the queue is closed. */
+int wq_queue_push(wq_queue *q, void *p);
+/* Blocks while empty and open. Returns NULL once closed and drained. */
+void *wq_queue_pop(wq_queue *q);
+/* No more pushes; poppers drain what is queued, then get NULL. */
+void wq_queue_close(wq_queue *q);
+
+wq_order *wq_order_new(size_t window, int unordered);
+void wq_order_free(wq_order *o);
+/* Blocks until the next sequence number has room in the window; stores it
+ * in *seq. Returns 0, or -1 once wq_order_close was called. */
+int wq_order_reserve(wq_order *o, uint64_t *seq);
+/* Hands back the batch reserved as seq. */
+void wq_order_done(wq_order *o, uint64_t seq, void *p);
+/* Blocks for the next finished batch (in order, or any when unordered).
+ * Returns NULL once closed and every reserved batch has been taken. */
+void *wq_order_take(wq_order *o);
+/* No more reservations (end of input, or a stop). Idempotent. */
+void wq_order_close(wq_order *o);
+
+#endif

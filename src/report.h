@@ -1,0 +1,18 @@
+/*
+ * report.h - whole lines on standard error.
+ *
+ * Every line luaworkq or a script writes to stderr (luaworkq.log, failure
+ * reports, the summary) goes through here, under one process-wide lock, so
+ * lines from different threads never interleave.
+ */
+#ifndef WQ_REPORT_H
+#define WQ_REPORT_H
+
+#include <stddef.h>
+
+/* Writes s[0..len) and a newline unless s already ends with one. */
+void wq_report(const char *s, size_t len);
+/* printf-style, prefixed with "luaworkq: ". */
+void wq_reportf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

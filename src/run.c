@@ -1,0 +1,405 @@
+/*
+ * run.c - one run, from loaded job to exit code; see run.h.
+ *
+ * Threads: the main thread (host state: setup, merge, finish; and the writer),
+ * the reader (input to batches), the workers (worker.c) and the signal thread,
+ * which alone receives SIGINT and SIGTERM (every other thread blocks them) and
+ * turns the first into an orderly stop, the second into an immediate exit. It
+ * also checks per-item timeouts.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "batch.h"
+#include "input.h"
+#include "output.h"
+#include "report.h"
+#include "worker.h"
+
+#define BATCH_NS 2000000      /* aim: a batch is about 2 ms of work */
+#define BATCH_MAX 4096        /* items */
+#define BATCH_BYTES (256 << 10)
+
+struct run {
+    wq_opts *o;
+    wq_input *in;
+    wq_queue *q;
+    wq_order *order;
+    wq_pool *pool;
+    wq_lua *host;
+    wq_buf input_error;       /* the reader's, if any */
+    int64_t read, rest;       /* items read into batches; items left unread */
+    int rest_unknown;         /* the input was not read to its end */
+    int64_t done, failed, unrun;
+    _Atomic int finished;     /* tells the signal thread to end */
+};
+
+/* How many items the next batch may hold: about BATCH_NS of work. */
+static uint32_t batch_size(const struct run *r)
+{
+    int64_t ns = wq_pool_item_ns(r->pool);
+    if (ns <= 0)
+        return 1;
+    int64_t n = BATCH_NS / ns;
+    return n < 1 ? 1 : n > BATCH_MAX ? BATCH_MAX : (uint32_t)n;
+}
+
+/* Reads the next item, retrying reads a signal interrupted unless a stop is
+ * due. Returns as wq_input_next. */
+static int next_item(struct run *r, const char **item, size_t *len)
+{
+    int rc;
+    while ((rc = wq_input_next(r->in, item, len, &r->input_error)) == -2)
+        if (wq_pool_stopping(r->pool))
+            return 0;
+    if (rc < 0)
+        wq_pool_stop(r->pool, WQ_STOP_INPUT);
+    return rc;
+}
+
+/* Fills b from the input, starting with the pending item if *pending.
+ * Returns 1 while items may follow, 0 at the end or on a stop. */
+static int fill_batch(struct run *r, wq_batch *b, int *pending,
+                      const char **item, size_t *len)
+{
+    uint32_t max = batch_size(r);
+    for (;;) {
+        if (!*pending) {
+            int rc = next_item(r, item, len);
+            if (rc <= 0)
+                return 0;
+            *pending = 1;
+        }
+        int file = wq_input_file(r->in);
+        if (b->count == 0) {
+            b->file = file;
+            b->line = wq_input_line(r->in);
+            b->first = r->read + 1;
+        } else if (file != b->file || b->count >= max ||
+                   b->items.len + *len > BATCH_BYTES) {
+            return 1;
+        }
+        if (wq_batch_add(b, *item, *len) < 0) {
+            wq_buf_adds(&r->input_error, "out of memory");
+            wq_pool_stop(r->pool, WQ_STOP_INPUT);
+            return 0;
+        }
+        r->read++;
+        *pending = 0;
+    }
+}
+
+/* After a stop: counts what was left unread, when that cannot block. */
+static void count_rest(struct run *r, int pending)
+{
+    const char *item;
+    size_t len;
+    r->rest = pending;
+    if (!wq_input_rest_is_regular(r->in)) {
+        r->rest_unknown = 1;
+        return;
+    }
+    wq_buf err = WQ_BUF_INIT;
+    int rc;
+    while ((rc = wq_input_next(r->in, &item, &len, &err)) == 1 || rc == -2)
+        r->rest += rc == 1;
+    wq_buf_free(&err);
+}
+
+/* The reader thread: input to batches, until the end or a stop. */
+static void *reader_main(void *arg)
+{
+    struct run *r = arg;
+    const char *item = NULL;
+    size_t len = 0;
+    int pending = 0, more = 1;
+    uint64_t seq;
+    while (more && !wq_pool_stopping(r->pool) &&
+           wq_order_reserve(r->order, &seq) == 0) {
+        wq_batch *b = wq_batch_new();
+        if (!b) {
+            wq_buf_adds(&r->input_error, "out of memory");
+            wq_pool_stop(r->pool, WQ_STOP_INPUT);
+            wq_order_done(r->order, seq, NULL);
+            break;
+        }
+        b->seq = seq;
+        more = fill_batch(r, b, &pending, &item, &len);
+        if (b->count == 0 || wq_queue_push(r->q, b) < 0)
+            wq_order_done(r->order, seq, b);  /* nothing to run: hand it back */
+    }
+    if (wq_pool_stopping(r->pool))
+        count_rest(r, pending);
+    wq_order_close(r->order);
+    wq_queue_close(r->q);
+    return NULL;
+}
+
+/* The signal thread; see the file comment. SIGUSR2 wakes it to end. */
+static void *signal_main(void *arg)
+{
+    struct run *r = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR2);
+    int stopped = 0;
+    while (!atomic_load(&r->finished)) {
+        int sig;
+        if (r->o->job.timeout > 0) {
+            struct timespec tick = {0, 20 * 1000 * 1000};
+            sig = sigtimedwait(&set, NULL, &tick);
+            if (sig < 0) {
+                wq_pool_check_timeouts(r->pool);
+                continue;
+            }
+        } else if (sigwait(&set, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGUSR2)
+            continue;
+        if (stopped)
+            _exit(128 + sig);  /* the second signal: at once */
+        stopped = 1;
+        wq_pool_stop(r->pool, sig == SIGINT ? WQ_STOP_SIGINT : WQ_STOP_SIGTERM);
+    }
+    return NULL;
+}
+
+/* The failure report of the SPEC: a header line, the message, traceback. */
+static void report_failure(const struct run *r, const wq_batch *b,
+                           const wq_failure *f)
+{
+    wq_buf line = WQ_BUF_INIT;
+    wq_buf_printf(&line, "luaworkq: item %lld (%s:%lld) failed: ",
+                  (long long)f->index, wq_input_name(r->in, b->file),
+                  (long long)f->line);
+    wq_buf_add(&line, f->message.data, f->message.len);
+    if (line.data)
+        wq_report(line.data, line.len);
+    wq_buf_free(&line);
+}
+
+/* Writes one finished batch: its failures, then its results. */
+static void take_batch(struct run *r, wq_out *out, wq_batch *b)
+{
+    wq_buf err = WQ_BUF_INIT;
+    for (const wq_failure *f = b->failures; f; f = f->next)
+        report_failure(r, b, f);
+    r->done += b->done;
+    r->failed += b->failed;
+    r->unrun += b->unrun;
+    int fold = wq_lua_has(r->host, WQ_MERGE);
+    if (fold && b->out.len && wq_lua_merge_in(r->host, b->out.data, b->out.len, &err) < 0) {
+        wq_reportf("merge failed: %.*s", (int)err.len, err.data);
+        wq_pool_stop(r->pool, WQ_STOP_HOOK);
+    } else if (!fold) {
+        int rc = wq_out_list(out, b->out.data, b->out.len, &err);
+        if (rc == WQ_OUT_PIPE)
+            wq_pool_stop(r->pool, WQ_STOP_PIPE);
+        else if (rc == WQ_OUT_ERROR) {
+            wq_reportf("%.*s", (int)err.len, err.data);
+            wq_pool_stop(r->pool, WQ_STOP_INPUT);
+        }
+    }
+    wq_buf_free(&err);
+}
+
+/* The exit code and summary line for how the run went. */
+static int conclude(struct run *r, int failed_hooks)
+{
+    enum wq_stop why = wq_pool_stopping(r->pool);
+    int64_t left = r->unrun + r->rest;
+    if (why == WQ_STOP_PIPE)
+        return 128 + SIGPIPE;  /* quiet, as a program ended by SIGPIPE */
+    if (why != WQ_GOING && !r->o->quiet)
+        wq_reportf("stopped: %lld done, %lld failed, %lld%s not processed",
+                   (long long)r->done, (long long)r->failed, (long long)left,
+                   r->rest_unknown ? "+" : "");
+    else if ((r->failed || r->o->stats) && !r->o->quiet)
+        wq_reportf("%lld done, %lld failed", (long long)r->done,
+                   (long long)r->failed);
+    switch (why) {
+    case WQ_STOP_SIGINT: return 128 + SIGINT;
+    case WQ_STOP_SIGTERM: return 128 + SIGTERM;
+    case WQ_STOP_SETUP:
+    case WQ_STOP_INPUT: return WQ_EXIT_USAGE;
+    default: break;
+    }
+    return failed_hooks || r->failed || why != WQ_GOING ? WQ_EXIT_FAILED : WQ_EXIT_OK;
+}
+
+/* Reads the job script whole; it is loaded from memory in every state. */
+static int read_job(wq_jobconf *job, wq_buf *src)
+{
+    int fd = open(job->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        wq_reportf("cannot load %s: is a directory", job->path);
+        return -1;
+    }
+    char chunk[65536];
+    ssize_t n = fd < 0 ? -1 : 0;
+    while (fd >= 0 && ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0 && wq_buf_add(src, chunk, (size_t)n) < 0)
+            break;
+    if (n < 0)
+        wq_reportf("cannot open %s: %s", job->path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    job->source = src->data ? src->data : "";
+    job->source_len = src->len;
+    return n < 0 ? -1 : 0;
+}
+
+/* Blocks the signals that only the signal thread takes, and ignores SIGPIPE
+ * (a closed output is seen as EPIPE). Threads inherit the mask. */
+static void own_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    wq_pool_signals();
+}
+
+/* Runs setup, the workers and the writer loop, up to the last batch. */
+static int pump(struct run *r, wq_out **out, wq_buf *shared)
+{
+    wq_opts *o = r->o;
+    wq_buf err = WQ_BUF_INIT;
+    int rc = 0;
+    wq_pool_attach(r->pool, r->host);  /* a signal may interrupt setup */
+    int setup = wq_lua_setup(r->host, shared, &err);
+    wq_pool_attach(r->pool, NULL);     /* but not the merging of results */
+    if (setup < 0 && wq_pool_stopping(r->pool)) {
+        rc = 0;
+    } else if (setup < 0) {
+        wq_reportf("setup failed: %.*s", (int)err.len, err.data);
+        rc = -1;
+    } else if (!(*out = wq_out_open(o->output, o->layout,
+                                    !wq_lua_has(r->host, WQ_MERGE), &err))) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        wq_pool_stop(r->pool, WQ_STOP_INPUT);
+        rc = 0;
+    } else if (wq_pool_start(r->pool, shared) > 0) {
+        pthread_t reader;
+        if (pthread_create(&reader, NULL, reader_main, r) != 0)
+            abort();
+        wq_pool_watch_reader(r->pool, reader);
+        wq_batch *b;
+        while ((b = wq_order_take(r->order))) {
+            take_batch(r, *out, b);
+            wq_batch_free(b);
+        }
+        pthread_join(reader, NULL);
+    }
+    wq_buf_free(&err);
+    return rc;
+}
+
+/* Ends the run: joins, finish, output, and reports what failed. Returns
+ * the number of hook failures. */
+static int wind_up(struct run *r, wq_out *out)
+{
+    wq_buf err = WQ_BUF_INIT;
+    int failures = 0;
+    if (wq_pool_join(r->pool, &err) < 0) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        failures++;
+    }
+    if (r->input_error.len)
+        wq_reportf("%.*s", (int)r->input_error.len, r->input_error.data);
+    if (out && wq_lua_has(r->host, WQ_MERGE) && wq_pool_stopping(r->pool) != WQ_STOP_PIPE) {
+        wq_buf value = WQ_BUF_INIT;
+        int raw = 0;
+        wq_buf_reset(&err);
+        if (wq_lua_finish(r->host, wq_layout_format(r->o->layout), &value,
+                          &raw, &err) < 0) {
+            wq_reportf("finish failed: %.*s", (int)err.len, err.data);
+            failures++;
+        } else if (wq_out_value(out, value.data, value.len, raw, &err) == WQ_OUT_ERROR) {
+            wq_reportf("%.*s", (int)err.len, err.data);
+            failures++;
+        }
+        wq_buf_free(&value);
+    }
+    wq_buf_reset(&err);
+    if (out && wq_out_close(out, &err) == WQ_OUT_ERROR) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        failures++;
+    }
+    wq_buf_free(&err);
+    return failures;
+}
+
+int wq_run(wq_opts *o)
+{
+    struct run r = {.o = o};
+    wq_buf src = WQ_BUF_INIT, err = WQ_BUF_INIT, shared = WQ_BUF_INIT;
+    int code = WQ_EXIT_USAGE;
+    if (read_job(&o->job, &src) < 0)
+        goto out;
+    if (wq_input_check(o->inputs, o->ninputs, &err) < 0) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        goto out;
+    }
+    if (!(r.host = wq_lua_open(&o->job, 0, &err))) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        goto out;
+    }
+    code = WQ_EXIT_OK;
+    if (o->check)
+        goto out;
+
+    int fold = wq_lua_has(r.host, WQ_MERGE);
+    wq_poolconf pc = {&o->job, o->job.workers, o->layout, fold, o->keep_going,
+                      o->retries};
+    size_t window = 4 * (size_t)o->job.workers + 4;
+    r.in = wq_input_new(o->inputs, o->ninputs, o->sep);
+    r.q = wq_queue_new(window);
+    r.order = wq_order_new(window, o->unordered && !fold);
+    r.pool = r.q && r.order ? wq_pool_new(&pc, r.q, r.order) : NULL;
+    if (!r.in || !r.pool) {
+        wq_reportf("out of memory");
+        code = WQ_EXIT_USAGE;
+        goto out;
+    }
+    own_signals();
+    pthread_t sigthread;
+    if (pthread_create(&sigthread, NULL, signal_main, &r) != 0)
+        abort();
+
+    wq_out *out = NULL;
+    int setup_failed = pump(&r, &out, &shared) < 0;
+    int hook_failures = wind_up(&r, out) + setup_failed;
+    atomic_store(&r.finished, 1);
+    pthread_kill(sigthread, SIGUSR2);
+    pthread_join(sigthread, NULL);
+    code = conclude(&r, hook_failures);
+out:
+    wq_pool_free(r.pool);
+    wq_order_free(r.order);
+    wq_queue_free(r.q);
+    wq_input_free(r.in);
+    wq_lua_close(r.host);
+    wq_buf_free(&r.input_error);
+    wq_buf_free(&src);
+    wq_buf_free(&err);
+    wq_buf_free(&shared);
+    return code;
+}

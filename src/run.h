@@ -1,0 +1,33 @@
+/*
+ * run.h - one run of a job over its inputs, from options to exit code.
+ *
+ * The conductor: it loads the job in the host state, runs setup, starts the
+ * pool, the reader thread and the signal thread, writes the results as the
+ * main thread, and ends every run, finished or stopped, the same way: join,
+ * finish, close the output, report.
+ */
+#ifndef WQ_RUN_H
+#define WQ_RUN_H
+
+#include "glue.h"
+#include "output.h"
+
+typedef struct wq_opts {
+    wq_jobconf job;
+    char **inputs;          /* files; none means standard input */
+    int ninputs;
+    char sep;               /* '\n' or '\0' */
+    const char *output;     /* -o FILE, or NULL */
+    const char *errors;     /* --errors FILE, or NULL */
+    enum wq_layout layout;
+    int unordered, keep_going, retries;
+    int quiet, stats, check;
+} wq_opts;
+
+/* Exit codes of the SPEC. */
+enum { WQ_EXIT_OK = 0, WQ_EXIT_FAILED = 1, WQ_EXIT_USAGE = 2 };
+
+/* Runs the job and returns the process's exit code. */
+int wq_run(wq_opts *o);
+
+#endif
