@@ -52,7 +52,8 @@ int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
 int wq_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
 
 /* Pushes the metatable that luaworkq.array sets (created on first use, kept
- * in the registry). */
+ * in the registry). The first call in a state allocates, so it may raise a
+ * memory error: make it while the state is set up under lua_pcall. */
 void wq_push_array_mt(lua_State *L);
 
 /* luaworkq.null is the light userdata NULL (the same value as cjson.null). */

@@ -112,7 +112,9 @@ static void on_hook(lua_State *L, lua_Debug *ar)
     }
     if (k != 0 && k == lw->item) {
         lw->killed = 1;
-        luaL_error(L, "timed out after %g s", lw->conf->timeout);
+        char msg[64];
+        snprintf(msg, sizeof msg, "timed out after %g s", lw->conf->timeout);
+        luaL_error(L, "%s", msg);
     }
     lua_sethook(L, NULL, 0, 0);
     if (atomic_load(&lw->kill) != k)  /* a kill arrived while unhooking */

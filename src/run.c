@@ -263,8 +263,8 @@ static int read_job(wq_jobconf *job, wq_buf *src)
     return n < 0 ? -1 : 0;
 }
 
-/* Blocks the signals that only the signal thread takes, and ignores SIGPIPE
- * (a closed output is seen as EPIPE). Threads inherit the mask. */
+/* Blocks the signals that only the signal thread takes; threads inherit the
+ * mask. SIGPIPE gets the pool's handler: a closed output is seen as EPIPE. */
 static void own_signals(void)
 {
     sigset_t set;
@@ -273,7 +273,6 @@ static void own_signals(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
     wq_pool_signals();
 }
 

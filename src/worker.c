@@ -8,9 +8,15 @@
  * states that may be interrupted).
  *
  * Interrupting Lua: a stop by signal records the kill in every state
- * (wq_lua_kill) and sends SIGUSR1 to the state's thread; the handler, on that
+ * (wq_lua_kill) and sends KICK to the state's thread; the handler, on that
  * thread, arms the state's hook (wq_lua_arm), as lua.c does for SIGINT. The
  * handler is installed without SA_RESTART, so it also ends a blocking read.
+ *
+ * KICK is SIGPIPE. The process has no other use for it (a closed output is
+ * seen as EPIPE, which write still returns with a handler installed), and
+ * ThreadSanitizer delivers it at once as a synchronous signal, where it would
+ * hold back SIGUSR1 until the thread's next libc call: a pure Lua loop never
+ * makes one, and could not be interrupted in the TSan build.
  */
 #include "worker.h"
 
@@ -21,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 #include "batch.h"
+
+#define KICK SIGPIPE
 
 struct worker {
     wq_pool *pool;
@@ -72,7 +80,7 @@ void wq_pool_signals(void)
     struct sigaction sa = {0};
     sa.sa_handler = on_kick;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);  /* no SA_RESTART: see the file comment */
+    sigaction(KICK, &sa, NULL);  /* no SA_RESTART: see the file comment */
 }
 
 void wq_pool_attach(wq_pool *p, wq_lua *lw)
@@ -111,7 +119,7 @@ static void hook_error(wq_pool *p, enum wq_stop why, const char *what, int id,
 static void interrupt(wq_lua *lw, pthread_t tid)
 {
     wq_lua_kill(lw, WQ_KILL_ALL);
-    pthread_kill(tid, SIGUSR1);
+    pthread_kill(tid, KICK);
 }
 
 void wq_pool_stop(wq_pool *p, enum wq_stop why)
@@ -127,7 +135,7 @@ void wq_pool_stop(wq_pool *p, enum wq_stop why)
     if (sig && p->host)
         interrupt(p->host, p->host_tid);
     if (p->has_reader)
-        pthread_kill(p->reader, SIGUSR1);
+        pthread_kill(p->reader, KICK);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -151,7 +159,7 @@ void wq_pool_check_timeouts(wq_pool *p)
         int64_t item = atomic_load(&w->item);
         if (w->lua && item && now - atomic_load(&w->started) > limit) {
             wq_lua_kill(w->lua, item);
-            pthread_kill(w->tid, SIGUSR1);
+            pthread_kill(w->tid, KICK);
         }
     }
     pthread_mutex_unlock(&p->mu);
