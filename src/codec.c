@@ -149,7 +149,7 @@ static int fmt_double(char *buf, double x)
 
 /* JSON string: escapes '"', '\\' and control bytes, keeps valid UTF-8 and
  * replaces each maximal invalid subpart by one U+FFFD. */
-static int json_string(wq_buf *out, const char *str, size_t n)
+int wq_json_string(wq_buf *out, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
@@ -392,7 +392,7 @@ static int put_float(struct enc *e, lua_Number x)
 static int put_string(struct enc *e, const char *s, size_t n)
 {
     if (e->fmt == WQ_JSON)
-        return json_string(e->out, s, n) < 0 ? nomem(e) : 0;
+        return wq_json_string(e->out, s, n) < 0 ? nomem(e) : 0;
     if (put_varint(e, T_STR, n) < 0)
         return -1;
     return put(e, s, n);

@@ -51,6 +51,10 @@ int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
  * -1 with a message naming the byte offset ("at byte 7: expected ','"). */
 int wq_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
 
+/* Appends s[0..len) as a JSON string, by the rules of WQ_JSON. Returns 0,
+ * or -1 when out cannot grow. */
+int wq_json_string(wq_buf *out, const char *s, size_t len);
+
 /* Pushes the metatable that luaworkq.array sets (created on first use, kept
  * in the registry). The first call in a state allocates, so it may raise a
  * memory error: make it while the state is set up under lua_pcall. */

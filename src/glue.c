@@ -139,6 +139,15 @@ static int l_write(lua_State *L)
     return 0;
 }
 
+/* os.exit would end the process under the other workers' feet, with the
+ * output half-written: in a job it raises an error instead, which fails the
+ * item (or the hook) that called it. */
+static int l_no_exit(lua_State *L)
+{
+    return luaL_error(L, "os.exit is not available in a luaworkq job; "
+                         "raise an error to fail the item");
+}
+
 /* Loader of package.preload for the modules compiled in from lua/. */
 static int load_embedded(lua_State *L)
 {
@@ -224,6 +233,10 @@ static int open_job(lua_State *L)
     wq_lua *lw = lua_touserdata(L, 1);
     const wq_jobconf *c = lw->conf;
     luaL_openlibs(L);
+    lua_getglobal(L, "os");
+    lua_pushcfunction(L, l_no_exit);
+    lua_setfield(L, -2, "exit");
+    lua_pop(L, 1);
     set_paths(L, c->path);
     install_modules(L, lw);
     lua_pushfstring(L, "@%s", c->path);

@@ -37,6 +37,7 @@ struct run {
     wq_pool *pool;
     wq_lua *host;
     wq_buf input_error;       /* the reader's, if any */
+    wq_out *errors;           /* --errors FILE, or NULL */
     int64_t read, rest;       /* items read into batches; items left unread */
     int rest_unknown;         /* the input was not read to its end */
     int64_t done, failed, unrun;
@@ -190,12 +191,39 @@ static void report_failure(const struct run *r, const wq_batch *b,
     wq_buf_free(&line);
 }
 
+/* Appends the --errors record of a failure: one JSON object, keys sorted. */
+static void error_record(const struct run *r, const wq_batch *b,
+                         const wq_failure *f, wq_buf *rec)
+{
+    const char *msg = f->message.data ? f->message.data : "";
+    const char *tb = strstr(msg, "\nstack traceback:");
+    size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
+    const char *name = wq_input_name(r->in, b->file);
+    wq_buf_adds(rec, "{\"error\":");
+    wq_json_string(rec, msg, msglen);
+    wq_buf_printf(rec, ",\"index\":%lld,\"input\":", (long long)f->index);
+    wq_json_string(rec, f->item.data ? f->item.data : "", f->item.len);
+    wq_buf_printf(rec, ",\"line\":%lld,\"source\":", (long long)f->line);
+    wq_json_string(rec, name, strlen(name));
+    wq_buf_adds(rec, ",\"traceback\":");
+    wq_json_string(rec, tb ? tb + 1 : "", tb ? f->message.len - msglen - 1 : 0);
+    wq_buf_adds(rec, "}\n");
+}
+
 /* Writes one finished batch: its failures, then its results. */
 static void take_batch(struct run *r, wq_out *out, wq_batch *b)
 {
     wq_buf err = WQ_BUF_INIT;
-    for (const wq_failure *f = b->failures; f; f = f->next)
+    for (const wq_failure *f = b->failures; f; f = f->next) {
         report_failure(r, b, f);
+        if (r->errors) {
+            wq_buf rec = WQ_BUF_INIT;
+            error_record(r, b, f, &rec);
+            if (wq_out_list(r->errors, rec.data, rec.len, &err) == WQ_OUT_ERROR)
+                wq_reportf("%.*s", (int)err.len, err.data);
+            wq_buf_free(&rec);
+        }
+    }
     r->done += b->done;
     r->failed += b->failed;
     r->unrun += b->unrun;
@@ -295,6 +323,10 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
         wq_reportf("%.*s", (int)err.len, err.data);
         wq_pool_stop(r->pool, WQ_STOP_INPUT);
         rc = 0;
+    } else if (o->errors &&
+               !(r->errors = wq_out_open(o->errors, WQ_LAYOUT_NDJSON, 1, &err))) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        wq_pool_stop(r->pool, WQ_STOP_INPUT);
     } else if (wq_pool_start(r->pool, shared) > 0) {
         pthread_t reader;
         if (pthread_create(&reader, NULL, reader_main, r) != 0)
@@ -337,10 +369,13 @@ static int wind_up(struct run *r, wq_out *out)
         }
         wq_buf_free(&value);
     }
-    wq_buf_reset(&err);
-    if (out && wq_out_close(out, &err) == WQ_OUT_ERROR) {
-        wq_reportf("%.*s", (int)err.len, err.data);
-        failures++;
+    wq_out *files[] = {out, r->errors};
+    for (int i = 0; i < 2; i++) {
+        wq_buf_reset(&err);
+        if (files[i] && wq_out_close(files[i], &err) == WQ_OUT_ERROR) {
+            wq_reportf("%.*s", (int)err.len, err.data);
+            failures++;
+        }
     }
     wq_buf_free(&err);
     return failures;
