@@ -15,6 +15,8 @@
 
 #define MAX_JOBS 1024
 
+static char **wq_argv;  /* for messages about refused options */
+
 static const char usage[] =
     "usage: luaworkq [OPTIONS] JOB.lua [ITEMS ...]\n"
     "Runs JOB.lua's process(item, index) over every item (one per line of the\n"
@@ -113,6 +115,16 @@ static int parse_format(const char *s, enum wq_layout *layout)
     return 0;
 }
 
+/* The option getopt_long just refused, as the user wrote it. */
+static const char *bad_option(void)
+{
+    static char shortopt[3] = "-?";
+    if (optopt == 0 || (optind > 0 && strncmp(wq_argv[optind - 1], "--", 2) == 0))
+        return wq_argv[optind - 1];
+    shortopt[1] = (char)optopt;
+    return shortopt;
+}
+
 /* Parses one option into o. Returns 0, 1 to exit 0 at once (help,
  * version), or -1 on a usage error (reported). */
 static int parse_option(int c, const char *arg, wq_opts *o)
@@ -157,22 +169,26 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         wq_reportf("--journal, --shard and --merge are not available in this version");
         return -1;
     case 'h': fputs(usage, stdout); return 1;
-    case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_RELEASE); return 1;
+    case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_VERSION); return 1;
+    case ':':
+        wq_reportf("%s needs a value\nTry 'luaworkq --help'.", bad_option());
+        return -1;
     default:
-        fputs("Try 'luaworkq --help'.\n", stderr);
+        wq_reportf("unknown option %s\nTry 'luaworkq --help'.", bad_option());
         return -1;
     }
 }
 
 int main(int argc, char **argv)
 {
+    wq_argv = argv;
     wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.job.workers = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : (int)cpus;
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
     int c, rc = 0;
-    opterr = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "+j:0o:f:kqhV", longopts, NULL)) != -1)
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, "+:j:0o:f:kqhV", longopts, NULL)) != -1)
         rc = parse_option(c, optarg, &o);
     if (rc == 0 && optind >= argc) {
         wq_reportf("no job script given\nTry 'luaworkq --help'.");
