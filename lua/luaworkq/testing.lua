@@ -1,0 +1,384 @@
+--- luaworkq.testing: helpers for specs of luaworkq jobs.
+--
+-- `testing.load(path, opts)` loads a job script in a fresh environment that
+-- looks like one worker of the real binary, so its hooks can be called
+-- directly from a busted spec. `testing.run(opts)` and `testing.spawn(opts)`
+-- run the real binary over some input and return what it wrote.
+--
+-- Pure Lua 5.4 and its standard library; lua-cjson is used when present, for
+-- `luaworkq.null` and for decoding the binary's output.
+--
+--   local testing = require "luaworkq.testing"
+--   local job = testing.load("wordcount.lua", {args = {min = "2"}})
+--   assert.are.same({hat = 2}, job.run{"a hat", "the hat"})
+--   local r = testing.run{job = "wordcount.lua", items = {"a hat"}, args = {"-j", "2"}}
+--   assert.are.same({0, '{"a":1,"hat":1}\n'}, {r.code, r.stdout})
+
+local testing = {}
+
+local has_cjson, cjson = pcall(require, "cjson")
+
+-- The marker metatable of luaworkq.array in loaded jobs.
+testing.array_mt = {__name = "luaworkq.array"}
+
+-- luaworkq.null: cjson.null (the light userdata NULL, as in the binary) when
+-- cjson is there, otherwise a sentinel of our own.
+testing.null = has_cjson and cjson.null
+  or setmetatable({}, {__name = "luaworkq.null",
+                       __tostring = function() return "luaworkq.null" end})
+
+local function version()
+  local real = package.loaded.luaworkq
+  return type(real) == "table" and real.version or "0.0.0-testing"
+end
+
+---------------------------------------------------------------------------
+-- Files and the shell.
+---------------------------------------------------------------------------
+
+--- Quotes s for sh: single quotes, with each ' written as '\''.
+function testing.quote(s)
+  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
+end
+local quote = testing.quote
+
+function testing.write_file(path, content)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(content))
+  assert(f:close())
+  return path
+end
+
+--- Returns the whole content of path, or nil if it cannot be opened.
+function testing.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+--- Makes a fresh directory under $TMPDIR and returns its path.
+function testing.tmpdir()
+  local p = assert(io.popen("mktemp -d"))
+  local dir = p:read("l")
+  p:close()
+  assert(dir and dir ~= "", "mktemp -d failed")
+  return dir
+end
+
+--- Removes a directory made by tmpdir, with everything in it.
+function testing.remove_tree(dir)
+  os.execute("rm -rf " .. quote(dir))
+end
+
+--- Converts os.execute's results to a shell-style exit code: the status for
+-- a normal exit, 128 + the signal number for a death by signal.
+local function exit_code(ok, how, n)
+  if how == "signal" then return 128 + n end
+  return n or (ok and 0 or 1)
+end
+
+--- Polls until cond() (or, given a path, the file's existence) is true;
+-- returns true, or false after timeout seconds (default 30).
+function testing.wait_for(cond, timeout)
+  if type(cond) == "string" then
+    local path = cond
+    cond = function() return testing.read_file(path) ~= nil end
+  end
+  local deadline = os.time() + (timeout or 30) + 1
+  while not cond() do
+    if os.time() > deadline then return false end
+    os.execute("sleep 0.01")
+  end
+  return true
+end
+
+---------------------------------------------------------------------------
+-- testing.load: a job in a fresh environment.
+---------------------------------------------------------------------------
+
+local function dirname(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
+
+--- A `require` for env: modules beside the script run in env (as they would
+-- in a worker's state); anything else comes from the ordinary require.
+local function make_require(env, dir, luaworkq)
+  local loaded = {luaworkq = luaworkq}
+  local path = dir .. "/?.lua;" .. dir .. "/?/init.lua"
+  return function(name)
+    if loaded[name] ~= nil then return loaded[name] end
+    local file = package.searchpath(name, path)
+    if not file then return require(name) end
+    local chunk = assert(loadfile(file, "t", env))
+    local value = chunk(name, file)
+    if value == nil then value = true end
+    loaded[name] = value
+    return value
+  end
+end
+
+local function make_luaworkq(opts, logs)
+  local lw = {
+    worker = opts.worker or 1,
+    workers = opts.workers or 1,
+    args = opts.args or {},
+    version = opts.version or version(),
+    null = testing.null,
+  }
+  function lw.log(...)
+    local parts = table.pack(...)
+    for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+    local line = table.concat(parts, "\t", 1, parts.n)
+    logs[#logs + 1] = line
+    if not opts.quiet then io.stderr:write(line, "\n") end
+  end
+  function lw.array(t)
+    if t == nil then t = {} end
+    assert(type(t) == "table", "bad argument #1 to 'array' (table expected)")
+    return setmetatable(t, testing.array_mt)
+  end
+  return lw
+end
+
+-- The key path of k in a table at path: result.a, result[3], result["a b"].
+local function key_path(path, k)
+  if math.type(k) == "integer" then return ("%s[%d]"):format(path, k) end
+  if type(k) ~= "string" then return ("%s[%s]"):format(path, tostring(k)) end
+  if k:match("^[%a_][%w_]*$") then return path .. "." .. k end
+  return ("%s[%q]"):format(path, k)
+end
+
+--- Copies a value by value, as results cross from a worker to the host,
+-- and fails as the binary does on what cannot cross.
+local function transfer(v, path, seen)
+  local t = type(v)
+  if t == "table" then
+    if seen[v] then error(path .. ": cannot transfer a cycle", 0) end
+    seen[v] = true
+    local copy = {}
+    for k, x in pairs(v) do copy[k] = transfer(x, key_path(path, k), seen) end
+    seen[v] = nil
+    local marked = getmetatable(v) == testing.array_mt
+    return setmetatable(copy, marked and testing.array_mt or nil)
+  elseif t == "function" or t == "thread"
+      or (t == "userdata" and v ~= testing.null) then
+    error(("%s: cannot transfer a %s"):format(path, t), 0)
+  end
+  return v
+end
+
+-- Calls a hook as the host does: luaworkq.worker is 0 meanwhile.
+local function in_host(lw, hook, ...)
+  local worker = lw.worker
+  lw.worker = 0
+  local ok, v = pcall(hook, ...)
+  lw.worker = worker
+  if not ok then error(v, 0) end
+  return v
+end
+
+-- Calls process on item i and copies its result; an error names the item.
+local function process_one(h, item, i)
+  local ok, r = pcall(function()
+    local r = h.process(item, i)
+    if r ~= nil then return transfer(r, "result", {}) end
+  end)
+  if not ok then
+    error(type(r) == "string" and ("item %d failed: %s"):format(i, r) or r, 0)
+  end
+  return r
+end
+
+-- Processes every item, then merges or lists the results, then finish.
+local function process_all(h, lw, items)
+  local results, acc = {}, nil
+  for i, item in ipairs(items) do
+    local r = process_one(h, item, i)
+    if r ~= nil then
+      if not h.merge then results[#results + 1] = r
+      elseif acc == nil then acc = r
+      else acc = h.merge(acc, r) end
+    end
+  end
+  if not h.merge then return results end
+  if h.finish then return in_host(lw, h.finish, acc) end
+  return acc
+end
+
+local HOOKS = {"setup", "init", "process", "merge", "finish", "shutdown"}
+
+--- Runs the hooks over items as the binary does with one worker: setup and
+-- finish as the host (worker 0), init, process for each item, merge of the
+-- non-nil results, finish, shutdown (also after an error). Returns the list
+-- of non-nil results, or, with merge, the merged value (nil when nothing
+-- was merged; the binary writes that as null) or what finish returned.
+local function run_job(job, items)
+  local h, lw = {}, job.luaworkq
+  for _, name in ipairs(HOOKS) do h[name] = job.env[name] end
+  assert(type(h.process) == "function", "the job has no process function")
+  local shared
+  if h.setup then shared = transfer(in_host(lw, h.setup), "setup", {}) end
+  if h.init then h.init(shared) end
+  local ok, value = pcall(process_all, h, lw, items)
+  if h.shutdown then h.shutdown() end
+  if not ok then error(value, 0) end
+  return value
+end
+
+--- Loads the job script at path in a fresh environment. opts: worker,
+-- workers, args, version (default: the binary's when testing.lua runs inside
+-- it, else "0.0.0-testing"), quiet (no log lines on stderr). The returned job
+-- has the script's globals as fields (job.process, job.merge, ...), plus
+-- job.env, job.luaworkq, job.logs (the lines logged) and job.run(items).
+function testing.load(path, opts)
+  opts = opts or {}
+  local logs = {}
+  local env = setmetatable({}, {__index = _G})
+  local lw = make_luaworkq(opts, logs)
+  env._G, env.luaworkq = env, lw
+  env.require = make_require(env, dirname(path), lw)
+  local chunk = assert(loadfile(path, "t", env))
+  chunk()
+  local job = {env = env, luaworkq = lw, logs = logs}
+  function job.run(items) return run_job(job, items) end
+  return setmetatable(job, {__index = env})
+end
+
+---------------------------------------------------------------------------
+-- testing.run and testing.spawn: the real binary.
+---------------------------------------------------------------------------
+
+local function binary(opts)
+  return opts.bin or os.getenv("LUAWORKQ") or "luaworkq"
+end
+
+--- The -f value among args, or "json".
+local function format_of(args)
+  local format = "json"
+  for i, a in ipairs(args) do
+    if a == "-f" or a == "--format" then format = args[i + 1] or format
+    else format = a:match("^%-%-format=(.*)") or a:match("^%-f(.+)") or format end
+  end
+  return format
+end
+
+local function split_lines(s)
+  local lines = {}
+  for line in s:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  local rest = s:match("[^\n]+$")
+  if rest then lines[#lines + 1] = rest end
+  return lines
+end
+
+--- Decodes stdout by the format; nil when that is not possible.
+local function decode(stdout, format)
+  if format == "lines" then return split_lines(stdout) end
+  if not has_cjson then return nil end
+  if format == "ndjson" then
+    local list = {}
+    for _, line in ipairs(split_lines(stdout)) do
+      local ok, v = pcall(cjson.decode, line)
+      if not ok then return nil end
+      list[#list + 1] = v
+    end
+    return list
+  end
+  local ok, v = pcall(cjson.decode, stdout)
+  if ok then return v end
+end
+
+--- Writes the temp files of a run and builds its command. The command reads
+-- stdin from a file and writes stdout and stderr to files.
+local function prepare(opts)
+  local base = os.tmpname()
+  local files = {base = base, stdin = base .. ".in", stdout = base .. ".out",
+                 stderr = base .. ".err", code = base .. ".code"}
+  local job = opts.job
+  if opts.job_source then
+    files.job = base .. ".job.lua"
+    job = testing.write_file(files.job, opts.job_source)
+  end
+  local input = opts.input or ""
+  if opts.items then
+    input = #opts.items > 0 and table.concat(opts.items, "\n") .. "\n" or ""
+  end
+  testing.write_file(files.stdin, input)
+
+  local words = {}
+  for k, v in pairs(opts.env or {}) do
+    assert(tostring(k):match("^[%a_][%w_]*$"), "bad environment name")
+    words[#words + 1] = k .. "=" .. quote(v)
+  end
+  table.sort(words)
+  words[#words + 1] = quote(binary(opts))
+  for _, a in ipairs(opts.args or {}) do words[#words + 1] = quote(a) end
+  if job then words[#words + 1] = quote(job) end
+  for _, f in ipairs(opts.files or {}) do words[#words + 1] = quote(f) end
+  local cmd = table.concat(words, " ") .. " <" .. quote(files.stdin)
+    .. " >" .. quote(files.stdout) .. " 2>" .. quote(files.stderr)
+  return cmd, files
+end
+
+local function collect(opts, files, code)
+  local stdout = testing.read_file(files.stdout) or ""
+  local result = {
+    code = code,
+    stdout = stdout,
+    stderr = testing.read_file(files.stderr) or "",
+    output = decode(stdout, format_of(opts.args or {})),
+  }
+  for _, f in pairs(files) do os.remove(f) end
+  return result
+end
+
+--- Runs the binary and waits for it. opts: job (a path) or job_source (the
+-- script's text); items (strings, one per line) or input (bytes) for stdin;
+-- files (paths, given after the job); args (options, given before the job);
+-- env (extra environment variables); bin (default: $LUAWORKQ, luaworkq).
+-- Returns {code, stdout, stderr, output}, output being stdout decoded by
+-- the -f format when that is possible.
+function testing.run(opts)
+  local cmd, files = prepare(opts)
+  local code = exit_code(os.execute(cmd))
+  return collect(opts, files, code)
+end
+
+--- Starts the binary in the background, with the options of run. Returns
+-- {pid, kill(signal), wait(timeout)}; wait returns what run returns, or
+-- raises an error when the run has not ended within timeout seconds
+-- (default 60).
+function testing.spawn(opts)
+  local cmd, files = prepare(opts)
+  files.code_tmp = files.code .. ".tmp"
+  local tmp = files.code_tmp
+  -- A background shell starts the binary, prints its pid, then waits for
+  -- it and writes its exit status to the code file in one rename.
+  local sh = "{ " .. cmd .. " & echo $!; exec >/dev/null; wait $!; echo $? >"
+    .. quote(tmp) .. "; mv " .. quote(tmp) .. " " .. quote(files.code) .. "; } &"
+  local p = assert(io.popen(sh))
+  local pid = tonumber(p:read("l"))
+  p:close()
+  assert(pid, "could not start " .. cmd)
+
+  local proc = {pid = pid}
+  function proc.kill(signal)
+    signal = tostring(signal or "TERM"):gsub("^SIG", "")
+    assert(signal:match("^%w+$"), "bad signal name")
+    return os.execute("kill -s " .. signal .. " " .. pid .. " 2>/dev/null")
+  end
+  function proc.wait(timeout)
+    if not testing.wait_for(files.code, timeout or 60) then
+      proc.kill("KILL")
+      testing.wait_for(files.code, 5)
+      collect(opts, files, nil)
+      error("the run did not end within " .. (timeout or 60) .. " seconds")
+    end
+    local code = tonumber(testing.read_file(files.code))
+    return collect(opts, files, code)
+  end
+  return proc
+end
+
+return testing

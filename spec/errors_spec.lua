@@ -1,0 +1,233 @@
+-- Errors: bad command lines and jobs (exit 2), failing items and hooks
+-- (exit 1), and what a stopped run leaves behind.
+local testing = require "luaworkq.testing"
+
+local GOOD = "function process(item) return item end\n"
+
+local function is_root()
+  local p = assert(io.popen("id -u"))
+  local uid = p:read("l")
+  p:close()
+  return uid == "0"
+end
+
+local function first_line(s) return s:match("^[^\n]*") end
+local function last_line(s) return s:match("([^\n]*)\n?$") end
+
+describe("a usage error", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  -- $D in a case stands for the test's directory; a job is $D/job.lua.
+  local function expand(s) return (s:gsub("%$D", function() return dir end)) end
+  local function expand_pattern(s)
+    local escaped = dir:gsub("%p", "%%%0")
+    return (s:gsub("%$D", function() return escaped end))
+  end
+
+  -- {what the user does, first line of stderr or a pattern of stderr}; the
+  -- job is GOOD unless the case has job (a path) or source; input is "a\n".
+  local cases = {
+    {"gives an input file that does not exist", files = {"$D/items.txt"},
+      line = "luaworkq: cannot open $D/items.txt: No such file or directory"},
+    {"gives an input file it cannot read", files = {"$D/secret.txt"}, unreadable = true,
+      line = "luaworkq: cannot open $D/secret.txt: Permission denied"},
+    {"gives a directory as input", files = {"$D"},
+      line = "luaworkq: $D: is a directory"},
+    {"gives a job that does not exist", job = "$D/nope.lua",
+      pattern = "^luaworkq: [^\n]*$D/nope%.lua[^\n]*: No such file or directory"},
+    {"gives a job that does not compile", source = "function process(item)\n  return = 1\nend\n",
+      pattern = "^luaworkq: [^\n]*$D/job%.lua:2: unexpected symbol near '='"},
+    {"gives a job without process", source = "x = 1", pattern = "^luaworkq: [^\n]*process"},
+    {"gives a job whose process is not a function", source = "process = 42",
+      pattern = "^luaworkq: [^\n]*process"},
+    {"gives -j 0", args = {"-j", "0"}, pattern = "^luaworkq: [^\n]*%-j"},
+    {"gives -j -1", args = {"-j", "-1"}, pattern = "^luaworkq: [^\n]*%-j"},
+    {"gives -j abc", args = {"-j", "abc"}, pattern = "^luaworkq: [^\n]*%-j"},
+    {"gives -j 1025, over the limit of 1024", args = {"-j", "1025"},
+      pattern = "^luaworkq: [^\n]*%-j"},
+    {"gives --jobs 0", args = {"--jobs", "0"}, pattern = "^luaworkq: [^\n]*%-j"},
+    {"gives an unknown option", args = {"--frobnicate"},
+      pattern = "^luaworkq: [^\n]*%-%-frobnicate"},
+    {"gives an unknown short option", args = {"-Z"}, pattern = "^luaworkq: [^\n]*Z"},
+    {"gives --set without =", args = {"--set", "foo"}, pattern = "^luaworkq: [^\n]*%-%-set"},
+    {"gives -f with an unknown format", args = {"-f", "xml"}, pattern = "^luaworkq: [^\n]*xml"},
+    {"gives no job at all", no_job = true, pattern = "^luaworkq: "},
+  }
+
+  for _, case in ipairs(cases) do
+    local define = it
+    if case.unreadable and is_root() then define = pending end -- root reads anything
+    define(case[1] .. ": exit 2 and a message naming it", function()
+      local job = case.job and expand(case.job)
+      if not job and not case.no_job then
+        job = testing.write_file(dir .. "/job.lua", case.source or GOOD)
+      end
+      local files = {}
+      for i, f in ipairs(case.files or {}) do files[i] = expand(f) end
+      if case.unreadable then
+        testing.write_file(files[1], "a\n")
+        os.execute("chmod 000 " .. testing.quote(files[1]))
+      end
+      local r = testing.run{job = job, files = files, args = case.args, items = {"a"}}
+      assert.are.same({2, ""}, {r.code, r.stdout})
+      if case.line then
+        assert.are.equal(expand(case.line), first_line(r.stderr))
+      else
+        assert.matches(expand_pattern(case.pattern), r.stderr)
+      end
+    end)
+  end
+end)
+
+describe("a failing item", function()
+  -- {what process does, the message after "failed: " (or a pattern of it)}
+  local cases = {
+    {"returns a function inside a table", "return {a = {b = print}}",
+      "result.a.b: cannot transfer a function"},
+    {"returns a cycle", "local t = {list = {1, 2}} t.list[3] = t return t",
+      "result.list[3]: cannot transfer a cycle"},
+    {"returns a coroutine", "return {co = coroutine.create(print)}",
+      "result.co: cannot transfer a thread"},
+    {"returns a file handle", "return {f = io.stdout}",
+      pattern = "result%.f: cannot transfer [^\n]+"},
+    {"returns NaN", "return {x = 0/0}", "result.x: cannot encode NaN"},
+    {"returns NaN as the whole result", "return 0/0", "result: cannot encode NaN"},
+    {"returns infinity", "return {1, math.huge}",
+      pattern = "result%[2%]: cannot encode [^\n]+"},
+    {"returns tables nested 10,000 deep",
+      "local t = {} for i = 1, 10000 do t = {t} end return t",
+      pattern = "result%[1%]%[1%][%[%]1]*[%.]*: [^\n]+"}, -- the path may end in "..."
+    {"raises a string with error(msg, 0)", "error('plain', 0)", "plain", traceback = true},
+    {"raises a number", "error(42)", "42", traceback = true},
+    {"raises a table with __tostring",
+      "error(setmetatable({}, {__tostring = function() return 'custom failure' end}))",
+      "custom failure", traceback = true},
+    {"raises a table without __tostring", "error({code = 1})",
+      "(error object is a table value)", traceback = true},
+    {"raises nil", "error(nil)", "(error object is a nil value)", traceback = true},
+  }
+
+  for _, case in ipairs(cases) do
+    it("that " .. case[1] .. ": exit 1 and the message", function()
+      local r = testing.run{job_source = "function process(item)\n" .. case[2] .. "\nend\n",
+                            items = {"a"}, args = {"-j", "1"}}
+      assert.are.same({1, "[]\n"}, {r.code, r.stdout})
+      local prefix = "luaworkq: item 1 (stdin:1) failed: "
+      if case.pattern then
+        assert.matches("^" .. prefix:gsub("%p", "%%%0") .. case.pattern, r.stderr)
+      else
+        assert.are.equal(prefix .. case[3], first_line(r.stderr))
+      end
+      if case.traceback then
+        assert.matches("^[^\n]*\nstack traceback:\n", r.stderr)
+      end
+      assert.are.equal("luaworkq: stopped: 0 done, 1 failed, 0 not processed",
+                       last_line(r.stderr))
+    end)
+  end
+end)
+
+describe("a failing process", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  local JOB = [[
+function process(item, index)
+  if index == tonumber(luaworkq.args.fail) then
+    error("bad item " .. item)
+  end
+  return tonumber(item)
+end
+]]
+
+  local function numbers(from, to)
+    local t = {}
+    for i = from, to do t[#t + 1] = i .. "\n" end
+    return table.concat(t)
+  end
+
+  it("stops the run: a report naming the item, file and line, a traceback, a summary",
+    function()
+      local job = testing.write_file(dir .. "/job.lua", JOB)
+      local items = testing.write_file(dir .. "/items.txt", numbers(1, 10))
+      local r = testing.run{job = job, files = {items},
+                            args = {"-j", "1", "--set", "fail=3"}}
+      assert.are.same({1, "[1,2]\n"}, {r.code, r.stdout})
+      local report = ("luaworkq: item 3 (%s:3) failed: %s:3: bad item 3\nstack traceback:\n")
+        :format(items, job)
+      assert.are.equal(report, r.stderr:sub(1, #report))
+      local traceback = r.stderr:sub(#report + 1)
+      assert.truthy(traceback:find("\t" .. job .. ":3: in ", 1, true))
+      assert.are.equal("luaworkq: stopped: 2 done, 1 failed, 7 not processed",
+                       last_line(r.stderr))
+    end)
+
+  it("with -j4 leaves a well-formed JSON array of the results that finished",
+    function()
+      local job = testing.write_file(dir .. "/job.lua", JOB)
+      local items = testing.write_file(dir .. "/items.txt", numbers(1, 200))
+      local r = testing.run{job = job, files = {items},
+                            args = {"-j", "4", "--set", "fail=3"}}
+      assert.are.equal(1, r.code)
+      local results = assert(r.output, "stdout is not JSON: " .. r.stdout)
+      assert.are.same({1, 2}, {results[1], results[2]})
+      for i = 2, #results do assert.is_true(results[i] > results[i - 1]) end
+      for _, v in ipairs(results) do assert.are_not.equal(3, v) end
+      local done, failed, rest = last_line(r.stderr):match(
+        "^luaworkq: stopped: (%d+) done, (%d+) failed, (%d+) not processed$")
+      assert.are.same({#results, 1, 200}, {tonumber(done), tonumber(failed),
+                                           done + failed + rest})
+    end)
+
+  it("in the second file names that file and its line", function()
+    local job = testing.write_file(dir .. "/job.lua", JOB)
+    local a = testing.write_file(dir .. "/a.txt", numbers(1, 2))
+    local b = testing.write_file(dir .. "/b.txt", numbers(3, 5))
+    local r = testing.run{job = job, files = {a, b},
+                          args = {"-j", "1", "--set", "fail=4"}}
+    assert.are.equal(1, r.code)
+    assert.are.equal(("luaworkq: item 4 (%s:2) failed: %s:3: bad item 4"):format(b, job),
+                     first_line(r.stderr))
+  end)
+
+  it("with -0 on stdin names the record number", function()
+    local job = testing.write_file(dir .. "/job.lua", JOB)
+    local r = testing.run{job = job, input = "1\0002\0003\0004\0",
+                          args = {"-0", "-j", "1", "--set", "fail=3"}}
+    assert.are.equal(1, r.code)
+    assert.are.equal(("luaworkq: item 3 (stdin:3) failed: %s:3: bad item 3"):format(job),
+                     first_line(r.stderr))
+  end)
+
+  it("with -k is reported and skipped, and the run goes on", function()
+    local job = testing.write_file(dir .. "/job.lua", JOB)
+    local r = testing.run{job = job, items = {"1", "2", "3", "4", "5"},
+                          args = {"-k", "-j", "2", "--set", "fail=3"}}
+    assert.are.same({1, "[1,2,4,5]\n"}, {r.code, r.stdout})
+    assert.are.equal(("luaworkq: item 3 (stdin:3) failed: %s:3: bad item 3"):format(job),
+                     first_line(r.stderr))
+    assert.are.equal("luaworkq: 4 done, 1 failed", last_line(r.stderr))
+  end)
+end)
+
+describe("a failing hook", function()
+  -- {the hook, a job whose hook raises "boom in HOOK"}
+  local cases = {
+    {"setup", "function setup() error('boom in setup') end"},
+    {"init", "function init() error('boom in init') end"},
+    {"merge", "function merge(a, b) error('boom in merge') end"},
+    {"finish", "function merge(a, b) return a end\nfunction finish() error('boom in finish') end"},
+    {"shutdown", "function shutdown() error('boom in shutdown') end"},
+  }
+  for _, case in ipairs(cases) do
+    it(case[1] .. " that raises an error: exit 1 and the message", function()
+      local r = testing.run{job_source = GOOD .. case[2], items = {"a", "b", "c"},
+                            args = {"-j", "2"}}
+      assert.are.equal(1, r.code)
+      assert.matches("^luaworkq: [^\n]*:%d+: boom in " .. case[1], r.stderr)
+    end)
+  end
+end)
