@@ -2,6 +2,7 @@
 #include "batch.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 wq_batch *wq_batch_new(void)
 {
@@ -20,12 +21,14 @@ void wq_batch_free(wq_batch *b)
         free(f);
     }
     wq_buf_free(&b->items);
+    wq_buf_free(&b->jbuf);
+    free(b->j);
     wq_buf_free(&b->out);
     free(b->ends);
     free(b);
 }
 
-int wq_batch_add(wq_batch *b, const char *item, size_t len)
+int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
 {
     if (b->count == b->ends_cap) {
         size_t cap = b->ends_cap ? b->ends_cap * 2 : 64;
@@ -33,8 +36,16 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len)
         if (!ends)
             return -1;
         b->ends = ends;
+        if (journaling) {
+            wq_jitem *j = realloc(b->j, cap * sizeof *j);
+            if (!j)
+                return -1;
+            b->j = j;
+        }
         b->ends_cap = cap;
     }
+    if (journaling)
+        memset(&b->j[b->count], 0, sizeof *b->j);
     if (wq_buf_add(&b->items, item, len) < 0)
         return -1;
     b->ends[b->count++] = b->items.len;
@@ -53,8 +64,8 @@ void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
     wq_failure *f = calloc(1, sizeof *f), **tail = &b->failures;
     if (!f)
         return;  /* the count still says it failed */
-    f->index = b->first + i;
-    f->line = b->line + i;
+    f->index = b->first + i * b->stride;
+    f->line = b->line + i * b->stride;
     size_t len;
     const char *item = wq_batch_item(b, i, &len);
     wq_buf_add(&f->item, item, len);

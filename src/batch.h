@@ -19,10 +19,20 @@ typedef struct wq_failure {
     wq_buf message;             /* error message and traceback */
 } wq_failure;
 
+/* Per item, when the run keeps a journal. */
+typedef struct wq_jitem {
+    uint64_t hash;              /* of the item's bytes */
+    size_t start, end;          /* its journal payload in jbuf */
+    char status;                /* 0: not run, else enum wq_jstatus */
+    char carried;               /* the journal had it: not run again */
+} wq_jitem;
+
 typedef struct wq_batch {
     uint64_t seq;               /* position in the reorder window */
     int64_t first;              /* index of the first item */
     int64_t line;               /* line of the first item in its file */
+    int64_t stride;             /* between items' indexes and lines: 1, or
+                                   N for --shard K/N */
     int file;                   /* the file's number on the command line */
     uint32_t count;
     wq_buf items;               /* the items' bytes, back to back */
@@ -33,12 +43,16 @@ typedef struct wq_batch {
                                    merged value (WQ_BINARY) */
     uint32_t done, failed, unrun;
     wq_failure *failures;       /* in item order */
+
+    wq_jitem *j;                /* NULL unless journaling */
+    wq_buf jbuf;                /* journal payloads: results, messages */
 } wq_batch;
 
 wq_batch *wq_batch_new(void);
 void wq_batch_free(wq_batch *b);
-/* Appends an item. Returns 0 or -1 (out of memory). */
-int wq_batch_add(wq_batch *b, const char *item, size_t len);
+/* Appends an item (with its journal entry when journaling). Returns 0 or
+ * -1 (out of memory). */
+int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling);
 /* Item i's bytes. */
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len);
 /* Records the failure of item i, taking a copy of msg. */

@@ -35,7 +35,6 @@ struct wq_lua {
     int64_t item;                /* index of the item running, 0 if none */
     _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
     int killed;                  /* the last error came from a kill */
-    wq_buf scratch;              /* fold mode: transfer check of results */
 };
 
 /* The allocator: the system one, with the optional heap cap. Lua turns a
@@ -293,7 +292,6 @@ void wq_lua_close(wq_lua *lw)
     if (!lw)
         return;
     lua_close(lw->L);
-    wq_buf_free(&lw->scratch);
     free(lw);
 }
 
@@ -419,12 +417,9 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
         return WQ_ITEM_NIL;
     }
     char msg[WQ_ERRLEN];
-    wq_buf *dst = fold ? &lw->scratch : out;
-    size_t mark = dst->len;
-    if (fold)
-        wq_buf_reset(dst);
-    if (wq_encode(L, -1, fold ? WQ_BINARY : fmt, "result", dst, msg) < 0) {
-        dst->len = mark;
+    size_t mark = out->len;
+    if (wq_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0) {
+        out->len = mark;
         lua_pop(L, 1);
         wq_buf_reset(err);
         wq_buf_adds(err, msg);

@@ -58,15 +58,15 @@ int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err);
 int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err);
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err);
 
-/* Runs process(item, index). Without fold, the result is appended to out
- * in fmt; with fold, it is merged into the state's accumulator. */
+/* Runs process(item, index) and appends the result to out: in fmt without
+ * fold; with fold in WQ_BINARY, and merged into the state's accumulator. */
 enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
                             int64_t index, enum wq_format fmt, int fold,
                             wq_buf *out, wq_buf *err);
 /* Appends the accumulator (WQ_BINARY) to out and clears it. Returns 1 if
  * there was one, 0 if not, -1 on error. */
 int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);
-/* Host: merges an encoded value into the host's accumulator. */
+/* Merges an encoded value (WQ_BINARY) into the state's accumulator. */
 int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
 /* Host: runs finish (if any) on the accumulator and appends the value to
  * out: a string from finish as it is (*raw = 1), else encoded in fmt. */

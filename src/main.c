@@ -182,7 +182,7 @@ static int parse_option(int c, const char *arg, wq_opts *o)
 int main(int argc, char **argv)
 {
     wq_argv = argv;
-    wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON};
+    wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.job.workers = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : (int)cpus;
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "batch.h"
 #include "input.h"
+#include "journal.h"
 #include "output.h"
 #include "report.h"
 #include "worker.h"
@@ -41,6 +42,8 @@ struct run {
     int64_t read, rest;       /* items read into batches; items left unread */
     int rest_unknown;         /* the input was not read to its end */
     int64_t done, failed, unrun;
+    wq_journal *journal;      /* --journal, or NULL */
+    int complete;             /* the reader read the whole input */
     _Atomic int finished;     /* tells the signal thread to end */
 };
 
@@ -67,6 +70,41 @@ static int next_item(struct run *r, const char **item, size_t *len)
     return rc;
 }
 
+/* Whether the item of this index is one this run processes (--shard). */
+static int in_shard(const wq_opts *o, int64_t index)
+{
+    return (index - 1) % o->shard_n == o->shard_k - 1;
+}
+
+/* Looks the last item added to b up in the journal: a result recorded
+ * there is carried over, not run again. Returns 0, or -1 on a stop. */
+static int carry(struct run *r, wq_batch *b, const char *item, size_t len)
+{
+    wq_jitem *j = &b->j[b->count - 1];
+    wq_jrecord rec;
+    j->hash = wq_hash(item, len);
+    int found = wq_journal_lookup(r->journal, r->read, &rec, &r->input_error);
+    if (found > 0 && rec.hash != j->hash) {
+        wq_buf_printf(&r->input_error, "item %lld (%s:%lld) differs from the one "
+                      "journal %s recorded: the input changed", (long long)r->read,
+                      wq_input_name(r->in, b->file), (long long)wq_input_line(r->in),
+                      r->o->journal);
+        found = -1;
+    }
+    if (found < 0) {
+        wq_pool_stop(r->pool, WQ_STOP_INPUT);
+        return -1;
+    }
+    if (found && rec.status != WQ_J_FAILED) {
+        j->carried = 1;
+        j->status = (char)rec.status;
+        j->start = b->jbuf.len;
+        wq_buf_add(&b->jbuf, rec.data, rec.len);
+        j->end = b->jbuf.len;
+    }
+    return 0;
+}
+
 /* Fills b from the input, starting with the pending item if *pending.
  * Returns 1 while items may follow, 0 at the end or on a stop. */
 static int fill_batch(struct run *r, wq_batch *b, int *pending,
@@ -78,24 +116,28 @@ static int fill_batch(struct run *r, wq_batch *b, int *pending,
             int rc = next_item(r, item, len);
             if (rc <= 0)
                 return 0;
+            if (!in_shard(r->o, ++r->read))
+                continue;
             *pending = 1;
         }
         int file = wq_input_file(r->in);
         if (b->count == 0) {
             b->file = file;
             b->line = wq_input_line(r->in);
-            b->first = r->read + 1;
+            b->first = r->read;
+            b->stride = r->o->shard_n;
         } else if (file != b->file || b->count >= max ||
                    b->items.len + *len > BATCH_BYTES) {
             return 1;
         }
-        if (wq_batch_add(b, *item, *len) < 0) {
+        if (wq_batch_add(b, *item, *len, r->journal != NULL) < 0) {
             wq_buf_adds(&r->input_error, "out of memory");
             wq_pool_stop(r->pool, WQ_STOP_INPUT);
             return 0;
         }
-        r->read++;
         *pending = 0;
+        if (r->journal && carry(r, b, *item, *len) < 0)
+            return 0;
     }
 }
 
@@ -112,7 +154,7 @@ static void count_rest(struct run *r, int pending)
     wq_buf err = WQ_BUF_INIT;
     int rc;
     while ((rc = wq_input_next(r->in, &item, &len, &err)) == 1 || rc == -2)
-        r->rest += rc == 1;
+        r->rest += rc == 1 && in_shard(r->o, ++r->read);
     wq_buf_free(&err);
 }
 
@@ -124,13 +166,15 @@ static void *reader_main(void *arg)
     size_t len = 0;
     int pending = 0, more = 1;
     uint64_t seq;
-    while (more && !wq_pool_stopping(r->pool) &&
-           wq_order_reserve(r->order, &seq) == 0) {
+    while (more && !wq_pool_stopping(r->pool)) {
         wq_batch *b = wq_batch_new();
         if (!b) {
             wq_buf_adds(&r->input_error, "out of memory");
             wq_pool_stop(r->pool, WQ_STOP_INPUT);
-            wq_order_done(r->order, seq, NULL);
+            break;
+        }
+        if (wq_order_reserve(r->order, &seq) < 0) {
+            wq_batch_free(b);
             break;
         }
         b->seq = seq;
@@ -140,6 +184,8 @@ static void *reader_main(void *arg)
     }
     if (wq_pool_stopping(r->pool))
         count_rest(r, pending);
+    else
+        r->complete = 1;
     wq_order_close(r->order);
     wq_queue_close(r->q);
     return NULL;
@@ -210,10 +256,32 @@ static void error_record(const struct run *r, const wq_batch *b,
     wq_buf_adds(rec, "}\n");
 }
 
+/* Appends to the journal what this run did with the batch's items. */
+static void journal_batch(struct run *r, const wq_batch *b)
+{
+    wq_buf err = WQ_BUF_INIT;
+    int rc = 0;
+    for (uint32_t i = 0; i < b->count && rc == 0; i++) {
+        const wq_jitem *j = &b->j[i];
+        if (!j->status || j->carried)
+            continue;
+        wq_jrecord rec = {b->first + i * b->stride, j->hash, j->status,
+                          b->jbuf.data + j->start, j->end - j->start};
+        rc = wq_journal_add(r->journal, &rec, &err);
+    }
+    if (rc < 0 || wq_journal_flush(r->journal, &err) < 0) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        wq_pool_stop(r->pool, WQ_STOP_INPUT);
+    }
+    wq_buf_free(&err);
+}
+
 /* Writes one finished batch: its failures, then its results. */
 static void take_batch(struct run *r, wq_out *out, wq_batch *b)
 {
     wq_buf err = WQ_BUF_INIT;
+    if (r->journal && b->j)
+        journal_batch(r, b);
     for (const wq_failure *f = b->failures; f; f = f->next) {
         report_failure(r, b, f);
         if (r->errors) {

@@ -19,6 +19,9 @@ typedef struct wq_opts {
     char sep;               /* '\n' or '\0' */
     const char *output;     /* -o FILE, or NULL */
     const char *errors;     /* --errors FILE, or NULL */
+    const char *journal;    /* --journal FILE, or NULL */
+    int shard_k, shard_n;   /* --shard K/N; 1/1 without */
+    int merge;              /* --merge: the inputs are shard journals */
     enum wq_layout layout;
     int unordered, keep_going, retries;
     int quiet, stats, check;

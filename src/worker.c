@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include "batch.h"
+#include "journal.h"
 
 #define KICK SIGPIPE
 
@@ -38,6 +39,7 @@ struct worker {
     _Atomic int64_t item;        /* index running, 0 when idle (timeouts) */
     _Atomic int64_t started;     /* when it started, ns */
     wq_buf err;
+    wq_buf scratch;              /* a result to fold, when not journaling */
 };
 
 struct wq_pool {
@@ -165,35 +167,78 @@ void wq_pool_check_timeouts(wq_pool *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Runs one item, with its retries, framing a list result in b->out. */
+/* An item the journal had: its recorded result stands in for a new run. */
+static enum wq_item replay(struct worker *w, wq_batch *b, const wq_jitem *j)
+{
+    const char *p = b->jbuf.data + j->start;
+    size_t len = j->end - j->start;
+    if (j->status == WQ_J_NIL)
+        return WQ_ITEM_NIL;
+    if (!w->pool->conf.fold)
+        return wq_buf_add(&b->out, p, len) == 0 ? WQ_ITEM_OK : WQ_ITEM_FAILED;
+    return wq_lua_merge_in(w->lua, p, len, &w->err) == 0 ? WQ_ITEM_OK
+                                                          : WQ_ITEM_MERGE_FAILED;
+}
+
+/* Records how item i ended in its journal entry: the status, and as
+ * payload the framed result [from, to) of dst, or the error message. */
+static void journal_item(struct worker *w, wq_batch *b, uint32_t i,
+                         enum wq_item r, const wq_buf *dst, size_t from)
+{
+    wq_jitem *j = &b->j[i];
+    j->start = b->jbuf.len;
+    if (r == WQ_ITEM_OK || r == WQ_ITEM_MERGE_FAILED) {
+        j->status = WQ_J_RESULT;
+        if (dst != &b->jbuf)
+            wq_buf_add(&b->jbuf, dst->data + from, dst->len - from);
+    } else if (r == WQ_ITEM_NIL) {
+        j->status = WQ_J_NIL;
+    } else if (r == WQ_ITEM_FAILED) {
+        j->status = WQ_J_FAILED;
+        const char *msg = w->err.data ? w->err.data : "";
+        wq_buf_add(&b->jbuf, msg, strcspn(msg, "\n"));
+    }
+    if (dst == &b->jbuf && j->status == WQ_J_RESULT)
+        j->start = from;
+    j->end = b->jbuf.len;
+}
+
+/* Runs one item, with its retries. A list result is framed in b->out; a
+ * result to fold goes to the journal payloads, or the worker's scratch. */
 static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
 {
     const wq_poolconf *c = &w->pool->conf;
+    if (b->j && b->j[i].carried)
+        return replay(w, b, &b->j[i]);
     int timed = c->job->timeout > 0;
-    size_t len, mark = b->out.len;
+    wq_buf *dst = !c->fold ? &b->out : b->j ? &b->jbuf : &w->scratch;
+    if (dst == &w->scratch)
+        wq_buf_reset(dst);
+    size_t len, mark = dst->len;
     const char *item = wq_batch_item(b, i, &len);
-    int64_t index = b->first + i;
+    int64_t index = b->first + i * b->stride;
     enum wq_item r;
     for (int attempt = 0;; attempt++) {
         if (!c->fold && c->layout == WQ_LAYOUT_JSON)
-            wq_buf_addc(&b->out, ',');
+            wq_buf_addc(dst, ',');
         if (timed) {
             atomic_store(&w->started, wq_now_ns());
             atomic_store(&w->item, index);
         }
         r = wq_lua_process(w->lua, item, len, index,
-                           wq_layout_format(c->layout), c->fold,
-                           &b->out, &w->err);
+                           wq_layout_format(c->layout), c->fold, dst, &w->err);
         if (timed)
             atomic_store(&w->item, 0);
-        if (r != WQ_ITEM_OK)
-            b->out.len = mark;
+        if (r != WQ_ITEM_OK && r != WQ_ITEM_MERGE_FAILED)
+            dst->len = mark;
         if (r != WQ_ITEM_FAILED || attempt >= c->retries ||
             wq_pool_stopping(w->pool))
             break;
     }
     if (r == WQ_ITEM_OK && !c->fold && c->layout != WQ_LAYOUT_JSON)
-        wq_buf_addc(&b->out, '\n');
+        wq_buf_addc(dst, '\n');
+    if (b->j)
+        journal_item(w, b, i, r, dst, mark);
     return r;
 }
 
@@ -286,6 +331,7 @@ static void *worker_main(void *arg)
     }
     stop_state(w);
     wq_buf_free(&w->err);
+    wq_buf_free(&w->scratch);
     return NULL;
 }
 

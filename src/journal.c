@@ -1,0 +1,439 @@
+/*
+ * journal.c - the resumable record of finished items; see journal.h.
+ *
+ * Record framing: a 4-byte little-endian body length, the body, and the
+ * CRC-32 of the body. The body's first byte is its type:
+ *   'H' header text | 'S' a run's segment starts | 'E' varint items: the
+ *   run read its whole input | 'R' 'N' 'F' item: varint index, 8-byte item
+ *   hash, then (for 'R') the encoded result.
+ * Opening scans the whole file once, checking every record; the first bad
+ * one (a torn tail) and all after it are cut off.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_BODY (1u << 30)
+
+struct cursor {               /* reads the item records of one segment */
+    off_t pos, end;
+    wq_buf buf;               /* the current record's body */
+    int valid;
+    wq_jrecord head;
+};
+
+struct wq_journal {
+    int fd;
+    char *path;
+    wq_buf header;            /* header text, NUL-terminated */
+    int complete;
+    int64_t items;
+    struct cursor *cur;
+    int ncur;
+    wq_buf pending;           /* added, not yet written */
+    time_t synced;
+};
+
+uint64_t wq_hash(const char *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint32_t crc32(const unsigned char *p, size_t n)
+{
+    static uint32_t table[256];
+    if (!table[1])  /* journals are used by the main thread alone */
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    uint32_t c = 0xFFFFFFFFu;
+    while (n--)
+        c = table[(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static int put_varint(wq_buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (unsigned char)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return wq_buf_add(b, tmp, (size_t)n);
+}
+
+static const unsigned char *get_varint(const unsigned char *p, const unsigned char *end,
+                                       uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; p < end && shift < 64; shift += 7) {
+        *v |= (uint64_t)(*p & 0x7F) << shift;
+        if (!(*p++ & 0x80))
+            return p;
+    }
+    return NULL;
+}
+
+/* Reads the record at pos (below end) into body. Returns its total size, 0
+ * if it is torn or corrupt, -1 on a read error. */
+static ssize_t read_record(int fd, off_t pos, off_t end, wq_buf *body)
+{
+    unsigned char len4[4], crc4[4];
+    if (end - pos < 8)
+        return 0;
+    if (pread(fd, len4, 4, pos) != 4)
+        return -1;
+    uint32_t len = get_u32(len4);
+    if (len == 0 || len > MAX_BODY || (off_t)len > end - pos - 8)
+        return 0;
+    wq_buf_reset(body);
+    if (wq_buf_grow(body, len) < 0)
+        return -1;
+    if (pread(fd, body->data, len, pos + 4) != (ssize_t)len ||
+        pread(fd, crc4, 4, pos + 4 + len) != 4)
+        return -1;
+    body->len = len;
+    return crc32((unsigned char *)body->data, len) == get_u32(crc4) ? (ssize_t)len + 8 : 0;
+}
+
+/* Parses an item record's body into rec. Returns 0, or -1 if malformed. */
+static int parse_item(const wq_buf *body, wq_jrecord *rec)
+{
+    const unsigned char *p = (unsigned char *)body->data, *end = p + body->len;
+    uint64_t index;
+    rec->status = *p++;
+    p = get_varint(p, end, &index);
+    if (!p || end - p < 8 || index == 0 || index > INT64_MAX)
+        return -1;
+    rec->index = (int64_t)index;
+    rec->hash = 0;
+    for (int i = 0; i < 8; i++)
+        rec->hash |= (uint64_t)p[i] << (8 * i);
+    rec->data = (const char *)p + 8;
+    rec->len = (size_t)(end - p - 8);
+    return 0;
+}
+
+static int is_item(int type)
+{
+    return type == WQ_J_RESULT || type == WQ_J_NIL || type == WQ_J_FAILED;
+}
+
+/* Moves a cursor to its next item record; invalid at the segment's end. */
+static int advance(wq_journal *j, struct cursor *c, wq_buf *err)
+{
+    c->valid = 0;
+    while (c->pos < c->end) {
+        ssize_t n = read_record(j->fd, c->pos, c->end, &c->buf);
+        if (n <= 0) {
+            wq_buf_printf(err, "cannot read journal %s", j->path);
+            return -1;
+        }
+        c->pos += n;
+        if (is_item(c->buf.data[0]) && parse_item(&c->buf, &c->head) == 0) {
+            c->valid = 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int add_cursor(wq_journal *j, off_t start, off_t end)
+{
+    struct cursor *c = realloc(j->cur, (size_t)(j->ncur + 1) * sizeof *c);
+    if (!c)
+        return -1;
+    j->cur = c;
+    c += j->ncur++;
+    memset(c, 0, sizeof *c);
+    c->pos = start;
+    c->end = end;
+    return 0;
+}
+
+/* Scans the file: the header, the segments, whether a run completed, and
+ * where the valid records end. Returns that offset, or -1. */
+static off_t scan(wq_journal *j, wq_buf *err)
+{
+    struct stat st;
+    if (fstat(j->fd, &st) != 0)
+        return -1;
+    wq_buf body = WQ_BUF_INIT;
+    off_t pos = 0, seg = -1;
+    ssize_t n;
+    while ((n = read_record(j->fd, pos, st.st_size, &body)) > 0) {
+        char type = body.data[0];
+        if (pos == 0 && type != 'H')
+            break;
+        if (type == 'H' && pos == 0) {
+            wq_buf_add(&j->header, body.data + 1, body.len - 1);
+            wq_buf_addc(&j->header, '\0');
+        } else if (type == 'S') {
+            if (seg >= 0 && add_cursor(j, seg, pos) < 0)
+                n = -1;
+            seg = pos + n;
+        } else if (type == 'E') {
+            uint64_t items;
+            const unsigned char *p = (unsigned char *)body.data;
+            if (get_varint(p + 1, p + body.len, &items)) {
+                j->complete = 1;
+                j->items = (int64_t)items;
+            }
+        }
+        if (n < 0)
+            break;
+        pos += n;
+    }
+    if (n >= 0 && seg >= 0 && add_cursor(j, seg, pos) < 0)
+        n = -1;
+    wq_buf_free(&body);
+    if (n < 0) {
+        wq_buf_printf(err, "cannot read journal %s: %s", j->path, strerror(errno));
+        return -1;
+    }
+    if (pos > 0 && !j->header.len) {
+        wq_buf_printf(err, "%s is not a luaworkq journal", j->path);
+        return -1;
+    }
+    return pos;
+}
+
+static wq_journal *open_fd(const char *path, int flags, wq_buf *err)
+{
+    wq_journal *j = calloc(1, sizeof *j);
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
+        wq_buf_adds(err, "out of memory");
+        return NULL;
+    }
+    j->fd = open(path, flags | O_CLOEXEC, 0666);
+    if (j->fd < 0) {
+        wq_buf_printf(err, "cannot open journal %s: %s", path, strerror(errno));
+        wq_journal_close(j);
+        return NULL;
+    }
+    return j;
+}
+
+static int start_cursors(wq_journal *j, wq_buf *err)
+{
+    for (int i = 0; i < j->ncur; i++)
+        if (advance(j, &j->cur[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+/* A record is built in place at the end of the pending bytes: begin leaves
+ * room for the length, end fills it in and appends the checksum. */
+static size_t begin(wq_journal *j, char type)
+{
+    size_t at = j->pending.len;
+    wq_buf_add(&j->pending, "\0\0\0\0", 4);
+    wq_buf_addc(&j->pending, type);
+    return at;
+}
+
+static int end(wq_journal *j, size_t at, int ok)
+{
+    unsigned char *body = (unsigned char *)j->pending.data + at + 4;
+    size_t len = j->pending.len - at - 4;
+    unsigned char crc4[4];
+    if (ok && j->pending.len > at + 4 && len <= MAX_BODY) {
+        put_u32(body - 4, (uint32_t)len);
+        put_u32(crc4, crc32(body, len));
+        if (wq_buf_add(&j->pending, crc4, 4) == 0)
+            return 0;
+    }
+    j->pending.len = at;  /* out of memory: drop the record whole */
+    return -1;
+}
+
+static int frame(wq_journal *j, const char *body, size_t len)
+{
+    size_t at = begin(j, body[0]);
+    return end(j, at, wq_buf_add(&j->pending, body + 1, len - 1) == 0);
+}
+
+/* Says which line of the headers differs: the job, or an option. */
+static void mismatch(const char *path, const char *had, const char *now, wq_buf *err)
+{
+    while (*had && *now) {
+        size_t a = strcspn(had, "\n"), b = strcspn(now, "\n");
+        if (a != b || memcmp(had, now, a) != 0) {
+            if (strncmp(had, "job ", 4) == 0)
+                wq_buf_printf(err, "journal %s was made by another job script", path);
+            else
+                wq_buf_printf(err, "journal %s was made with other options: %.*s "
+                              "(this run: %.*s)", path, (int)a, had, (int)b, now);
+            return;
+        }
+        had += a + (had[a] == '\n');
+        now += b + (now[b] == '\n');
+    }
+    wq_buf_printf(err, "journal %s was made by another version or run", path);
+}
+
+wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
+{
+    wq_journal *j = open_fd(path, O_RDWR | O_CREAT, err);
+    if (!j)
+        return NULL;
+    off_t end = scan(j, err);
+    if (end < 0)
+        goto fail;
+    if (j->header.len && strcmp(j->header.data, header) != 0) {
+        mismatch(path, j->header.data, header, err);
+        goto fail;
+    }
+    if (ftruncate(j->fd, end) != 0 || lseek(j->fd, end, SEEK_SET) < 0) {
+        wq_buf_printf(err, "cannot write journal %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (end == 0) {
+        wq_buf h = WQ_BUF_INIT;
+        wq_buf_addc(&h, 'H');
+        wq_buf_adds(&h, header);
+        frame(j, h.data, h.len);
+        wq_buf_free(&h);
+    }
+    frame(j, "S", 1);
+    j->synced = time(NULL);
+    if (start_cursors(j, err) < 0 || wq_journal_flush(j, err) < 0)
+        goto fail;
+    return j;
+fail:
+    wq_journal_close(j);
+    return NULL;
+}
+
+wq_journal *wq_journal_read(const char *path, const char **header, wq_buf *err)
+{
+    wq_journal *j = open_fd(path, O_RDONLY, err);
+    if (!j)
+        return NULL;
+    if (scan(j, err) < 0 || start_cursors(j, err) < 0) {
+        wq_journal_close(j);
+        return NULL;
+    }
+    if (!j->header.len) {
+        wq_buf_printf(err, "%s is not a luaworkq journal", path);
+        wq_journal_close(j);
+        return NULL;
+    }
+    *header = j->header.data;
+    return j;
+}
+
+void wq_journal_close(wq_journal *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    for (int i = 0; i < j->ncur; i++)
+        wq_buf_free(&j->cur[i].buf);
+    free(j->cur);
+    free(j->path);
+    wq_buf_free(&j->header);
+    wq_buf_free(&j->pending);
+    free(j);
+}
+
+int wq_journal_complete(const wq_journal *j, int64_t *items)
+{
+    *items = j->items;
+    return j->complete;
+}
+
+int wq_journal_lookup(wq_journal *j, int64_t index, wq_jrecord *rec, wq_buf *err)
+{
+    int found = 0;
+    for (int i = 0; i < j->ncur; i++) {
+        struct cursor *c = &j->cur[i];
+        while (c->valid && c->head.index < index)
+            if (advance(j, c, err) < 0)
+                return -1;
+        if (c->valid && c->head.index == index &&
+            (!found || rec->status == WQ_J_FAILED)) {
+            *rec = c->head;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+int wq_journal_add(wq_journal *j, const wq_jrecord *rec, wq_buf *err)
+{
+    unsigned char hash[8];
+    for (int i = 0; i < 8; i++)
+        hash[i] = (unsigned char)(rec->hash >> (8 * i));
+    size_t at = begin(j, (char)rec->status);
+    int ok = put_varint(&j->pending, (uint64_t)rec->index) == 0 &&
+             wq_buf_add(&j->pending, hash, 8) == 0 &&
+             wq_buf_add(&j->pending, rec->data, rec->len) == 0;
+    if (end(j, at, ok) == 0)
+        return 0;
+    wq_buf_adds(err, "out of memory");
+    return -1;
+}
+
+int wq_journal_flush(wq_journal *j, wq_buf *err)
+{
+    const char *p = j->pending.data;
+    size_t len = j->pending.len;
+    while (len > 0) {
+        ssize_t n = write(j->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            wq_buf_printf(err, "cannot write journal %s: %s", j->path, strerror(errno));
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    wq_buf_reset(&j->pending);
+    time_t now = time(NULL);
+    if (now != j->synced) {
+        fdatasync(j->fd);
+        j->synced = now;
+    }
+    return 0;
+}
+
+int wq_journal_end(wq_journal *j, int64_t items, wq_buf *err)
+{
+    size_t at = begin(j, 'E');
+    if (end(j, at, put_varint(&j->pending, (uint64_t)items) == 0) < 0) {
+        wq_buf_adds(err, "out of memory");
+        return -1;
+    }
+    int rc = wq_journal_flush(j, err);
+    if (rc == 0)
+        fdatasync(j->fd);
+    return rc;
+}

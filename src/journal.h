@@ -1,0 +1,64 @@
+/*
+ * journal.h - the record of finished items that makes a run resumable.
+ *
+ * A journal is one append-only file of checksummed records. The first is
+ * the header, binding the journal to the job (a hash of the script) and to
+ * the options that change results. Each run appends a segment: a start
+ * record, then one record per finished item (its index, a hash of the item,
+ * its status and its encoded result), in input order, and an end record
+ * when the run read its whole input. A record torn by a crash fails its
+ * checksum and is cut off when the journal is opened again.
+ *
+ * Reading merges the segments of one or more journals by item index, so a
+ * resumed run, or the merge of shards, sees for each index the record that
+ * counts (a success over a failure). No threads, no Lua.
+ */
+#ifndef WQ_JOURNAL_H
+#define WQ_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+typedef struct wq_journal wq_journal;
+
+enum wq_jstatus { WQ_J_RESULT = 'R', WQ_J_NIL = 'N', WQ_J_FAILED = 'F' };
+
+typedef struct wq_jrecord {
+    int64_t index;
+    uint64_t hash;           /* of the item's bytes */
+    int status;              /* enum wq_jstatus */
+    const char *data;        /* the encoded result, valid until the next read */
+    size_t len;
+} wq_jrecord;
+
+/* 64-bit hash of bytes (FNV-1a): the item hash and the job hash. */
+uint64_t wq_hash(const char *p, size_t len);
+
+/* Opens (creating it if missing) the journal at path for a run whose header
+ * text is `header`. An existing journal with another header is refused with
+ * a message saying what differs. Returns NULL with a message in err. */
+wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err);
+/* Opens an existing journal for reading only (--merge); the header is
+ * returned in *header (valid while j is open). */
+wq_journal *wq_journal_read(const char *path, const char **header, wq_buf *err);
+void wq_journal_close(wq_journal *j);
+
+/* Whether the journal holds a segment that read its whole input, and how
+ * many items that input had. */
+int wq_journal_complete(const wq_journal *j, int64_t *items);
+
+/* The record that counts for index, if any (1) or none (0); -1 on a read
+ * error. Calls must come in increasing index order. */
+int wq_journal_lookup(wq_journal *j, int64_t index, wq_jrecord *rec, wq_buf *err);
+
+/* Appends a record to this run's segment, in memory until the next flush. */
+int wq_journal_add(wq_journal *j, const wq_jrecord *rec, wq_buf *err);
+/* Writes what was added to the file (where a kill -9 cannot take it back);
+ * syncs the file to disk when the last sync is a second old. */
+int wq_journal_flush(wq_journal *j, wq_buf *err);
+/* Appends and flushes the end record: this run read its whole input, of
+ * `items` items. */
+int wq_journal_end(wq_journal *j, int64_t items, wq_buf *err);
+
+#endif
