@@ -42,6 +42,7 @@ typedef struct wq_batch {
     wq_buf out;                 /* results: framed list output, or one
                                    merged value (WQ_BINARY) */
     uint32_t done, failed, unrun;
+    uint32_t carried;           /* of done: results the journal had */
     wq_failure *failures;       /* in item order */
 
     wq_jitem *j;                /* NULL unless journaling */

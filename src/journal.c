@@ -21,9 +21,16 @@
 
 #define MAX_BODY (1u << 30)
 
+/* Reads records of [off, end) of a file through a buffer. */
+struct reader {
+    int fd;
+    off_t off, end;           /* file offset of buf.data[0]; end of the range */
+    wq_buf buf;
+    size_t at;                /* the next record in buf */
+};
+
 struct cursor {               /* reads the item records of one segment */
-    off_t pos, end;
-    wq_buf buf;               /* the current record's body */
+    struct reader rd;
     int valid;
     wq_jrecord head;
 };
@@ -98,27 +105,57 @@ static const unsigned char *get_varint(const unsigned char *p, const unsigned ch
     return NULL;
 }
 
-/* Reads the record at pos (below end) into body. Returns its total size, 0
- * if it is torn or corrupt, -1 on a read error. */
-static ssize_t read_record(int fd, off_t pos, off_t end, wq_buf *body)
+/* Makes `need` bytes from the reader's position available. Returns 1, 0
+ * if the range ends first, -1 on a read error. */
+static int ensure(struct reader *rd, size_t need)
 {
-    unsigned char len4[4], crc4[4];
-    if (end - pos < 8)
+    if (rd->buf.len - rd->at >= need)
+        return 1;
+    memmove(rd->buf.data, rd->buf.data + rd->at, rd->buf.len - rd->at);
+    rd->off += (off_t)rd->at;
+    rd->buf.len -= rd->at;
+    rd->at = 0;
+    if ((off_t)need > rd->end - rd->off)
         return 0;
-    if (pread(fd, len4, 4, pos) != 4)
+    if (wq_buf_grow(&rd->buf, need > 65536 ? need : 65536) < 0)
         return -1;
-    uint32_t len = get_u32(len4);
-    if (len == 0 || len > MAX_BODY || (off_t)len > end - pos - 8)
-        return 0;
-    wq_buf_reset(body);
-    if (wq_buf_grow(body, len) < 0)
-        return -1;
-    if (pread(fd, body->data, len, pos + 4) != (ssize_t)len ||
-        pread(fd, crc4, 4, pos + 4 + len) != 4)
-        return -1;
-    body->len = len;
-    return crc32((unsigned char *)body->data, len) == get_u32(crc4) ? (ssize_t)len + 8 : 0;
+    while (rd->buf.len < need) {
+        off_t left = rd->end - rd->off - (off_t)rd->buf.len;
+        size_t room = rd->buf.cap - rd->buf.len;
+        ssize_t n = pread(rd->fd, rd->buf.data + rd->buf.len,
+                          (off_t)room < left ? room : (size_t)left,
+                          rd->off + (off_t)rd->buf.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -1 : 0;
+        rd->buf.len += (size_t)n;
+    }
+    return 1;
 }
+
+/* Reads the next record's body (valid until the next call). Returns 1, 0
+ * at the end or at a torn or corrupt record, -1 on a read error. */
+static int next_record(struct reader *rd, wq_buf *body)
+{
+    int rc = ensure(rd, 8);
+    if (rc <= 0)
+        return rc;
+    uint32_t len = get_u32((unsigned char *)rd->buf.data + rd->at);
+    if (len == 0 || len > MAX_BODY)
+        return 0;
+    if ((rc = ensure(rd, (size_t)len + 8)) <= 0)
+        return rc;
+    unsigned char *p = (unsigned char *)rd->buf.data + rd->at;
+    if (crc32(p + 4, len) != get_u32(p + 4 + len))
+        return 0;
+    body->data = (char *)p + 4;  /* a view, not owned: see the callers */
+    body->len = len;
+    rd->at += (size_t)len + 8;
+    return 1;
+}
+
+static off_t position(const struct reader *rd) { return rd->off + (off_t)rd->at; }
 
 /* Parses an item record's body into rec. Returns 0, or -1 if malformed. */
 static int parse_item(const wq_buf *body, wq_jrecord *rec)
@@ -146,18 +183,17 @@ static int is_item(int type)
 /* Moves a cursor to its next item record; invalid at the segment's end. */
 static int advance(wq_journal *j, struct cursor *c, wq_buf *err)
 {
+    wq_buf body;
+    int rc;
     c->valid = 0;
-    while (c->pos < c->end) {
-        ssize_t n = read_record(j->fd, c->pos, c->end, &c->buf);
-        if (n <= 0) {
-            wq_buf_printf(err, "cannot read journal %s", j->path);
-            return -1;
-        }
-        c->pos += n;
-        if (is_item(c->buf.data[0]) && parse_item(&c->buf, &c->head) == 0) {
+    while ((rc = next_record(&c->rd, &body)) > 0)
+        if (is_item(body.data[0]) && parse_item(&body, &c->head) == 0) {
             c->valid = 1;
             return 0;
         }
+    if (rc < 0 || position(&c->rd) < c->rd.end) {
+        wq_buf_printf(err, "cannot read journal %s", j->path);
+        return -1;
     }
     return 0;
 }
@@ -170,8 +206,9 @@ static int add_cursor(wq_journal *j, off_t start, off_t end)
     j->cur = c;
     c += j->ncur++;
     memset(c, 0, sizeof *c);
-    c->pos = start;
-    c->end = end;
+    c->rd.fd = j->fd;
+    c->rd.off = start;
+    c->rd.end = end;
     return 0;
 }
 
@@ -182,10 +219,11 @@ static off_t scan(wq_journal *j, wq_buf *err)
     struct stat st;
     if (fstat(j->fd, &st) != 0)
         return -1;
-    wq_buf body = WQ_BUF_INIT;
+    struct reader rd = {.fd = j->fd, .end = st.st_size};
+    wq_buf body;
     off_t pos = 0, seg = -1;
-    ssize_t n;
-    while ((n = read_record(j->fd, pos, st.st_size, &body)) > 0) {
+    int rc;
+    while ((rc = next_record(&rd, &body)) > 0) {
         char type = body.data[0];
         if (pos == 0 && type != 'H')
             break;
@@ -194,8 +232,8 @@ static off_t scan(wq_journal *j, wq_buf *err)
             wq_buf_addc(&j->header, '\0');
         } else if (type == 'S') {
             if (seg >= 0 && add_cursor(j, seg, pos) < 0)
-                n = -1;
-            seg = pos + n;
+                rc = -1;
+            seg = position(&rd);
         } else if (type == 'E') {
             uint64_t items;
             const unsigned char *p = (unsigned char *)body.data;
@@ -204,14 +242,14 @@ static off_t scan(wq_journal *j, wq_buf *err)
                 j->items = (int64_t)items;
             }
         }
-        if (n < 0)
+        if (rc < 0)
             break;
-        pos += n;
+        pos = position(&rd);
     }
-    if (n >= 0 && seg >= 0 && add_cursor(j, seg, pos) < 0)
-        n = -1;
-    wq_buf_free(&body);
-    if (n < 0) {
+    if (rc >= 0 && seg >= 0 && add_cursor(j, seg, pos) < 0)
+        rc = -1;
+    wq_buf_free(&rd.buf);
+    if (rc < 0) {
         wq_buf_printf(err, "cannot read journal %s: %s", j->path, strerror(errno));
         return -1;
     }
@@ -278,8 +316,8 @@ static int frame(wq_journal *j, const char *body, size_t len)
     return end(j, at, wq_buf_add(&j->pending, body + 1, len - 1) == 0);
 }
 
-/* Says which line of the headers differs: the job, or an option. */
-static void mismatch(const char *path, const char *had, const char *now, wq_buf *err)
+void wq_journal_mismatch(const char *path, const char *had, const char *now,
+                         wq_buf *err)
 {
     while (*had && *now) {
         size_t a = strcspn(had, "\n"), b = strcspn(now, "\n");
@@ -306,7 +344,7 @@ wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
     if (end < 0)
         goto fail;
     if (j->header.len && strcmp(j->header.data, header) != 0) {
-        mismatch(path, j->header.data, header, err);
+        wq_journal_mismatch(path, j->header.data, header, err);
         goto fail;
     }
     if (ftruncate(j->fd, end) != 0 || lseek(j->fd, end, SEEK_SET) < 0) {
@@ -355,7 +393,7 @@ void wq_journal_close(wq_journal *j)
     if (j->fd >= 0)
         close(j->fd);
     for (int i = 0; i < j->ncur; i++)
-        wq_buf_free(&j->cur[i].buf);
+        wq_buf_free(&j->cur[i].rd.buf);
     free(j->cur);
     free(j->path);
     wq_buf_free(&j->header);

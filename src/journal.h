@@ -43,6 +43,10 @@ wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err);
  * returned in *header (valid while j is open). */
 wq_journal *wq_journal_read(const char *path, const char **header, wq_buf *err);
 void wq_journal_close(wq_journal *j);
+/* The message for a journal whose header `had` is not `now`: which line
+ * differs, the job or an option. */
+void wq_journal_mismatch(const char *path, const char *had, const char *now,
+                         wq_buf *err);
 
 /* Whether the journal holds a segment that read its whole input, and how
  * many items that input had. */

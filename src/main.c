@@ -33,6 +33,9 @@ static const char usage[] =
     "      --retries N        run a failing item up to N more times\n"
     "      --timeout SEC      an item running longer than SEC fails\n"
     "      --memory-limit MB  cap on each worker's Lua heap\n"
+    "      --journal FILE     record finished items; rerunning resumes\n"
+    "      --shard K/N        process only items with (index - 1) mod N = K - 1\n"
+    "      --merge            ITEMS are shard journals: write the whole run's output\n"
     "      --set KEY=VALUE    luaworkq.args.KEY = VALUE (repeatable)\n"
     "  -q, --quiet            no summary; errors still go to stderr\n"
     "      --stats            print a run summary on stderr\n"
@@ -97,6 +100,18 @@ static int parse_seconds(const char *opt, const char *s, double *out)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+static int parse_shard(const char *s, wq_opts *o)
+{
+    int k, n, end = 0;
+    if (sscanf(s, "%d/%d%n", &k, &n, &end) != 2 || s[end] || n < 1 || k < 1 || k > n) {
+        wq_reportf("--shard: '%s' is not K/N with 1 <= K <= N", s);
+        return -1;
+    }
+    o->shard_k = k;
+    o->shard_n = n;
     return 0;
 }
 
@@ -165,9 +180,9 @@ static int parse_option(int c, const char *arg, wq_opts *o)
     case 'q': o->quiet = 1; return 0;
     case OPT_STATS: o->stats = 1; return 0;
     case OPT_CHECK: o->check = 1; return 0;
-    case OPT_JOURNAL: case OPT_SHARD: case OPT_MERGE:
-        wq_reportf("--journal, --shard and --merge are not available in this version");
-        return -1;
+    case OPT_JOURNAL: o->journal = arg; return 0;
+    case OPT_SHARD: return parse_shard(arg, o);
+    case OPT_MERGE: o->merge = 1; return 0;
     case 'h': fputs(usage, stdout); return 1;
     case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_VERSION); return 1;
     case ':':
@@ -177,6 +192,21 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         wq_reportf("unknown option %s\nTry 'luaworkq --help'.", bad_option());
         return -1;
     }
+}
+
+/* Options that cannot go together. Returns 0 or -1 (reported). */
+static int check_combination(const wq_opts *o)
+{
+    const char *clash = NULL;
+    if (o->errors && !o->keep_going)
+        clash = "--errors needs -k";
+    else if (o->journal && o->unordered)
+        clash = "--journal keeps results in input order: it cannot go with --unordered";
+    else if (o->merge && (o->journal || o->shard_n > 1))
+        clash = "--merge reads journals: it cannot go with --journal or --shard";
+    if (clash)
+        wq_reportf("%s", clash);
+    return clash ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -194,10 +224,8 @@ int main(int argc, char **argv)
         wq_reportf("no job script given\nTry 'luaworkq --help'.");
         rc = -1;
     }
-    if (rc == 0 && o.errors && !o.keep_going) {
-        wq_reportf("--errors needs -k");
-        rc = -1;
-    }
+    if (rc == 0)
+        rc = check_combination(&o);
     if (rc == 0) {
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;

@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "output.h"
 #include "report.h"
+#include "shards.h"
 #include "worker.h"
 
 #define BATCH_NS 2000000      /* aim: a batch is about 2 ms of work */
@@ -41,7 +42,7 @@ struct run {
     wq_out *errors;           /* --errors FILE, or NULL */
     int64_t read, rest;       /* items read into batches; items left unread */
     int rest_unknown;         /* the input was not read to its end */
-    int64_t done, failed, unrun;
+    int64_t done, failed, unrun, carried;
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
     _Atomic int finished;     /* tells the signal thread to end */
@@ -293,6 +294,7 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
         }
     }
     r->done += b->done;
+    r->carried += b->carried;
     r->failed += b->failed;
     r->unrun += b->unrun;
     int fold = wq_lua_has(r->host, WQ_MERGE);
@@ -322,6 +324,9 @@ static int conclude(struct run *r, int failed_hooks)
         wq_reportf("stopped: %lld done, %lld failed, %lld%s not processed",
                    (long long)r->done, (long long)r->failed, (long long)left,
                    r->rest_unknown ? "+" : "");
+    else if (r->carried && r->o->stats && !r->o->quiet)
+        wq_reportf("%lld done (%lld from the journal), %lld failed",
+                   (long long)r->done, (long long)r->carried, (long long)r->failed);
     else if ((r->failed || r->o->stats) && !r->o->quiet)
         wq_reportf("%lld done, %lld failed", (long long)r->done,
                    (long long)r->failed);
@@ -423,6 +428,11 @@ static int wind_up(struct run *r, wq_out *out)
     }
     if (r->input_error.len)
         wq_reportf("%.*s", (int)r->input_error.len, r->input_error.data);
+    if (r->journal && r->complete && !wq_pool_stopping(r->pool) &&
+        wq_journal_end(r->journal, r->read, &err) < 0) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        failures++;
+    }
     if (out && wq_lua_has(r->host, WQ_MERGE) && wq_pool_stopping(r->pool) != WQ_STOP_PIPE) {
         wq_buf value = WQ_BUF_INIT;
         int raw = 0;
@@ -449,6 +459,19 @@ static int wind_up(struct run *r, wq_out *out)
     return failures;
 }
 
+void wq_run_header(const wq_opts *o, wq_buf *h)
+{
+    static const char *const formats[] = {"json", "ndjson", "lines"};
+    wq_buf_printf(h, "luaworkq journal 1\njob %016llx\nformat %s\n"
+                  "separator %s\nndjson-in %s\n",
+                  (unsigned long long)wq_hash(o->job.source, o->job.source_len),
+                  formats[o->layout], o->sep ? "newline" : "nul",
+                  o->job.ndjson_in ? "yes" : "no");
+    for (int i = 0; i < o->job.nsets; i++)
+        wq_buf_printf(h, "set %s\n", o->job.sets[i]);
+    wq_buf_printf(h, "shard %d/%d\n", o->shard_k, o->shard_n);
+}
+
 int wq_run(wq_opts *o)
 {
     struct run r = {.o = o};
@@ -456,7 +479,7 @@ int wq_run(wq_opts *o)
     int code = WQ_EXIT_USAGE;
     if (read_job(&o->job, &src) < 0)
         goto out;
-    if (wq_input_check(o->inputs, o->ninputs, &err) < 0) {
+    if (!o->merge && wq_input_check(o->inputs, o->ninputs, &err) < 0) {
         wq_reportf("%.*s", (int)err.len, err.data);
         goto out;
     }
@@ -467,6 +490,22 @@ int wq_run(wq_opts *o)
     code = WQ_EXIT_OK;
     if (o->check)
         goto out;
+    if (o->merge) {
+        code = wq_shards_merge(o, r.host);
+        goto out;
+    }
+    if (o->journal) {
+        wq_buf header = WQ_BUF_INIT;
+        wq_run_header(o, &header);
+        wq_buf_addc(&header, '\0');
+        r.journal = wq_journal_open(o->journal, header.data, &err);
+        wq_buf_free(&header);
+        if (!r.journal) {
+            wq_reportf("%.*s", (int)err.len, err.data);
+            code = WQ_EXIT_USAGE;
+            goto out;
+        }
+    }
 
     int fold = wq_lua_has(r.host, WQ_MERGE);
     wq_poolconf pc = {&o->job, o->job.workers, o->layout, fold, o->keep_going,
@@ -499,6 +538,7 @@ out:
     wq_queue_free(r.q);
     wq_input_free(r.in);
     wq_lua_close(r.host);
+    wq_journal_close(r.journal);
     wq_buf_free(&r.input_error);
     wq_buf_free(&src);
     wq_buf_free(&err);

@@ -33,4 +33,8 @@ enum { WQ_EXIT_OK = 0, WQ_EXIT_FAILED = 1, WQ_EXIT_USAGE = 2 };
 /* Runs the job and returns the process's exit code. */
 int wq_run(wq_opts *o);
 
+/* The header text of the run's journal: the job's hash and every option
+ * that changes results, the shard last. */
+void wq_run_header(const wq_opts *o, wq_buf *h);
+
 #endif

@@ -172,6 +172,7 @@ static enum wq_item replay(struct worker *w, wq_batch *b, const wq_jitem *j)
 {
     const char *p = b->jbuf.data + j->start;
     size_t len = j->end - j->start;
+    b->carried++;
     if (j->status == WQ_J_NIL)
         return WQ_ITEM_NIL;
     if (!w->pool->conf.fold)
