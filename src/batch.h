@@ -43,6 +43,7 @@ typedef struct wq_batch {
                                    merged value (WQ_BINARY) */
     uint32_t done, failed, unrun;
     uint32_t carried;           /* of done: results the journal had */
+    uint32_t nil;               /* of done: no result */
     wq_failure *failures;       /* in item order */
 
     wq_jitem *j;                /* NULL unless journaling */

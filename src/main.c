@@ -37,7 +37,9 @@ static const char usage[] =
     "      --shard K/N        process only items with (index - 1) mod N = K - 1\n"
     "      --merge            ITEMS are shard journals: write the whole run's output\n"
     "      --set KEY=VALUE    luaworkq.args.KEY = VALUE (repeatable)\n"
-    "  -q, --quiet            no summary; errors still go to stderr\n"
+    "      --progress         a self-updating progress line on stderr (default\n"
+    "      --no-progress      when stderr is a terminal), or none\n"
+    "  -q, --quiet            no progress, no summary; errors still go to stderr\n"
     "      --stats            print a run summary on stderr\n"
     "      --check            load the job, check its hooks, process nothing\n"
     "  -h, --help             this text\n"
@@ -176,7 +178,8 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         }
         o->job.sets[o->job.nsets++] = (char *)arg;
         return 0;
-    case OPT_PROGRESS: case OPT_NO_PROGRESS: return 0;
+    case OPT_PROGRESS: o->progress = 1; return 0;
+    case OPT_NO_PROGRESS: o->progress = 0; return 0;
     case 'q': o->quiet = 1; return 0;
     case OPT_STATS: o->stats = 1; return 0;
     case OPT_CHECK: o->check = 1; return 0;
@@ -212,7 +215,8 @@ static int check_combination(const wq_opts *o)
 int main(int argc, char **argv)
 {
     wq_argv = argv;
-    wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1};
+    wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1,
+                 .progress = isatty(STDERR_FILENO)};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     o.job.workers = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : (int)cpus;
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
@@ -226,6 +230,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         rc = check_combination(&o);
+    if (o.quiet)
+        o.progress = 0;
     if (rc == 0) {
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;

@@ -1,13 +1,21 @@
-/* report.c - whole lines on standard error; see report.h. */
+/* report.c - whole lines on standard error; see report.h.
+ *
+ * The status line (progress) is the last line on the terminal, without a
+ * newline; a report line first erases it, then draws it again below. */
 #include "report.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "buf.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char status[256];  /* the status line shown now, "" if none */
+
+#define ERASE "\r\033[K"
 
 static void write_all(const char *s, size_t len)
 {
@@ -25,9 +33,23 @@ static void write_all(const char *s, size_t len)
 void wq_report(const char *s, size_t len)
 {
     pthread_mutex_lock(&lock);
+    if (status[0])
+        write_all(ERASE, sizeof ERASE - 1);
     write_all(s, len);
     if (len == 0 || s[len - 1] != '\n')
         write_all("\n", 1);
+    if (status[0])
+        write_all(status, strlen(status));
+    pthread_mutex_unlock(&lock);
+}
+
+void wq_report_status(const char *line)
+{
+    pthread_mutex_lock(&lock);
+    if (status[0] || line)
+        write_all(ERASE, sizeof ERASE - 1);
+    snprintf(status, sizeof status, "%s", line ? line : "");
+    write_all(status, strlen(status));
     pthread_mutex_unlock(&lock);
 }
 

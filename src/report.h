@@ -12,6 +12,8 @@
 
 /* Writes s[0..len) and a newline unless s already ends with one. */
 void wq_report(const char *s, size_t len);
+/* Shows line as the self-updating status line (NULL erases it). */
+void wq_report_status(const char *line);
 /* printf-style, prefixed with "luaworkq: ". */
 void wq_reportf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -23,6 +23,7 @@
 #include "input.h"
 #include "journal.h"
 #include "output.h"
+#include "progress.h"
 #include "report.h"
 #include "shards.h"
 #include "worker.h"
@@ -42,7 +43,9 @@ struct run {
     wq_out *errors;           /* --errors FILE, or NULL */
     int64_t read, rest;       /* items read into batches; items left unread */
     int rest_unknown;         /* the input was not read to its end */
-    int64_t done, failed, unrun, carried;
+    int64_t done, failed, unrun, carried, nil;
+    int64_t started;          /* ns */
+    wq_progress *progress;    /* the progress line, or NULL */
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
     _Atomic int finished;     /* tells the signal thread to end */
@@ -295,6 +298,7 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
     }
     r->done += b->done;
     r->carried += b->carried;
+    r->nil += b->nil;
     r->failed += b->failed;
     r->unrun += b->unrun;
     int fold = wq_lua_has(r->host, WQ_MERGE);
@@ -314,12 +318,32 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
 }
 
 /* The exit code and summary line for how the run went. */
+/* --stats: what the summary line does not say, and per worker, so that an
+ * imbalance shows. */
+static void stats(const struct run *r)
+{
+    double wall = (double)(wq_now_ns() - r->started) / 1e9;
+    int64_t items = r->done + r->failed;
+    wq_reportf("%lld without a result, %lld not processed; %.3f s, %.0f items/s",
+               (long long)r->nil, (long long)(r->unrun + r->rest), wall,
+               wall > 0 ? (double)items / wall : 0.0);
+    for (int i = 0; i < wq_pool_size(r->pool); i++) {
+        int64_t n, busy;
+        wq_pool_worker_stats(r->pool, i, &n, &busy);
+        wq_reportf("worker %d: %lld items, busy %.3f s (%.0f%%)", i + 1,
+                   (long long)n, (double)busy / 1e9,
+                   wall > 0 ? 100.0 * (double)busy / 1e9 / wall : 0.0);
+    }
+}
+
 static int conclude(struct run *r, int failed_hooks)
 {
     enum wq_stop why = wq_pool_stopping(r->pool);
     int64_t left = r->unrun + r->rest;
     if (why == WQ_STOP_PIPE)
         return 128 + SIGPIPE;  /* quiet, as a program ended by SIGPIPE */
+    if (r->o->stats)
+        stats(r);
     if (why != WQ_GOING && !r->o->quiet)
         wq_reportf("stopped: %lld done, %lld failed, %lld%s not processed",
                    (long long)r->done, (long long)r->failed, (long long)left,
@@ -406,9 +430,13 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
             abort();
         wq_pool_watch_reader(r->pool, reader);
         wq_batch *b;
+        if (o->progress)
+            r->progress = wq_progress_start(o->inputs, o->ninputs, o->sep,
+                                            o->shard_k, o->shard_n);
         while ((b = wq_order_take(r->order))) {
             take_batch(r, *out, b);
             wq_batch_free(b);
+            wq_progress_update(r->progress, r->done, r->failed);
         }
         pthread_join(reader, NULL);
     }
@@ -422,6 +450,7 @@ static int wind_up(struct run *r, wq_out *out)
 {
     wq_buf err = WQ_BUF_INIT;
     int failures = 0;
+    wq_progress_end(r->progress);
     if (wq_pool_join(r->pool, &err) < 0) {
         wq_reportf("%.*s", (int)err.len, err.data);
         failures++;
@@ -474,7 +503,7 @@ void wq_run_header(const wq_opts *o, wq_buf *h)
 
 int wq_run(wq_opts *o)
 {
-    struct run r = {.o = o};
+    struct run r = {.o = o, .started = wq_now_ns()};
     wq_buf src = WQ_BUF_INIT, err = WQ_BUF_INIT, shared = WQ_BUF_INIT;
     int code = WQ_EXIT_USAGE;
     if (read_job(&o->job, &src) < 0)

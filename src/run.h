@@ -25,6 +25,7 @@ typedef struct wq_opts {
     enum wq_layout layout;
     int unordered, keep_going, retries;
     int quiet, stats, check;
+    int progress;           /* the progress line: 1 on, 0 off */
 } wq_opts;
 
 /* Exit codes of the SPEC. */

@@ -40,6 +40,7 @@ struct worker {
     _Atomic int64_t started;     /* when it started, ns */
     wq_buf err;
     wq_buf scratch;              /* a result to fold, when not journaling */
+    int64_t items, busy_ns;      /* for --stats, read after the join */
 };
 
 struct wq_pool {
@@ -250,8 +251,10 @@ static void run_batch(struct worker *w, wq_batch *b)
     uint32_t i;
     for (i = 0; i < b->count && !wq_pool_stopping(p); i++) {
         switch (run_item(w, b, i)) {
-        case WQ_ITEM_OK:
         case WQ_ITEM_NIL:
+            b->nil++;
+            /* fall through */
+        case WQ_ITEM_OK:
             b->done++;
             break;
         case WQ_ITEM_FAILED:
@@ -272,9 +275,11 @@ static void run_batch(struct worker *w, wq_batch *b)
     b->unrun += b->count - i;
     if (p->conf.fold && wq_lua_take_fold(w->lua, &b->out, &w->err) < 0)
         hook_error(p, WQ_STOP_HOOK, "merge", w->id, &w->err);
+    int64_t busy = wq_now_ns() - t0;
+    w->items += i;
+    w->busy_ns += busy;
     if (i > 0)
-        atomic_store_explicit(&p->item_ns, (wq_now_ns() - t0) / i,
-                              memory_order_relaxed);
+        atomic_store_explicit(&p->item_ns, busy / i, memory_order_relaxed);
 }
 
 /* Creates the worker's state and runs init. Returns 0 or -1 (reported). */
@@ -380,6 +385,14 @@ int wq_pool_join(wq_pool *p, wq_buf *err)
         return 0;
     wq_buf_add(err, p->error.data, p->error.len);
     return -1;
+}
+
+int wq_pool_size(const wq_pool *p) { return p->nstarted; }
+
+void wq_pool_worker_stats(const wq_pool *p, int i, int64_t *items, int64_t *busy_ns)
+{
+    *items = p->w[i].items;
+    *busy_ns = p->w[i].busy_ns;
 }
 
 void wq_pool_free(wq_pool *p)

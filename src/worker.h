@@ -54,6 +54,10 @@ int wq_pool_start(wq_pool *p, const wq_buf *shared);
 /* Joins every worker, after their shutdown hooks. Returns 0, or -1 if a
  * hook failed, its message (the first) in err. */
 int wq_pool_join(wq_pool *p, wq_buf *err);
+/* After the join: how many workers ran, and worker i's items and time
+ * spent on them. */
+int wq_pool_size(const wq_pool *p);
+void wq_pool_worker_stats(const wq_pool *p, int i, int64_t *items, int64_t *busy_ns);
 /* Frees a joined pool. No other thread may still use it. */
 void wq_pool_free(wq_pool *p);
 
