@@ -475,10 +475,12 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
         const char *s = lua_tolstring(L, -1, &n);
         wq_buf_add(out, s, n);
     } else if (!(lua_isnil(L, -1) && fmt == WQ_TEXT) &&
-               wq_encode(L, -1, fmt, "merged value", out, msg) < 0) {
+               wq_encode(L, -1, fmt, wq_lua_has(lw, WQ_FINISH) ? "finish value"
+                                                               : "merged value",
+                         out, msg) < 0) {
         wq_buf_reset(err);
         wq_buf_adds(err, msg);
-        rc = -1;
+        rc = -2;
     }
     lua_pop(L, 1);
     return rc;

@@ -69,7 +69,9 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);
 /* Merges an encoded value (WQ_BINARY) into the state's accumulator. */
 int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
 /* Host: runs finish (if any) on the accumulator and appends the value to
- * out: a string from finish as it is (*raw = 1), else encoded in fmt. */
+ * out: a string from finish as it is (*raw = 1), else encoded in fmt.
+ * Returns 0, -1 if finish raised an error, -2 if the value cannot be
+ * encoded. */
 int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
                   wq_buf *err);
 

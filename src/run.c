@@ -48,6 +48,7 @@ struct run {
     wq_progress *progress;    /* the progress line, or NULL */
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
+    int merge_failed;         /* the host's merge raised an error */
     _Atomic int finished;     /* tells the signal thread to end */
 };
 
@@ -302,8 +303,10 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
     r->failed += b->failed;
     r->unrun += b->unrun;
     int fold = wq_lua_has(r->host, WQ_MERGE);
-    if (fold && b->out.len && wq_lua_merge_in(r->host, b->out.data, b->out.len, &err) < 0) {
+    if (fold && b->out.len && !r->merge_failed &&
+        wq_lua_merge_in(r->host, b->out.data, b->out.len, &err) < 0) {
         wq_reportf("merge failed: %.*s", (int)err.len, err.data);
+        r->merge_failed = 1;  /* the accumulator is lost: merge no more */
         wq_pool_stop(r->pool, WQ_STOP_HOOK);
     } else if (!fold) {
         int rc = wq_out_list(out, b->out.data, b->out.len, &err);
@@ -462,13 +465,15 @@ static int wind_up(struct run *r, wq_out *out)
         wq_reportf("%.*s", (int)err.len, err.data);
         failures++;
     }
-    if (out && wq_lua_has(r->host, WQ_MERGE) && wq_pool_stopping(r->pool) != WQ_STOP_PIPE) {
+    if (out && wq_lua_has(r->host, WQ_MERGE) && !r->merge_failed &&
+        wq_pool_stopping(r->pool) != WQ_STOP_PIPE) {
         wq_buf value = WQ_BUF_INIT;
-        int raw = 0;
+        int raw = 0, rc;
         wq_buf_reset(&err);
-        if (wq_lua_finish(r->host, wq_layout_format(r->o->layout), &value,
-                          &raw, &err) < 0) {
-            wq_reportf("finish failed: %.*s", (int)err.len, err.data);
+        if ((rc = wq_lua_finish(r->host, wq_layout_format(r->o->layout), &value,
+                                &raw, &err)) < 0) {
+            wq_reportf("%s%.*s", rc == -1 ? "finish failed: " : "", (int)err.len,
+                       err.data);
             failures++;
         } else if (wq_out_value(out, value.data, value.len, raw, &err) == WQ_OUT_ERROR) {
             wq_reportf("%.*s", (int)err.len, err.data);

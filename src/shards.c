@@ -144,8 +144,13 @@ int wq_shards_merge(const wq_opts *o, wq_lua *host)
         if (failed >= 0 && wq_lua_has(host, WQ_MERGE)) {
             wq_buf value = WQ_BUF_INIT;
             int raw = 0;
-            if (wq_lua_finish(host, wq_layout_format(o->layout), &value, &raw, &err) < 0)
+            if (wq_lua_finish(host, wq_layout_format(o->layout), &value, &raw, &err) == -1) {
+                wq_reportf("finish failed: %.*s", (int)err.len, err.data);
+                wq_buf_reset(&err);
                 code = WQ_EXIT_FAILED;
+            } else if (err.len) {
+                code = WQ_EXIT_FAILED;
+            }
             else
                 wq_out_value(out, value.data, value.len, raw, &err);
             wq_buf_free(&value);
