@@ -150,9 +150,9 @@ int wq_shards_merge(const wq_opts *o, wq_lua *host)
                 code = WQ_EXIT_FAILED;
             } else if (err.len) {
                 code = WQ_EXIT_FAILED;
-            }
-            else
+            } else {
                 wq_out_value(out, value.data, value.len, raw, &err);
+            }
             wq_buf_free(&value);
         }
         if (failed > 0 && !o->quiet)
