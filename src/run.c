@@ -345,7 +345,7 @@ static int conclude(struct run *r, int failed_hooks)
     int64_t left = r->unrun + r->rest;
     if (why == WQ_STOP_PIPE)
         return 128 + SIGPIPE;  /* quiet, as a program ended by SIGPIPE */
-    if (r->o->stats)
+    if (r->o->stats && !r->o->quiet)
         stats(r);
     if (why != WQ_GOING && !r->o->quiet)
         wq_reportf("stopped: %lld done, %lld failed, %lld%s not processed",
