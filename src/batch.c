@@ -9,10 +9,10 @@ wq_batch *wq_batch_new(void)
     return calloc(1, sizeof(wq_batch));
 }
 
-void wq_batch_free(wq_batch *b)
+#define KEEP_BYTES (4u << 20)  /* a batch holding more is not reused */
+
+static void free_failures(wq_batch *b)
 {
-    if (!b)
-        return;
     while (b->failures) {
         wq_failure *f = b->failures;
         b->failures = f->next;
@@ -20,6 +20,34 @@ void wq_batch_free(wq_batch *b)
         wq_buf_free(&f->message);
         free(f);
     }
+}
+
+wq_batch *wq_batch_reset(wq_batch *b)
+{
+    if (b->items.cap + b->out.cap + b->jbuf.cap > KEEP_BYTES) {
+        wq_batch_free(b);
+        return NULL;
+    }
+    free_failures(b);
+    wq_batch keep = *b;
+    memset(b, 0, sizeof *b);
+    b->items = keep.items;
+    b->out = keep.out;
+    b->jbuf = keep.jbuf;
+    b->ends = keep.ends;
+    b->ends_cap = keep.ends_cap;
+    b->j = keep.j;
+    wq_buf_reset(&b->items);
+    wq_buf_reset(&b->out);
+    wq_buf_reset(&b->jbuf);
+    return b;
+}
+
+void wq_batch_free(wq_batch *b)
+{
+    if (!b)
+        return;
+    free_failures(b);
     wq_buf_free(&b->items);
     wq_buf_free(&b->jbuf);
     free(b->j);

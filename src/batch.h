@@ -48,10 +48,14 @@ typedef struct wq_batch {
 
     wq_jitem *j;                /* NULL unless journaling */
     wq_buf jbuf;                /* journal payloads: results, messages */
+    struct wq_batch *next;      /* in the list of spare batches */
 } wq_batch;
 
 wq_batch *wq_batch_new(void);
 void wq_batch_free(wq_batch *b);
+/* Empties b for reuse, keeping its buffers. Returns b, or NULL when it grew
+ * too big to keep (it is freed then). */
+wq_batch *wq_batch_reset(wq_batch *b);
 /* Appends an item (with its journal entry when journaling). Returns 0 or
  * -1 (out of memory). */
 int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling);

@@ -49,6 +49,8 @@ struct run {
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
     int merge_failed;         /* the host's merge raised an error */
+    pthread_mutex_t spare_mu;
+    wq_batch *spare;          /* batches to reuse, linked by next */
     _Atomic int finished;     /* tells the signal thread to end */
 };
 
@@ -163,6 +165,29 @@ static void count_rest(struct run *r, int pending)
     wq_buf_free(&err);
 }
 
+/* Batches the writer is done with go back to the reader through a list of
+ * spares, so their buffers stop growing after the first rounds instead of
+ * being allocated anew for every batch. */
+static wq_batch *spare_take(struct run *r)
+{
+    pthread_mutex_lock(&r->spare_mu);
+    wq_batch *b = r->spare;
+    if (b)
+        r->spare = b->next;
+    pthread_mutex_unlock(&r->spare_mu);
+    return b ? b : wq_batch_new();
+}
+
+static void spare_give(struct run *r, wq_batch *b)
+{
+    if (!(b = wq_batch_reset(b)))
+        return;
+    pthread_mutex_lock(&r->spare_mu);
+    b->next = r->spare;
+    r->spare = b;
+    pthread_mutex_unlock(&r->spare_mu);
+}
+
 /* The reader thread: input to batches, until the end or a stop. */
 static void *reader_main(void *arg)
 {
@@ -172,7 +197,7 @@ static void *reader_main(void *arg)
     int pending = 0, more = 1;
     uint64_t seq;
     while (more && !wq_pool_stopping(r->pool)) {
-        wq_batch *b = wq_batch_new();
+        wq_batch *b = spare_take(r);
         if (!b) {
             wq_buf_adds(&r->input_error, "out of memory");
             wq_pool_stop(r->pool, WQ_STOP_INPUT);
@@ -438,7 +463,7 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
                                             o->shard_k, o->shard_n);
         while ((b = wq_order_take(r->order))) {
             take_batch(r, *out, b);
-            wq_batch_free(b);
+            spare_give(r, b);
             wq_progress_update(r->progress, r->done, r->failed);
         }
         pthread_join(reader, NULL);
@@ -508,7 +533,8 @@ void wq_run_header(const wq_opts *o, wq_buf *h)
 
 int wq_run(wq_opts *o)
 {
-    struct run r = {.o = o, .started = wq_now_ns()};
+    struct run r = {.o = o, .started = wq_now_ns(),
+                    .spare_mu = PTHREAD_MUTEX_INITIALIZER};
     wq_buf src = WQ_BUF_INIT, err = WQ_BUF_INIT, shared = WQ_BUF_INIT;
     int code = WQ_EXIT_USAGE;
     if (read_job(&o->job, &src) < 0)
@@ -567,6 +593,11 @@ int wq_run(wq_opts *o)
     pthread_join(sigthread, NULL);
     code = conclude(&r, hook_failures);
 out:
+    while (r.spare) {
+        wq_batch *b = r.spare;
+        r.spare = b->next;
+        wq_batch_free(b);
+    }
     wq_pool_free(r.pool);
     wq_order_free(r.order);
     wq_queue_free(r.q);
