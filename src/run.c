@@ -456,7 +456,7 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
         pthread_t reader;
         if (pthread_create(&reader, NULL, reader_main, r) != 0)
             abort();
-        wq_pool_watch_reader(r->pool, reader);
+        wq_pool_watch_reader(r->pool, &reader);
         wq_batch *b;
         if (o->progress)
             r->progress = wq_progress_start(o->inputs, o->ninputs, o->sep,
@@ -466,6 +466,7 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
             spare_give(r, b);
             wq_progress_update(r->progress, r->done, r->failed);
         }
+        wq_pool_watch_reader(r->pool, NULL);
         pthread_join(reader, NULL);
     }
     wq_buf_free(&err);

@@ -95,11 +95,12 @@ void wq_pool_attach(wq_pool *p, wq_lua *lw)
     tl_lua = lw;
 }
 
-void wq_pool_watch_reader(wq_pool *p, pthread_t reader)
+void wq_pool_watch_reader(wq_pool *p, const pthread_t *reader)
 {
     pthread_mutex_lock(&p->mu);
-    p->reader = reader;
-    p->has_reader = 1;
+    if (reader)
+        p->reader = *reader;
+    p->has_reader = reader != NULL;
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -69,8 +69,9 @@ enum wq_stop wq_pool_stopping(const wq_pool *p);
 void wq_pool_check_timeouts(wq_pool *p);
 /* Recent cost of one item in nanoseconds (0 before the first batch). */
 int64_t wq_pool_item_ns(const wq_pool *p);
-/* The reader's thread, to interrupt its blocking reads on a stop. */
-void wq_pool_watch_reader(wq_pool *p, pthread_t reader);
+/* The reader's thread, to interrupt its blocking reads on a stop; NULL
+ * before it is joined. */
+void wq_pool_watch_reader(wq_pool *p, const pthread_t *reader);
 
 int64_t wq_now_ns(void);
 
