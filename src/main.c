@@ -30,6 +30,7 @@ static const char usage[] =
     "  -f, --format FMT       json (default), ndjson or lines\n"
     "      --unordered        write list results as they finish\n"
     "  -k, --keep-going       report a failing item and go on\n"
+    "      --errors FILE      with -k: one NDJSON record per failed item\n"
     "      --retries N        run a failing item up to N more times\n"
     "      --timeout SEC      an item running longer than SEC fails\n"
     "      --memory-limit MB  cap on each worker's Lua heap\n"

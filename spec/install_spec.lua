@@ -1,0 +1,67 @@
+-- cmake --install: the binary, the man page and the testing module land in
+-- a prefix where they work. The build installed is the one that built
+-- $LUAWORKQ (BUILD/luaworkq).
+local testing = require "luaworkq.testing"
+local quote = testing.quote
+
+local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
+local BUILD = BIN:match("^(.*)/[^/]*$") or "."
+
+-- Runs a shell command; returns its exit code, stdout and stderr.
+local function sh(cmd)
+  local out, err = os.tmpname(), os.tmpname()
+  local ok, how, n = os.execute(("(%s) >%s 2>%s"):format(cmd, quote(out), quote(err)))
+  local code = how == "exit" and n or 128 + n
+  local stdout, stderr = testing.read_file(out), testing.read_file(err)
+  os.remove(out)
+  os.remove(err)
+  return code, stdout, stderr
+end
+
+describe("cmake --install --prefix", function()
+  local prefix
+  setup(function()
+    prefix = testing.tmpdir()
+    local code, _, err = sh(("cmake --install %s --prefix %s"):format(quote(BUILD), quote(prefix)))
+    assert(code == 0, "cmake --install failed: " .. err)
+  end)
+  teardown(function() testing.remove_tree(prefix) end)
+
+  it("puts luaworkq in bin/, the same version as the build's", function()
+    local code, installed = sh(quote(prefix .. "/bin/luaworkq") .. " --version")
+    local _, built = sh(quote(BIN) .. " --version")
+    assert.are.equal(0, code)
+    assert.matches("^luaworkq %d+%.%d+%.%d+", installed)
+    assert.are.equal(built, installed)
+  end)
+
+  it("installs a luaworkq that runs a job", function()
+    local r = testing.run{bin = prefix .. "/bin/luaworkq", items = {"a", "bb", "ccc"},
+      args = {"-j", "2"}, job_source = [[
+        function process(s) return #s end
+        function merge(a, b) return a + b end]]}
+    assert.are.same({0, "6\n", ""}, {r.code, r.stdout, r.stderr})
+  end)
+
+  it("installs the man page in share/man/man1, which man renders without warnings",
+    function()
+      if sh("command -v man") ~= 0 then
+        pending("man is not installed")
+        return
+      end
+      local page = prefix .. "/share/man/man1/luaworkq.1"
+      local code, text, warnings = sh("MANWIDTH=80 man --warnings -l " .. quote(page))
+      assert.are.same({0, ""}, {code, warnings})
+      assert.matches("luaworkq %- run a Lua script", text)
+      assert.matches("EXIT STATUS", text)
+    end)
+
+  it("installs luaworkq.testing where lua5.4 finds it with LUA_PATH", function()
+    local module = prefix .. "/share/lua/5.4/luaworkq/testing.lua"
+    local code, found = sh(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
+      quote(prefix .. "/share/lua/5.4/?.lua;;"),
+      quote('local t = require "luaworkq.testing"; assert(t.run and t.load); \z
+             io.write(package.searchpath("luaworkq.testing", package.path))')))
+    assert.are.same({0, module}, {code, found})
+  end)
+end)
