@@ -430,6 +430,55 @@ static int encode_value(struct enc *e, int idx)
     return fail(e, e->depth, msg);
 }
 
+/* The fast path of wq_check: whether the value at idx (absolute) can
+ * plainly be encoded. It writes nothing and names nothing; anything it is
+ * not sure of (depth, stack) sends the caller to the encoder. */
+static int plain(lua_State *L, int idx, const void **open, int depth)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: case LUA_TBOOLEAN: case LUA_TNUMBER: case LUA_TSTRING:
+        return 1;
+    case LUA_TLIGHTUSERDATA:
+        return lua_touserdata(L, idx) == NULL;
+    case LUA_TTABLE:
+        break;
+    default:
+        return 0;
+    }
+    const void *t = lua_topointer(L, idx);
+    if (depth >= WQ_MAX_DEPTH - 1 || !lua_checkstack(L, 3))
+        return 0;
+    for (int d = 0; d < depth; d++)
+        if (open[d] == t)
+            return 0;
+    open[depth] = t;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int kt = lua_type(L, -2);
+        if ((kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) ||
+            !plain(L, lua_gettop(L), open, depth + 1))
+            return 0;  /* the caller resets the stack */
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int wq_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN])
+{
+    const void *open[WQ_MAX_DEPTH];
+    idx = lua_absindex(L, idx);
+    int top = lua_gettop(L);
+    int ok = plain(L, idx, open, 0);
+    lua_settop(L, top);
+    err[0] = '\0';
+    if (ok)
+        return 0;
+    wq_buf scratch = WQ_BUF_INIT;  /* the encoder knows why, and where */
+    int rc = wq_encode(L, idx, WQ_BINARY, root, &scratch, err);
+    wq_buf_free(&scratch);
+    return rc;
+}
+
 /* Reads the key at idx of the innermost open table into k. */
 static int read_key(struct enc *e, int idx, struct key *k)
 {

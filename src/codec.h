@@ -41,6 +41,11 @@ enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
 int wq_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
               wq_buf *out, char err[WQ_ERRLEN]);
 
+/* Whether wq_encode would take the value at idx (in WQ_BINARY), without
+ * encoding it: the cheap check of a result that is merged where it is
+ * made. Returns 0, or -1 with the encoder's message in err. */
+int wq_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN]);
+
 /* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns 0, or -1 on
  * malformed input or lack of memory (nothing pushed, message in err). */
 int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);

@@ -417,9 +417,11 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
         return WQ_ITEM_NIL;
     }
     char msg[WQ_ERRLEN];
-    size_t mark = out->len;
-    if (wq_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0) {
-        out->len = mark;
+    size_t mark = out ? out->len : 0;
+    if (out ? wq_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0
+            : wq_check(L, -1, "result", msg) < 0) {
+        if (out)
+            out->len = mark;
         lua_pop(L, 1);
         wq_buf_reset(err);
         wq_buf_adds(err, msg);

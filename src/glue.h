@@ -59,7 +59,8 @@ int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err);
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err);
 
 /* Runs process(item, index) and appends the result to out: in fmt without
- * fold; with fold in WQ_BINARY, and merged into the state's accumulator. */
+ * fold; with fold in WQ_BINARY (out may be NULL: then the result is only
+ * checked), and merged into the state's accumulator. */
 enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
                             int64_t index, enum wq_format fmt, int fold,
                             wq_buf *out, wq_buf *err);

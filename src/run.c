@@ -28,9 +28,15 @@
 #include "shards.h"
 #include "worker.h"
 
-#define BATCH_NS 2000000      /* aim: a batch is about 2 ms of work */
-#define BATCH_MAX 4096        /* items */
-#define BATCH_BYTES (256 << 10)
+/* How big batches grow: about `ns` of work, within caps. With merge, every
+ * batch ends by sending its folded value to the host, a cost that follows
+ * the distinct keys of a batch rather than its items (word counts); longer
+ * batches make it small next to the work. */
+static const struct sizing {
+    int64_t ns;
+    uint32_t items;
+    size_t bytes;
+} list_sizing = {2000000, 4096, 256 << 10}, fold_sizing = {20000000, 65536, 4 << 20};
 
 struct run {
     wq_opts *o;
@@ -52,16 +58,17 @@ struct run {
     pthread_mutex_t spare_mu;
     wq_batch *spare;          /* batches to reuse, linked by next */
     _Atomic int finished;     /* tells the signal thread to end */
+    const struct sizing *sizing;
 };
 
-/* How many items the next batch may hold: about BATCH_NS of work. */
+/* How many items the next batch may hold, from the cost of recent items. */
 static uint32_t batch_size(const struct run *r)
 {
     int64_t ns = wq_pool_item_ns(r->pool);
     if (ns <= 0)
         return 1;
-    int64_t n = BATCH_NS / ns;
-    return n < 1 ? 1 : n > BATCH_MAX ? BATCH_MAX : (uint32_t)n;
+    int64_t n = r->sizing->ns / ns;
+    return n < 1 ? 1 : n > r->sizing->items ? r->sizing->items : (uint32_t)n;
 }
 
 /* Reads the next item, retrying reads a signal interrupted unless a stop is
@@ -134,7 +141,7 @@ static int fill_batch(struct run *r, wq_batch *b, int *pending,
             b->first = r->read;
             b->stride = r->o->shard_n;
         } else if (file != b->file || b->count >= max ||
-                   b->items.len + *len > BATCH_BYTES) {
+                   b->items.len + *len > r->sizing->bytes) {
             return 1;
         }
         if (wq_batch_add(b, *item, *len, r->journal != NULL) < 0) {
@@ -569,6 +576,7 @@ int wq_run(wq_opts *o)
     }
 
     int fold = wq_lua_has(r.host, WQ_MERGE);
+    r.sizing = fold ? &fold_sizing : &list_sizing;
     wq_poolconf pc = {&o->job, o->job.workers, o->layout, fold, o->keep_going,
                       o->retries};
     size_t window = 4 * (size_t)o->job.workers + 4;

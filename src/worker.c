@@ -39,7 +39,6 @@ struct worker {
     _Atomic int64_t item;        /* index running, 0 when idle (timeouts) */
     _Atomic int64_t started;     /* when it started, ns */
     wq_buf err;
-    wq_buf scratch;              /* a result to fold, when not journaling */
     int64_t items, busy_ns;      /* for --stats, read after the join */
 };
 
@@ -207,17 +206,15 @@ static void journal_item(struct worker *w, wq_batch *b, uint32_t i,
 }
 
 /* Runs one item, with its retries. A list result is framed in b->out; a
- * result to fold goes to the journal payloads, or the worker's scratch. */
+ * result to fold goes to the journal payloads when journaling. */
 static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
 {
     const wq_poolconf *c = &w->pool->conf;
     if (b->j && b->j[i].carried)
         return replay(w, b, &b->j[i]);
     int timed = c->job->timeout > 0;
-    wq_buf *dst = !c->fold ? &b->out : b->j ? &b->jbuf : &w->scratch;
-    if (dst == &w->scratch)
-        wq_buf_reset(dst);
-    size_t len, mark = dst->len;
+    wq_buf *dst = !c->fold ? &b->out : b->j ? &b->jbuf : NULL;
+    size_t len, mark = dst ? dst->len : 0;
     const char *item = wq_batch_item(b, i, &len);
     int64_t index = b->first + i * b->stride;
     enum wq_item r;
@@ -232,7 +229,7 @@ static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
                            wq_layout_format(c->layout), c->fold, dst, &w->err);
         if (timed)
             atomic_store(&w->item, 0);
-        if (r != WQ_ITEM_OK && r != WQ_ITEM_MERGE_FAILED)
+        if (dst && r != WQ_ITEM_OK && r != WQ_ITEM_MERGE_FAILED)
             dst->len = mark;
         if (r != WQ_ITEM_FAILED || attempt >= c->retries ||
             wq_pool_stopping(w->pool))
@@ -338,7 +335,6 @@ static void *worker_main(void *arg)
     }
     stop_state(w);
     wq_buf_free(&w->err);
-    wq_buf_free(&w->scratch);
     return NULL;
 }
 
