@@ -33,6 +33,8 @@ struct wq_lua {
     unsigned has;                /* bit per enum wq_hook defined by the job */
     size_t used, limit;          /* heap bytes, cap (0: none) */
     int64_t item;                /* index of the item running, 0 if none */
+    lua_State *volatile current; /* the coroutine running, NULL for L; read
+                                    by the signal handler on this thread */
     _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
     int killed;                  /* the last error came from a kill */
 };
@@ -105,15 +107,15 @@ static void on_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
     int64_t k = atomic_load(&lw->kill);
-    if (k == WQ_KILL_ALL) {
+    if (k == WQ_KILL_ALL || (k != 0 && k == lw->item)) {
+        char msg[64];  /* the hook stays: a pcall in the job cannot hide it */
+        if (k == WQ_KILL_ALL)
+            snprintf(msg, sizeof msg, "interrupted");
+        else
+            snprintf(msg, sizeof msg, "timed out after %g s", lw->conf->timeout);
         lw->killed = 1;
-        luaL_error(L, "interrupted");  /* the hook stays: pcall cannot hide it */
-    }
-    if (k != 0 && k == lw->item) {
-        lw->killed = 1;
-        char msg[64];
-        snprintf(msg, sizeof msg, "timed out after %g s", lw->conf->timeout);
-        luaL_error(L, "%s", msg);
+        lua_pushstring(L, msg);
+        lua_error(L);
     }
     lua_sethook(L, NULL, 0, 0);
     if (atomic_load(&lw->kill) != k)  /* a kill arrived while unhooking */
@@ -122,9 +124,64 @@ static void on_hook(lua_State *L, lua_Debug *ar)
 
 void wq_lua_kill(wq_lua *lw, int64_t item) { atomic_store(&lw->kill, item); }
 
+/* Hooks belong to each coroutine: the one running now is armed too. */
 void wq_lua_arm(wq_lua *lw)
 {
-    lua_sethook(lw->L, on_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
+    lua_sethook(lw->L, on_hook, mask, 1);
+    if (lw->current)
+        lua_sethook(lw->current, on_hook, mask, 1);
+}
+
+/* coroutine.resume, keeping track of the coroutine that runs, so that an
+ * interrupt reaches a loop inside it. */
+static int l_resume(lua_State *L)
+{
+    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    lua_State *co = lua_tothread(L, 1), *outer = lw->current;
+    lua_pushvalue(L, lua_upvalueindex(1));  /* the library's resume */
+    lua_insert(L, 1);
+    lw->current = co;
+    if (co && atomic_load(&lw->kill))
+        wq_lua_arm(lw);
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    lw->current = outer;
+    if (status != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* A function of coroutine.wrap: resumes its coroutine through l_resume and
+ * raises its error as the library's wrap does. */
+static int l_wrapped(lua_State *L)
+{
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_rotate(L, 1, 2);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    if (lua_toboolean(L, 1))
+        return lua_gettop(L) - 1;
+    if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD)
+        lua_resetthread(co);  /* close its to-be-closed variables */
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, 2);
+        lua_concat(L, 2);
+    }
+    lua_settop(L, 2);
+    return lua_error(L);
+}
+
+static int l_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, l_wrapped, 2);
+    return 1;
 }
 
 size_t wq_lua_memory(const wq_lua *lw) { return lw->used; }
@@ -144,7 +201,7 @@ static int l_write(lua_State *L)
 static int l_no_exit(lua_State *L)
 {
     return luaL_error(L, "os.exit is not available in a luaworkq job; "
-                         "raise an error to fail the item");
+                         "raise an error instead");
 }
 
 /* Loader of package.preload for the modules compiled in from lua/. */
@@ -235,7 +292,14 @@ static int open_job(lua_State *L)
     lua_getglobal(L, "os");
     lua_pushcfunction(L, l_no_exit);
     lua_setfield(L, -2, "exit");
-    lua_pop(L, 1);
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, "resume");
+    lua_pushcclosure(L, l_resume, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "resume");
+    lua_pushcclosure(L, l_wrap, 1);
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 2);
     set_paths(L, c->path);
     install_modules(L, lw);
     lua_pushfstring(L, "@%s", c->path);
@@ -380,19 +444,30 @@ static int fold_top(wq_lua *lw, wq_buf *err)
     return 0;
 }
 
+/* Whether the heap cap leaves room for n more bytes, after a full
+ * collection if need be. An unprotected allocation that fails would be a
+ * panic, so the item's bytes are measured against the cap first. */
+static int room_for(wq_lua *lw, size_t n)
+{
+    if (!lw->limit || lw->used + n <= lw->limit)
+        return 1;
+    lua_gc(lw->L, LUA_GCCOLLECT);
+    return lw->used + n <= lw->limit;
+}
+
 /* Pushes the item: its bytes, or the Lua value of its JSON text. */
 static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
 {
-    if (!lw->conf->ndjson_in) {
-        lua_pushlstring(lw->L, item, len);
-        return 0;
-    }
     char msg[WQ_ERRLEN];
-    if (wq_json_decode(lw->L, item, len, msg) == 0)
-        return 0;
-    wq_buf_reset(err);
-    wq_buf_printf(err, "item is not JSON: %s", msg);
-    return -1;
+    int rc = room_for(lw, len + 64) ? 0 : -1;  /* 64: a string's header */
+    if (rc == 0 && !lw->conf->ndjson_in)
+        lua_pushlstring(lw->L, item, len);
+    else if (rc == 0 && (rc = wq_json_decode(lw->L, item, len, msg)) < 0 &&
+             !(lw->limit && strstr(msg, "not enough memory")))
+        wq_buf_printf(err, "item is not JSON: %s", msg);
+    if (rc < 0 && err->len == 0)
+        wq_buf_printf(err, "memory limit of %zu MB exceeded", lw->limit >> 20);
+    return rc;
 }
 
 enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
@@ -401,6 +476,7 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
 {
     lua_State *L = lw->L;
     lua_pushvalue(L, PROCESS);
+    wq_buf_reset(err);
     if (push_item(lw, item, len, err) < 0) {
         lua_pop(L, 1);
         return WQ_ITEM_FAILED;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -148,7 +149,15 @@ static int emit(wq_input *in, const char **item, size_t *len, size_t n, size_t s
     return 1;
 }
 
-int wq_input_next(wq_input *in, const char **item, size_t *len, wq_buf *err)
+/* Whether a read of the current file would return at once. */
+static int readable(const wq_input *in)
+{
+    struct pollfd p = {.fd = in->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0;  /* an error too: let read report it */
+}
+
+int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
+                  wq_buf *err)
 {
     if (in->fd < 0) {
         int rc = next_file(in, err);
@@ -162,6 +171,8 @@ int wq_input_next(wq_input *in, const char **item, size_t *len, wq_buf *err)
             return emit(in, item, len, (size_t)(hit - (in->buf + in->start)), 1);
         in->scan = in->end - in->start;
         if (!in->eof) {
+            if (!wait && !readable(in))
+                return -3;
             ssize_t n = fill(in, err);
             if (n < 0)
                 return (int)n;

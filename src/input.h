@@ -25,8 +25,10 @@ void wq_input_free(wq_input *in);
 
 /* Reads the next item. Returns 1 with *item and *len set (valid until the
  * next call), 0 at the end of the last file, -1 on an error (message in
- * err), or -2 when a signal interrupted a read (call again to go on). */
-int wq_input_next(wq_input *in, const char **item, size_t *len, wq_buf *err);
+ * err), -2 when a signal interrupted a read, or, without wait, -3 when the
+ * item is not there yet (a pipe): call again to go on. */
+int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
+                  wq_buf *err);
 
 /* Where the last item came from: the file's number (0-based), its name
  * ("stdin" for standard input) and its line (record) number there. */

@@ -36,7 +36,7 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
         memcpy(o->tmp + n, ".luaworkq-XXXXXX", sizeof ".luaworkq-XXXXXX");
         o->fd = mkstemp(o->tmp);
         if (o->fd < 0) {
-            wq_buf_printf(err, "cannot create %s: %s", o->tmp, strerror(errno));
+            wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
             free(o->tmp);
             o->tmp = NULL;
             wq_out_close(o, err);
@@ -114,4 +114,15 @@ int wq_out_close(wq_out *o, wq_buf *err)
     free(o->tmp);
     free(o);
     return rc;
+}
+
+void wq_out_discard(wq_out *o)
+{
+    if (o->tmp) {
+        close(o->fd);
+        unlink(o->tmp);
+    }
+    free(o->path);
+    free(o->tmp);
+    free(o);
 }

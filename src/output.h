@@ -38,5 +38,7 @@ int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err);
 /* Closes the list, flushes and puts the file in place; frees o. After a
  * closed pipe it only frees. */
 int wq_out_close(wq_out *o, wq_buf *err);
+/* Frees o without putting anything in place (a run that never started). */
+void wq_out_discard(wq_out *o);
 
 #endif

@@ -72,14 +72,15 @@ static uint32_t batch_size(const struct run *r)
 }
 
 /* Reads the next item, retrying reads a signal interrupted unless a stop is
- * due. Returns as wq_input_next. */
-static int next_item(struct run *r, const char **item, size_t *len)
+ * due. Without wait, returns -3 rather than wait for a pipe. Returns as
+ * wq_input_next. */
+static int next_item(struct run *r, const char **item, size_t *len, int wait)
 {
     int rc;
-    while ((rc = wq_input_next(r->in, item, len, &r->input_error)) == -2)
+    while ((rc = wq_input_next(r->in, item, len, wait, &r->input_error)) == -2)
         if (wq_pool_stopping(r->pool))
             return 0;
-    if (rc < 0)
+    if (rc == -1)
         wq_pool_stop(r->pool, WQ_STOP_INPUT);
     return rc;
 }
@@ -119,15 +120,19 @@ static int carry(struct run *r, wq_batch *b, const char *item, size_t len)
     return 0;
 }
 
-/* Fills b from the input, starting with the pending item if *pending.
- * Returns 1 while items may follow, 0 at the end or on a stop. */
+/* Fills b from the input, starting with the pending item if *pending. A
+ * batch that holds items goes as soon as the next one would have to be
+ * waited for, so items from a slow pipe start at once. Returns 1 while
+ * items may follow, 0 at the end or on a stop. */
 static int fill_batch(struct run *r, wq_batch *b, int *pending,
                       const char **item, size_t *len)
 {
     uint32_t max = batch_size(r);
     for (;;) {
         if (!*pending) {
-            int rc = next_item(r, item, len);
+            int rc = next_item(r, item, len, b->count == 0);
+            if (rc == -3)
+                return 1;
             if (rc <= 0)
                 return 0;
             if (!in_shard(r->o, ++r->read))
@@ -167,7 +172,7 @@ static void count_rest(struct run *r, int pending)
     }
     wq_buf err = WQ_BUF_INIT;
     int rc;
-    while ((rc = wq_input_next(r->in, &item, &len, &err)) == 1 || rc == -2)
+    while ((rc = wq_input_next(r->in, &item, &len, 1, &err)) == 1 || rc == -2)
         r->rest += rc == 1 && in_shard(r->o, ++r->read);
     wq_buf_free(&err);
 }
@@ -274,12 +279,24 @@ static void report_failure(const struct run *r, const wq_batch *b,
     wq_buf_free(&line);
 }
 
+/* Where the traceback starts in a failure's message (not NUL-terminated),
+ * or NULL. */
+static const char *traceback_in(const char *msg, size_t len)
+{
+    static const char mark[] = "\nstack traceback:";
+    for (const char *p = msg; (p = memchr(p, '\n', len - (size_t)(p - msg))); p++)
+        if ((size_t)(msg + len - p) >= sizeof mark - 1 &&
+            memcmp(p, mark, sizeof mark - 1) == 0)
+            return p;
+    return NULL;
+}
+
 /* Appends the --errors record of a failure: one JSON object, keys sorted. */
 static void error_record(const struct run *r, const wq_batch *b,
                          const wq_failure *f, wq_buf *rec)
 {
     const char *msg = f->message.data ? f->message.data : "";
-    const char *tb = strstr(msg, "\nstack traceback:");
+    const char *tb = traceback_in(msg, f->message.len);
     size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
     const char *name = wq_input_name(r->in, b->file);
     wq_buf_adds(rec, "{\"error\":");
@@ -337,9 +354,8 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
     int fold = wq_lua_has(r->host, WQ_MERGE);
     if (fold && b->out.len && !r->merge_failed &&
         wq_lua_merge_in(r->host, b->out.data, b->out.len, &err) < 0) {
-        wq_reportf("merge failed: %.*s", (int)err.len, err.data);
         r->merge_failed = 1;  /* the accumulator is lost: merge no more */
-        wq_pool_stop(r->pool, WQ_STOP_HOOK);
+        wq_pool_fail(r->pool, WQ_STOP_HOOK, "merge", 0, &err);
     } else if (!fold) {
         int rc = wq_out_list(out, b->out.data, b->out.len, &err);
         if (rc == WQ_OUT_PIPE)
@@ -437,6 +453,23 @@ static void own_signals(void)
 }
 
 /* Runs setup, the workers and the writer loop, up to the last batch. */
+/* Opens --errors FILE and the output, or neither. */
+static int open_outputs(struct run *r, wq_out **out, wq_buf *err)
+{
+    wq_opts *o = r->o;
+    if (o->errors && !(r->errors = wq_out_open(o->errors, WQ_LAYOUT_NDJSON, 1, err)))
+        return -1;
+    *out = wq_out_open(o->output, o->layout, !wq_lua_has(r->host, WQ_MERGE), err);
+    if (!*out && r->errors) {
+        wq_out_discard(r->errors);
+        r->errors = NULL;
+    }
+    return *out ? 0 : -1;
+}
+
+/* Runs setup, opens the outputs, starts the workers and the reader, and
+ * writes results up to the last batch. Returns 0, -1 if setup failed (exit
+ * 1), -2 if an output cannot be opened (exit 2, nothing was run). */
 static int pump(struct run *r, wq_out **out, wq_buf *shared)
 {
     wq_opts *o = r->o;
@@ -446,19 +479,13 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
     int setup = wq_lua_setup(r->host, shared, &err);
     wq_pool_attach(r->pool, NULL);     /* but not the merging of results */
     if (setup < 0 && wq_pool_stopping(r->pool)) {
-        rc = 0;
+        count_rest(r, 0);  /* stopped before any item was read */
     } else if (setup < 0) {
         wq_reportf("setup failed: %.*s", (int)err.len, err.data);
         rc = -1;
-    } else if (!(*out = wq_out_open(o->output, o->layout,
-                                    !wq_lua_has(r->host, WQ_MERGE), &err))) {
+    } else if (open_outputs(r, out, &err) < 0) {
         wq_reportf("%.*s", (int)err.len, err.data);
-        wq_pool_stop(r->pool, WQ_STOP_INPUT);
-        rc = 0;
-    } else if (o->errors &&
-               !(r->errors = wq_out_open(o->errors, WQ_LAYOUT_NDJSON, 1, &err))) {
-        wq_reportf("%.*s", (int)err.len, err.data);
-        wq_pool_stop(r->pool, WQ_STOP_INPUT);
+        rc = -2;
     } else if (wq_pool_start(r->pool, shared) > 0) {
         pthread_t reader;
         if (pthread_create(&reader, NULL, reader_main, r) != 0)
@@ -595,12 +622,12 @@ int wq_run(wq_opts *o)
         abort();
 
     wq_out *out = NULL;
-    int setup_failed = pump(&r, &out, &shared) < 0;
-    int hook_failures = wind_up(&r, out) + setup_failed;
+    int pumped = pump(&r, &out, &shared);
+    int hook_failures = wind_up(&r, out) + (pumped == -1);
     atomic_store(&r.finished, 1);
     pthread_kill(sigthread, SIGUSR2);
     pthread_join(sigthread, NULL);
-    code = conclude(&r, hook_failures);
+    code = pumped == -2 ? WQ_EXIT_USAGE : conclude(&r, hook_failures);
 out:
     while (r.spare) {
         wq_batch *b = r.spare;

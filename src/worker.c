@@ -103,9 +103,8 @@ void wq_pool_watch_reader(wq_pool *p, const pthread_t *reader)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Keeps the first hook error; later ones are consequences or repeats. */
-static void hook_error(wq_pool *p, enum wq_stop why, const char *what, int id,
-                       const wq_buf *msg)
+void wq_pool_fail(wq_pool *p, enum wq_stop why, const char *what, int id,
+                  const wq_buf *msg)
 {
     pthread_mutex_lock(&p->mu);
     if (p->error.len == 0) {
@@ -116,7 +115,8 @@ static void hook_error(wq_pool *p, enum wq_stop why, const char *what, int id,
         wq_buf_add(&p->error, msg->data, msg->len);
     }
     pthread_mutex_unlock(&p->mu);
-    wq_pool_stop(p, why);
+    if (why != WQ_GOING)
+        wq_pool_stop(p, why);
 }
 
 static void interrupt(wq_lua *lw, pthread_t tid)
@@ -266,13 +266,13 @@ static void run_batch(struct worker *w, wq_batch *b)
             break;
         case WQ_ITEM_MERGE_FAILED:
             b->done++;
-            hook_error(p, WQ_STOP_HOOK, "merge", w->id, &w->err);
+            wq_pool_fail(p, WQ_STOP_HOOK, "merge", w->id, &w->err);
             break;
         }
     }
     b->unrun += b->count - i;
     if (p->conf.fold && wq_lua_take_fold(w->lua, &b->out, &w->err) < 0)
-        hook_error(p, WQ_STOP_HOOK, "merge", w->id, &w->err);
+        wq_pool_fail(p, WQ_STOP_HOOK, "merge", w->id, &w->err);
     int64_t busy = wq_now_ns() - t0;
     w->items += i;
     w->busy_ns += busy;
@@ -286,7 +286,8 @@ static int start_state(struct worker *w)
     wq_pool *p = w->pool;
     wq_lua *lw = wq_lua_open(p->conf.job, w->id, &w->err);
     if (!lw) {
-        hook_error(p, WQ_STOP_SETUP, "loading the job", w->id, &w->err);
+        if (wq_pool_stopping(p) < WQ_STOP_SIGINT)
+            wq_pool_fail(p, WQ_STOP_SETUP, "loading the job", w->id, &w->err);
         return -1;
     }
     pthread_mutex_lock(&p->mu);
@@ -296,7 +297,8 @@ static int start_state(struct worker *w)
     if (wq_pool_stopping(p) >= WQ_STOP_SIGINT)
         wq_lua_kill(lw, WQ_KILL_ALL);  /* the stop came before we could be told */
     if (wq_lua_init(lw, p->shared, &w->err) < 0) {
-        hook_error(p, WQ_STOP_HOOK, "init", w->id, &w->err);
+        if (wq_pool_stopping(p) < WQ_STOP_SIGINT)  /* not an interrupt */
+            wq_pool_fail(p, WQ_STOP_HOOK, "init", w->id, &w->err);
         return -1;
     }
     return 0;
@@ -308,7 +310,7 @@ static void stop_state(struct worker *w)
     if (!w->lua)
         return;
     if (wq_lua_shutdown(w->lua, &w->err) < 0)
-        hook_error(p, WQ_STOP_HOOK, "shutdown", w->id, &w->err);
+        wq_pool_fail(p, WQ_GOING, "shutdown", w->id, &w->err);  /* others go on */
     pthread_mutex_lock(&p->mu);
     tl_lua = NULL;
     wq_lua *lw = w->lua;
@@ -366,7 +368,7 @@ int wq_pool_start(wq_pool *p, const wq_buf *shared)
         if (rc != 0) {
             wq_buf msg = WQ_BUF_INIT;
             wq_buf_printf(&msg, "cannot start thread %d: %s", i + 1, strerror(rc));
-            hook_error(p, WQ_STOP_SETUP, "starting workers", 0, &msg);
+            wq_pool_fail(p, WQ_STOP_SETUP, "starting workers", 0, &msg);
             wq_buf_free(&msg);
             break;
         }

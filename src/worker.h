@@ -61,6 +61,11 @@ void wq_pool_worker_stats(const wq_pool *p, int i, int64_t *items, int64_t *busy
 /* Frees a joined pool. No other thread may still use it. */
 void wq_pool_free(wq_pool *p);
 
+/* Records that a hook failed (the first failure's message is kept) and,
+ * unless why is WQ_GOING, requests a stop. "merge failed in worker 2: ..."
+ * for id 2; id 0 is the host. */
+void wq_pool_fail(wq_pool *p, enum wq_stop why, const char *what, int id,
+                  const wq_buf *msg);
 /* Requests an orderly stop; for signals, interrupts running Lua code. Safe
  * from any thread, not from a signal handler. */
 void wq_pool_stop(wq_pool *p, enum wq_stop why);

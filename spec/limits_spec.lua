@@ -1,0 +1,401 @@
+-- Per-item limits and the failure policy: --timeout, --memory-limit,
+-- --retries, -k and --errors FILE, and -j far above the number of items.
+local testing = require "luaworkq.testing"
+local system = require "system"  -- luasystem, which busted needs anyway
+
+local has_cjson, cjson = pcall(require, "cjson")
+
+local function first_line(s) return s:match("^[^\n]*") end
+local function last_line(s) return s:match("([^\n]*)\n?$") end
+
+local function lines_of(s)
+  local t = {}
+  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
+  return t
+end
+
+-- The lines of stderr that start a failure report.
+local function reports(stderr)
+  local t = {}
+  for _, line in ipairs(lines_of(stderr)) do
+    if line:match("^luaworkq: item %d+ ") then t[#t + 1] = line end
+  end
+  return t
+end
+
+local function numbers(n)
+  local t = {}
+  for i = 1, n do t[i] = i .. "\n" end
+  return table.concat(t)
+end
+
+-- Keeps the CPU busy for about s seconds of its own time.
+local BUSY = [[
+local function busy(s)
+  local t = os.clock() + s
+  while os.clock() < t do end
+end
+]]
+
+describe("--timeout SEC", function()
+  local SPIN = [[
+function process(item)
+  if item == "spin" then while true do end end
+  return item
+end
+]]
+
+  it("interrupts an item in `while true do end`: it fails with 'timed out after 0.2 s', "
+     .. "with -k the others succeed", function()
+    local t0 = system.monotime()
+    local r = testing.run{job_source = SPIN, items = {"a", "spin", "b", "c"},
+                          args = {"-j", "1", "-k", "--timeout", "0.2"}}
+    local elapsed = system.monotime() - t0
+    assert.are.same({1, '["a","b","c"]\n'}, {r.code, r.stdout})
+    assert.are.same({"luaworkq: item 2 (stdin:2) failed: timed out after 0.2 s"}, reports(r.stderr))
+    assert.are.equal("luaworkq: 3 done, 1 failed", last_line(r.stderr))
+    assert.is_true(elapsed >= 0.2 and elapsed < 5, ("the run took %.3f s"):format(elapsed))
+  end)
+
+  it("without -k stops the run at the item that timed out", function()
+    local r = testing.run{job_source = SPIN, items = {"a", "spin", "b", "c"},
+                          args = {"-j", "1", "--timeout", "0.25"}}
+    assert.are.same({1, '["a"]\n'}, {r.code, r.stdout})
+    assert.are.equal("luaworkq: item 2 (stdin:2) failed: timed out after 0.25 s",
+                     first_line(r.stderr))
+    assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
+                     last_line(r.stderr))
+  end)
+
+  it("counts each item's own time: 40 items of 20 ms pass under --timeout 0.3 on one worker",
+    function()
+      local r = testing.run{job_source = BUSY .. "function process(item) busy(0.02) end",
+                            input = numbers(40), args = {"-j", "1", "--timeout", "0.3"}}
+      assert.are.same({0, "[]\n", ""}, {r.code, r.stdout, r.stderr})
+    end)
+
+  -- {how the item spins}: the message may say where the item was
+  -- ("job.lua:2: timed out after 0.2 s").
+  local loops = {
+    {"a loop that catches every error with pcall",
+      "while true do pcall(function() while true do end end) end"},
+    {"endless tail calls", "local function f(n) return f(n + 1) end return f(1)"},
+    {"a loop inside a table.sort comparator", [[
+      local t = {} for i = 1, 1000 do t[i] = i end
+      while true do table.sort(t, function(a, b) return a > b end) end]]},
+    {"a loop inside a coroutine", "coroutine.wrap(function() while true do end end)()"},
+  }
+  for _, case in ipairs(loops) do
+    it("interrupts " .. case[1], function()
+      local proc = testing.spawn{
+        job_source = "function process(item)\n" .. case[2] .. "\nend\n",
+        items = {"a"}, args = {"-j", "1", "--timeout", "0.2"}}
+      local r = proc.wait(5)
+      assert.are.same({1, "[]\n"}, {r.code, r.stdout})
+      local line, prefix = first_line(r.stderr), "luaworkq: item 1 (stdin:1) failed: "
+      if line ~= prefix .. "timed out after 0.2 s" then
+        assert.matches("^" .. prefix:gsub("%p", "%%%0") .. "[^\n]*:%d+: timed out after 0%.2 s$",
+                       line)
+      end
+    end)
+  end
+
+  it("gives each retry its own time: an item that spins once passes with --retries 1",
+    function()
+      local dir = testing.tmpdir()
+      local r = testing.run{job_source = [[
+        local marker = luaworkq.args.dir .. "/spun"
+        function process(item)
+          local f = io.open(marker)
+          if not f then
+            assert(io.open(marker, "w")):close()
+            while true do end
+          end
+          f:close()
+          return item
+        end]], items = {"a"},
+        args = {"-j", "1", "--timeout", "0.2", "--retries", "1", "--set", "dir=" .. dir}}
+      testing.remove_tree(dir)
+      assert.are.same({0, '["a"]\n', ""}, {r.code, r.stdout, r.stderr})
+    end)
+end)
+
+describe("--memory-limit MB", function()
+  -- Each item names its worker, so that -j1 shows the same worker going on.
+  local HUNGRY = [[
+function process(item)
+  if item == "table" then local t = {} for i = 1, 1e8 do t[i] = i end end
+  if item == "rep" then return #string.rep("x", 100 * 1024 * 1024) end
+  if item == "concat" then
+    local t = {} for i = 1, 1e6 do t[i] = ("%09d"):format(i) end
+    return #table.concat(t)
+  end
+  return item .. luaworkq.worker
+end
+]]
+
+  it("fails an item that allocates past it, and the worker goes on with the next items",
+    function()
+      local r = testing.run{job_source = HUNGRY,
+                            items = {"a", "table", "b", "rep", "c", "concat", "d"},
+                            args = {"-j", "1", "-k", "--memory-limit", "16"}}
+      assert.are.same({1, '["a1","b1","c1","d1"]\n'}, {r.code, r.stdout})
+      assert.are.same({
+        "luaworkq: item 2 (stdin:2) failed: memory limit of 16 MB exceeded",
+        "luaworkq: item 4 (stdin:4) failed: memory limit of 16 MB exceeded",
+        "luaworkq: item 6 (stdin:6) failed: memory limit of 16 MB exceeded",
+      }, reports(r.stderr))
+      assert.are.equal("luaworkq: 4 done, 3 failed", last_line(r.stderr))
+    end)
+
+  it("without -k stops the run at the item that went past it", function()
+    local r = testing.run{job_source = HUNGRY, items = {"a", "table", "b", "c"},
+                          args = {"-j", "1", "--memory-limit", "16"}}
+    assert.are.same({1, '["a1"]\n'}, {r.code, r.stdout})
+    assert.are.equal("luaworkq: item 2 (stdin:2) failed: memory limit of 16 MB exceeded",
+                     first_line(r.stderr))
+    assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
+                     last_line(r.stderr))
+  end)
+
+  it("lets items that each leave 6 MB of garbage succeed under 16 MB", function()
+    local r = testing.run{job_source = [[
+      function process(item) return #string.rep(item, 6 * 1024 * 1024) end]],
+      items = {"a", "b", "c", "d", "e", "f", "g", "h"},
+      args = {"-j", "1", "--memory-limit", "16"}}
+    local n = 6 * 1024 * 1024
+    assert.are.same({0, ("[%d,%d,%d,%d,%d,%d,%d,%d]\n"):format(n, n, n, n, n, n, n, n), ""},
+                    {r.code, r.stdout, r.stderr})
+  end)
+
+  it("fails a 20 MB line under 16 MB as an item, without ending the process", function()
+    local r = testing.run{job_source = "function process(item) return #item end",
+                          input = "a\n" .. string.rep("x", 20 * 1024 * 1024) .. "\nbb\n",
+                          args = {"-j", "1", "-k", "--memory-limit", "16"}}
+    assert.are.same({1, "[1,2]\n"}, {r.code, r.stdout})
+    assert.are.same({"luaworkq: item 2 (stdin:2) failed: memory limit of 16 MB exceeded"},
+                    reports(r.stderr))
+  end)
+
+  it("fails a 20 MB JSON string under 16 MB with --ndjson-in, with the memory message",
+    function()
+      local r = testing.run{job_source = "function process(item) return #item end",
+                            input = '"a"\n"' .. string.rep("x", 20 * 1024 * 1024) .. '"\n"bb"\n',
+                            args = {"-j", "1", "-k", "--ndjson-in", "--memory-limit", "16"}}
+      assert.are.same({1, "[1,2]\n"}, {r.code, r.stdout})
+      assert.are.same({"luaworkq: item 2 (stdin:2) failed: memory limit of 16 MB exceeded"},
+                      reports(r.stderr))
+    end)
+
+  it("in init names the hook and exits 1", function()
+    local r = testing.run{job_source = [[
+      function init() local t = {} for i = 1, 1e8 do t[i] = i end end
+      function process(item) return item end]],
+      items = {"a"}, args = {"-j", "1", "--memory-limit", "16"}}
+    assert.are.equal(1, r.code)
+    assert.are.equal("luaworkq: init failed in worker 1: memory limit of 16 MB exceeded",
+                     first_line(r.stderr))
+  end)
+
+  it("at the job's top level is a setup error: exit 2", function()
+    local r = testing.run{job_source = [[
+      local t = {} for i = 1, 1e8 do t[i] = i end
+      function process(item) return item end]],
+      items = {"a"}, args = {"-j", "1", "--memory-limit", "16"}}
+    assert.are.same({2, ""}, {r.code, r.stdout})
+    assert.matches("^luaworkq: [^\n]*memory limit of 16 MB exceeded", r.stderr)
+  end)
+end)
+
+describe("--retries N", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  -- Counts the attempts at each item in a file named by the item; the
+  -- first two attempts fail.
+  local FLAKY = [[
+function process(item)
+  local path = luaworkq.args.dir .. "/" .. item
+  local f = io.open(path)
+  local n = (f and tonumber(f:read("a")) or 0) + 1
+  if f then f:close() end
+  f = assert(io.open(path, "w"))
+  f:write(n)
+  f:close()
+  if n <= 2 then error("attempt " .. n .. " at " .. item) end
+  return item .. " after " .. n
+end
+]]
+
+  -- {the options, exit code, stdout, attempts at each item, the message of
+  -- item 1's report or nil}
+  local cases = {
+    {{}, 1, "[]\n", 1, "attempt 1 at a"},
+    {{"--retries", "0"}, 1, "[]\n", 1, "attempt 1 at a"},
+    {{"--retries", "1"}, 1, "[]\n", 2, "attempt 2 at a"},
+    {{"--retries", "2"}, 0, '["a after 3","b after 3"]\n', 3},
+    {{"--retries", "5"}, 0, '["a after 3","b after 3"]\n', 3},
+  }
+  for _, case in ipairs(cases) do
+    local shown = #case[1] > 0 and table.concat(case[1], " ") or "no --retries"
+    it(("with %s an item that fails twice, then succeeds, %s after %d attempt%s")
+       :format(shown, case[2] == 0 and "succeeds" or "fails", case[4],
+               case[4] > 1 and "s" or ""), function()
+      local args = {"-j", "1", "--set", "dir=" .. dir}
+      for _, a in ipairs(case[1]) do args[#args + 1] = a end
+      local r = testing.run{job_source = FLAKY, items = {"a", "b"}, args = args}
+      assert.are.same({case[2], case[3]}, {r.code, r.stdout})
+      assert.are.equal(tostring(case[4]), testing.read_file(dir .. "/a"))
+      if case[5] then
+        assert.matches("^luaworkq: item 1 %(stdin:1%) failed: [^\n]*:%d+: " .. case[5] .. "\n",
+                       r.stderr)
+        assert.are.equal(1, #reports(r.stderr), "one report for the item:\n" .. r.stderr)
+      else
+        assert.are.equal("", r.stderr)
+      end
+    end)
+  end
+
+  it("with -k retries every failing item and reports each that still fails once", function()
+    local r = testing.run{job_source = FLAKY, items = {"a", "b", "c"},
+                          args = {"-j", "2", "-k", "--retries", "1", "--set", "dir=" .. dir}}
+    assert.are.same({1, "[]\n"}, {r.code, r.stdout})
+    assert.are.equal(3, #reports(r.stderr))
+    for _, item in ipairs{"a", "b", "c"} do
+      assert.are.equal("2", testing.read_file(dir .. "/" .. item))
+    end
+    assert.are.equal("luaworkq: 0 done, 3 failed", last_line(r.stderr))
+  end)
+end)
+
+describe("-k and --errors FILE", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  -- Fails items 3, 6, 9...
+  local JOB = [[
+function process(item, index)
+  if index % 3 == 0 then error("bad item " .. item) end
+  return index
+end
+]]
+
+  it("-k over 30 items with -j3: each failure reported, every other result in order, exit 1",
+    function()
+      local items = testing.write_file(dir .. "/items.txt", numbers(30))
+      local job = testing.write_file(dir .. "/job.lua", JOB)
+      local r = testing.run{job = job, files = {items}, args = {"-k", "-j", "3"}}
+      local expected, expected_reports = {}, {}
+      for i = 1, 30 do
+        if i % 3 ~= 0 then
+          expected[#expected + 1] = i
+        else
+          expected_reports[#expected_reports + 1] =
+            ("luaworkq: item %d (%s:%d) failed: %s:2: bad item %d"):format(i, items, i, job, i)
+        end
+      end
+      assert.are.same({1, "[" .. table.concat(expected, ",") .. "]\n"}, {r.code, r.stdout})
+      assert.are.same(expected_reports, reports(r.stderr))
+      assert.are.equal("luaworkq: 20 done, 10 failed", last_line(r.stderr))
+    end)
+
+  it("--errors FILE gets one record per failed item, in input order, keys sorted", function()
+    local items = testing.write_file(dir .. "/items.txt", numbers(9))
+    local job = testing.write_file(dir .. "/job.lua", JOB)
+    local errors = dir .. "/errors.ndjson"
+    local r = testing.run{job = job, files = {items}, args = {"-k", "-j", "3", "--errors", errors}}
+    assert.are.same({1, "[1,2,4,5,7,8]\n"}, {r.code, r.stdout})
+    local records = lines_of(assert(testing.read_file(errors), "no errors file"))
+    assert.are.equal(3, #records)
+    for n, record in ipairs(records) do
+      local i = 3 * n
+      local head = ('{"error":"%s:2: bad item %d","index":%d,"input":"%d","line":%d,'
+        .. '"source":"%s","traceback":"stack traceback:\\n'):format(job, i, i, i, i, items)
+      assert.are.equal(head, record:sub(1, #head))
+      assert.are.equal('"}', record:sub(-2))
+    end
+  end)
+
+  it("--errors FILE records read back as JSON, with the item's bytes escaped", function()
+    assert(has_cjson, "these checks need lua-cjson")
+    local errors = dir .. "/errors.ndjson"
+    local items = {'tab\there', 'quote " and \\ backslash', "", "ok"}
+    local r = testing.run{job_source = [[
+      function process(item) if item ~= "ok" then error({}) end return item end]],
+      items = items, args = {"-k", "-j", "2", "--errors", errors}}
+    assert.are.same({1, '["ok"]\n'}, {r.code, r.stdout})
+    local records = lines_of(assert(testing.read_file(errors), "no errors file"))
+    assert.are.equal(3, #records)
+    for i, line in ipairs(records) do
+      local record = cjson.decode(line)
+      local keys = {}
+      for k in pairs(record) do keys[#keys + 1] = k end
+      table.sort(keys)
+      assert.are.same({"error", "index", "input", "line", "source", "traceback"}, keys)
+      assert.are.same({"(error object is a table value)", i, items[i], i, "stdin"},
+                      {record.error, record.index, record.input, record.line, record.source})
+      assert.matches("^stack traceback:\n", record.traceback)
+    end
+  end)
+
+  it("--errors FILE records a timeout and a memory failure", function()
+    assert(has_cjson, "these checks need lua-cjson")
+    local errors = dir .. "/errors.ndjson"
+    local r = testing.run{job_source = [[
+      function process(item)
+        if item == "spin" then while true do end end
+        if item == "hungry" then return #string.rep("x", 100 * 1024 * 1024) end
+        return item
+      end]], items = {"spin", "hungry", "ok"},
+      args = {"-k", "-j", "1", "--timeout", "0.2", "--memory-limit", "16", "--errors", errors}}
+    assert.are.same({1, '["ok"]\n'}, {r.code, r.stdout})
+    local records = lines_of(assert(testing.read_file(errors), "no errors file"))
+    assert.are.equal(2, #records)
+    local spin, hungry = cjson.decode(records[1]), cjson.decode(records[2])
+    assert.are.same({"timed out after 0.2 s", 1, "spin"}, {spin.error, spin.index, spin.input})
+    assert.are.same({"memory limit of 16 MB exceeded", 2, "hungry"},
+                    {hungry.error, hungry.index, hungry.input})
+  end)
+
+  it("--errors FILE is empty when nothing fails, and replaces what FILE held", function()
+    local errors = testing.write_file(dir .. "/errors.ndjson", "old\n")
+    local r = testing.run{job_source = "function process(item) return item end",
+                          items = {"a", "b"}, args = {"-k", "--errors", errors}}
+    assert.are.same({0, '["a","b"]\n', ""}, {r.code, r.stdout, r.stderr})
+    assert.are.equal("", testing.read_file(errors))
+  end)
+end)
+
+describe("-j far above the number of items", function()
+  it("-j 64 over 3 items: every worker runs init and shutdown, the results are whole",
+    function()
+      local dir = testing.tmpdir()
+      local r = testing.run{job_source = [[
+        local dir = luaworkq.args.dir
+        local function touch(name) assert(io.open(dir .. "/" .. name, "w")):close() end
+        function init() touch("init-" .. luaworkq.worker) end
+        function process(item, index) return {item, index, luaworkq.workers} end
+        function shutdown() touch("shutdown-" .. luaworkq.worker) end]],
+        items = {"a", "b", "c"}, args = {"-j", "64", "--set", "dir=" .. dir}}
+      local missing = {}
+      for w = 1, 64 do
+        for _, hook in ipairs{"init-", "shutdown-"} do
+          if not testing.read_file(dir .. "/" .. hook .. w) then
+            missing[#missing + 1] = hook .. w
+          end
+        end
+      end
+      testing.remove_tree(dir)
+      assert.are.same({0, '[["a",1,64],["b",2,64],["c",3,64]]\n', ""},
+                      {r.code, r.stdout, r.stderr})
+      assert.are.same({}, missing)
+    end)
+
+  it("-j 1024 over 1 item", function()
+    local r = testing.run{job_source = "function process(item) return luaworkq.workers end",
+                          items = {"a"}, args = {"-j", "1024"}}
+    assert.are.same({0, "[1024]\n", ""}, {r.code, r.stdout, r.stderr})
+  end)
+end)
