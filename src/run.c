@@ -54,7 +54,6 @@ struct run {
     wq_progress *progress;    /* the progress line, or NULL */
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
-    int merge_failed;         /* the host's merge raised an error */
     pthread_mutex_t spare_mu;
     wq_batch *spare;          /* batches to reuse, linked by next */
     _Atomic int finished;     /* tells the signal thread to end */
@@ -352,9 +351,8 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
     r->failed += b->failed;
     r->unrun += b->unrun;
     int fold = wq_lua_has(r->host, WQ_MERGE);
-    if (fold && b->out.len && !r->merge_failed &&
+    if (fold && b->out.len && wq_pool_stopping(r->pool) != WQ_STOP_HOOK &&
         wq_lua_merge_in(r->host, b->out.data, b->out.len, &err) < 0) {
-        r->merge_failed = 1;  /* the accumulator is lost: merge no more */
         wq_pool_fail(r->pool, WQ_STOP_HOOK, "merge", 0, &err);
     } else if (!fold) {
         int rc = wq_out_list(out, b->out.data, b->out.len, &err);
@@ -525,8 +523,9 @@ static int wind_up(struct run *r, wq_out *out)
         wq_reportf("%.*s", (int)err.len, err.data);
         failures++;
     }
-    if (out && wq_lua_has(r->host, WQ_MERGE) && !r->merge_failed &&
-        wq_pool_stopping(r->pool) != WQ_STOP_PIPE) {
+    enum wq_stop why = wq_pool_stopping(r->pool);
+    if (out && wq_lua_has(r->host, WQ_MERGE) && why != WQ_STOP_PIPE &&
+        why != WQ_STOP_HOOK) {  /* after a failed hook the value is not whole */
         wq_buf value = WQ_BUF_INIT;
         int raw = 0, rc;
         wq_buf_reset(&err);
