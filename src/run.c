@@ -565,83 +565,97 @@ void wq_run_header(const wq_opts *o, wq_buf *h)
     wq_buf_printf(h, "shard %d/%d\n", o->shard_k, o->shard_n);
 }
 
+/* Checks the inputs and loads the job in the host state. */
+static int load(struct run *r, wq_buf *err)
+{
+    if (!r->o->merge && wq_input_check(r->o->inputs, r->o->ninputs, err) < 0)
+        return -1;
+    return (r->host = wq_lua_open(&r->o->job, 0, err)) ? 0 : -1;
+}
+
+static int open_journal(struct run *r, wq_buf *err)
+{
+    if (!r->o->journal)
+        return 0;
+    wq_buf header = WQ_BUF_INIT;
+    wq_run_header(r->o, &header);
+    wq_buf_addc(&header, '\0');
+    r->journal = wq_journal_open(r->o->journal, header.data, err);
+    wq_buf_free(&header);
+    return r->journal ? 0 : -1;
+}
+
+/* Creates the reader's input, the queue, the window and the pool. */
+static int build(struct run *r, wq_buf *err)
+{
+    wq_opts *o = r->o;
+    int fold = wq_lua_has(r->host, WQ_MERGE);
+    wq_poolconf pc = {&o->job, o->job.workers, o->layout, fold, o->keep_going,
+                      o->retries};
+    size_t window = 4 * (size_t)o->job.workers + 4;
+    r->sizing = fold ? &fold_sizing : &list_sizing;
+    r->in = wq_input_new(o->inputs, o->ninputs, o->sep);
+    r->q = wq_queue_new(window);
+    r->order = wq_order_new(window, o->unordered && !fold);
+    r->pool = r->q && r->order ? wq_pool_new(&pc, r->q, r->order) : NULL;
+    if (r->in && r->pool)
+        return 0;
+    wq_buf_adds(err, "out of memory");
+    return -1;
+}
+
+/* The run proper, under the signal thread. Returns the exit code. */
+static int execute(struct run *r)
+{
+    wq_buf shared = WQ_BUF_INIT;
+    wq_out *out = NULL;
+    own_signals();
+    pthread_t sigthread;
+    if (pthread_create(&sigthread, NULL, signal_main, r) != 0)
+        abort();
+    int pumped = pump(r, &out, &shared);
+    int hook_failures = wind_up(r, out) + (pumped == -1);
+    atomic_store(&r->finished, 1);
+    pthread_kill(sigthread, SIGUSR2);
+    pthread_join(sigthread, NULL);
+    wq_buf_free(&shared);
+    return pumped == -2 ? WQ_EXIT_USAGE : conclude(r, hook_failures);
+}
+
+static void release(struct run *r)
+{
+    while (r->spare) {
+        wq_batch *b = r->spare;
+        r->spare = b->next;
+        wq_batch_free(b);
+    }
+    wq_pool_free(r->pool);
+    wq_order_free(r->order);
+    wq_queue_free(r->q);
+    wq_input_free(r->in);
+    wq_lua_close(r->host);
+    wq_journal_close(r->journal);
+    wq_buf_free(&r->input_error);
+}
+
 int wq_run(wq_opts *o)
 {
     struct run r = {.o = o, .started = wq_now_ns(),
                     .spare_mu = PTHREAD_MUTEX_INITIALIZER};
-    wq_buf src = WQ_BUF_INIT, err = WQ_BUF_INIT, shared = WQ_BUF_INIT;
+    wq_buf src = WQ_BUF_INIT, err = WQ_BUF_INIT;
     int code = WQ_EXIT_USAGE;
-    if (read_job(&o->job, &src) < 0)
-        goto out;
-    if (!o->merge && wq_input_check(o->inputs, o->ninputs, &err) < 0) {
+    if (read_job(&o->job, &src) == 0 && load(&r, &err) == 0) {
+        if (o->check)
+            code = WQ_EXIT_OK;
+        else if (o->merge)
+            code = wq_shards_merge(o, r.host);
+        else if (open_journal(&r, &err) == 0 && build(&r, &err) == 0)
+            code = execute(&r);
+    }
+    if (err.len)
         wq_reportf("%.*s", (int)err.len, err.data);
-        goto out;
-    }
-    if (!(r.host = wq_lua_open(&o->job, 0, &err))) {
-        wq_reportf("%.*s", (int)err.len, err.data);
-        goto out;
-    }
-    code = WQ_EXIT_OK;
-    if (o->check)
-        goto out;
-    if (o->merge) {
-        code = wq_shards_merge(o, r.host);
-        goto out;
-    }
-    if (o->journal) {
-        wq_buf header = WQ_BUF_INIT;
-        wq_run_header(o, &header);
-        wq_buf_addc(&header, '\0');
-        r.journal = wq_journal_open(o->journal, header.data, &err);
-        wq_buf_free(&header);
-        if (!r.journal) {
-            wq_reportf("%.*s", (int)err.len, err.data);
-            code = WQ_EXIT_USAGE;
-            goto out;
-        }
-    }
-
-    int fold = wq_lua_has(r.host, WQ_MERGE);
-    r.sizing = fold ? &fold_sizing : &list_sizing;
-    wq_poolconf pc = {&o->job, o->job.workers, o->layout, fold, o->keep_going,
-                      o->retries};
-    size_t window = 4 * (size_t)o->job.workers + 4;
-    r.in = wq_input_new(o->inputs, o->ninputs, o->sep);
-    r.q = wq_queue_new(window);
-    r.order = wq_order_new(window, o->unordered && !fold);
-    r.pool = r.q && r.order ? wq_pool_new(&pc, r.q, r.order) : NULL;
-    if (!r.in || !r.pool) {
-        wq_reportf("out of memory");
-        code = WQ_EXIT_USAGE;
-        goto out;
-    }
-    own_signals();
-    pthread_t sigthread;
-    if (pthread_create(&sigthread, NULL, signal_main, &r) != 0)
-        abort();
-
-    wq_out *out = NULL;
-    int pumped = pump(&r, &out, &shared);
-    int hook_failures = wind_up(&r, out) + (pumped == -1);
-    atomic_store(&r.finished, 1);
-    pthread_kill(sigthread, SIGUSR2);
-    pthread_join(sigthread, NULL);
-    code = pumped == -2 ? WQ_EXIT_USAGE : conclude(&r, hook_failures);
-out:
-    while (r.spare) {
-        wq_batch *b = r.spare;
-        r.spare = b->next;
-        wq_batch_free(b);
-    }
-    wq_pool_free(r.pool);
-    wq_order_free(r.order);
-    wq_queue_free(r.q);
-    wq_input_free(r.in);
-    wq_lua_close(r.host);
-    wq_journal_close(r.journal);
-    wq_buf_free(&r.input_error);
+    release(&r);
     wq_buf_free(&src);
     wq_buf_free(&err);
-    wq_buf_free(&shared);
     return code;
 }
