@@ -111,7 +111,8 @@ static int ensure(struct reader *rd, size_t need)
 {
     if (rd->buf.len - rd->at >= need)
         return 1;
-    memmove(rd->buf.data, rd->buf.data + rd->at, rd->buf.len - rd->at);
+    if (rd->at)
+        memmove(rd->buf.data, rd->buf.data + rd->at, rd->buf.len - rd->at);
     rd->off += (off_t)rd->at;
     rd->buf.len -= rd->at;
     rd->at = 0;
@@ -316,23 +317,56 @@ static int frame(wq_journal *j, const char *body, size_t len)
     return end(j, at, wq_buf_add(&j->pending, body + 1, len - 1) == 0);
 }
 
+/* Whether the file, holding no valid record, is empty or the torn start of
+ * the header now pending: a journal killed while it was being created. */
+static int torn_header(wq_journal *j)
+{
+    struct stat st;
+    if (fstat(j->fd, &st) != 0 || (size_t)st.st_size > j->pending.len)
+        return 0;
+    char buf[4096];
+    for (off_t off = 0; off < st.st_size;) {
+        ssize_t n = pread(j->fd, buf, sizeof buf, off);
+        if (n <= 0 || memcmp(buf, j->pending.data + off, (size_t)n) != 0)
+            return 0;
+        off += n;
+    }
+    return 1;
+}
+
+/* The first line of a that b lacks: its start in *p, its length returned. */
+static size_t missing_line(const char *a, const char *b, const char **p)
+{
+    for (size_t n; *a; a += n + (a[n] == '\n')) {
+        n = strcspn(a, "\n");
+        const char *t = b;
+        for (size_t m; *t; t += m + (t[m] == '\n')) {
+            m = strcspn(t, "\n");
+            if (m == n && memcmp(t, a, n) == 0)
+                break;
+        }
+        if (!*t) {
+            *p = a;
+            return n;
+        }
+    }
+    *p = NULL;
+    return 0;
+}
+
 void wq_journal_mismatch(const char *path, const char *had, const char *now,
                          wq_buf *err)
 {
-    while (*had && *now) {
-        size_t a = strcspn(had, "\n"), b = strcspn(now, "\n");
-        if (a != b || memcmp(had, now, a) != 0) {
-            if (strncmp(had, "job ", 4) == 0)
-                wq_buf_printf(err, "journal %s was made by another job script", path);
-            else
-                wq_buf_printf(err, "journal %s was made with other options: %.*s "
-                              "(this run: %.*s)", path, (int)a, had, (int)b, now);
-            return;
-        }
-        had += a + (had[a] == '\n');
-        now += b + (now[b] == '\n');
-    }
-    wq_buf_printf(err, "journal %s was made by another version or run", path);
+    const char *a, *b;
+    int an = (int)missing_line(had, now, &a), bn = (int)missing_line(now, had, &b);
+    if ((a && strncmp(a, "job ", 4) == 0) || (b && strncmp(b, "job ", 4) == 0))
+        wq_buf_printf(err, "journal %s was made by another job script", path);
+    else if (a || b)
+        wq_buf_printf(err, "journal %s was made with other options: %.*s "
+                      "(this run: %.*s)", path, a ? an : 7, a ? a : "without",
+                      b ? bn : 7, b ? b : "without");
+    else
+        wq_buf_printf(err, "journal %s was made by another version of luaworkq", path);
 }
 
 wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
@@ -347,16 +381,20 @@ wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
         wq_journal_mismatch(path, j->header.data, header, err);
         goto fail;
     }
-    if (ftruncate(j->fd, end) != 0 || lseek(j->fd, end, SEEK_SET) < 0) {
-        wq_buf_printf(err, "cannot write journal %s: %s", path, strerror(errno));
-        goto fail;
-    }
     if (end == 0) {
         wq_buf h = WQ_BUF_INIT;
         wq_buf_addc(&h, 'H');
         wq_buf_adds(&h, header);
         frame(j, h.data, h.len);
         wq_buf_free(&h);
+        if (!torn_header(j)) {  /* never overwrite a file of the user's */
+            wq_buf_printf(err, "%s is not a luaworkq journal", path);
+            goto fail;
+        }
+    }
+    if (ftruncate(j->fd, end) != 0 || lseek(j->fd, end, SEEK_SET) < 0) {
+        wq_buf_printf(err, "cannot write journal %s: %s", path, strerror(errno));
+        goto fail;
     }
     frame(j, "S", 1);
     j->synced = time(NULL);

@@ -29,7 +29,7 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
         o->path = strdup(path);
         o->tmp = malloc(n + sizeof ".luaworkq-XXXXXX");
         if (!o->path || !o->tmp) {
-            wq_out_close(o, err);
+            wq_out_close(o, 0, err);
             return NULL;
         }
         memcpy(o->tmp, path, n);
@@ -39,7 +39,7 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
             wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
             free(o->tmp);
             o->tmp = NULL;
-            wq_out_close(o, err);
+            wq_out_close(o, 0, err);
             return NULL;
         }
         mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
@@ -92,37 +92,26 @@ int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err)
     return rc;
 }
 
-int wq_out_close(wq_out *o, wq_buf *err)
+int wq_out_close(wq_out *o, int keep, wq_buf *err)
 {
     int rc = WQ_OUT_OK;
-    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken)
+    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && (keep || !o->tmp))
         rc = write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3, err);
     if (o->tmp) {
-        if (close(o->fd) != 0 && rc == WQ_OUT_OK) {
+        if (close(o->fd) != 0 && rc == WQ_OUT_OK && keep) {
             wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));
             rc = WQ_OUT_ERROR;
         }
-        if (rc == WQ_OUT_OK && rename(o->tmp, o->path) != 0) {
+        if (rc == WQ_OUT_OK && keep && rename(o->tmp, o->path) != 0) {
             wq_buf_printf(err, "cannot rename %s to %s: %s", o->tmp, o->path,
                           strerror(errno));
             rc = WQ_OUT_ERROR;
         }
-        if (rc != WQ_OUT_OK)
+        if (rc != WQ_OUT_OK || !keep)
             unlink(o->tmp);
     }
     free(o->path);
     free(o->tmp);
     free(o);
     return rc;
-}
-
-void wq_out_discard(wq_out *o)
-{
-    if (o->tmp) {
-        close(o->fd);
-        unlink(o->tmp);
-    }
-    free(o->path);
-    free(o->tmp);
-    free(o);
 }

@@ -36,9 +36,9 @@ int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err);
 /* Writes the merged value; raw: as it is, without the closing newline. */
 int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err);
 /* Closes the list, flushes and puts the file in place; frees o. After a
- * closed pipe it only frees. */
-int wq_out_close(wq_out *o, wq_buf *err);
-/* Frees o without putting anything in place (a run that never started). */
-void wq_out_discard(wq_out *o);
+ * closed pipe it only frees. Without keep, a file is not put in place (the
+ * run was refused: what was there stays); standard output is still closed
+ * well-formed. */
+int wq_out_close(wq_out *o, int keep, wq_buf *err);
 
 #endif

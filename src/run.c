@@ -459,7 +459,7 @@ static int open_outputs(struct run *r, wq_out **out, wq_buf *err)
         return -1;
     *out = wq_out_open(o->output, o->layout, !wq_lua_has(r->host, WQ_MERGE), err);
     if (!*out && r->errors) {
-        wq_out_discard(r->errors);
+        wq_out_close(r->errors, 0, err);
         r->errors = NULL;
     }
     return *out ? 0 : -1;
@@ -543,7 +543,8 @@ static int wind_up(struct run *r, wq_out *out)
     wq_out *files[] = {out, r->errors};
     for (int i = 0; i < 2; i++) {
         wq_buf_reset(&err);
-        if (files[i] && wq_out_close(files[i], &err) == WQ_OUT_ERROR) {
+        if (files[i] && wq_out_close(files[i], why != WQ_STOP_INPUT, &err) ==
+                            WQ_OUT_ERROR) {
             wq_reportf("%.*s", (int)err.len, err.data);
             failures++;
         }

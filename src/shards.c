@@ -32,12 +32,20 @@ static int open_part(struct part *p, const char *path, const char *prefix,
     p->path = path;
     if (!(p->j = wq_journal_read(path, &header, err)))
         return -1;
-    size_t plen = strlen(prefix);
-    if (strncmp(header, prefix, plen) != 0) {
-        wq_journal_mismatch(path, header, prefix, err);
+    const char *shard = strstr(header, "\nshard ");
+    size_t before = shard ? (size_t)(shard - header) + 1 : 0;
+    const char *after = shard ? shard + 1 + strcspn(shard + 1, "\n") : "";
+    if (shard && (strncmp(header, prefix, before) != 0 || prefix[before] ||
+                  strcmp(after, "\n") != 0)) {
+        wq_buf rest = WQ_BUF_INIT;  /* the header without its shard line */
+        wq_buf_add(&rest, header, before);
+        wq_buf_adds(&rest, *after ? after + 1 : after);
+        wq_buf_addc(&rest, '\0');
+        wq_journal_mismatch(path, rest.data, prefix, err);
+        wq_buf_free(&rest);
         return -1;
     }
-    if (sscanf(header + plen, "shard %d/%d", &p->k, &p->n) != 2 || p->k < 1 ||
+    if (!shard || sscanf(shard + 1, "shard %d/%d", &p->k, &p->n) != 2 || p->k < 1 ||
         p->k > p->n) {
         wq_buf_printf(err, "%s is not the journal of a shard", path);
         return -1;
@@ -158,7 +166,7 @@ int wq_shards_merge(const wq_opts *o, wq_lua *host)
         if (failed > 0 && !o->quiet)
             wq_reportf("%lld of %lld items failed", (long long)failed,
                        (long long)parts[1].items);
-        if (wq_out_close(out, &err) == WQ_OUT_PIPE)
+        if (wq_out_close(out, code != WQ_EXIT_USAGE, &err) == WQ_OUT_PIPE)
             code = 128 + SIGPIPE;
     }
     if (err.len && code != 128 + SIGPIPE)
