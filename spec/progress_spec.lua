@@ -66,8 +66,10 @@ describe("under a terminal", function()
   end)
 
   it("redraws it at most ten times a second", function()
+    -- Each of the 12 log lines also draws the line again below it.
     local seconds = os.time() - started + 1
-    assert.is_true(count(tty, "items/s") <= 10 * seconds + 2)
+    local draws = count(tty, "items/s") - count(tty, "LOG\t")
+    assert.is_true(draws <= 10 * seconds + 2, draws .. " draws in " .. seconds .. " s")
   end)
 
   it("never mixes it into a luaworkq.log line", function()
