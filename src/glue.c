@@ -289,6 +289,7 @@ static int open_job(lua_State *L)
     wq_lua *lw = lua_touserdata(L, 1);
     const wq_jobconf *c = lw->conf;
     luaL_openlibs(L);
+    lua_gc(L, LUA_GCGEN, 0, 0);  /* as lua(1) does: young objects die cheaply */
     lua_getglobal(L, "os");
     lua_pushcfunction(L, l_no_exit);
     lua_setfield(L, -2, "exit");
