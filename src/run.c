@@ -36,7 +36,9 @@ static const struct sizing {
     int64_t ns;
     uint32_t items;
     size_t bytes;
-} list_sizing = {2000000, 4096, 256 << 10}, fold_sizing = {20000000, 65536, 4 << 20};
+} list_sizing = {2000000, 4096, 256 << 10}, fold_sizing = {50000000, 131072, 4 << 20};
+
+#define WINDOW_BYTES (64u << 20)  /* the items of all batches in flight */
 
 struct run {
     wq_opts *o;
@@ -58,6 +60,7 @@ struct run {
     wq_batch *spare;          /* batches to reuse, linked by next */
     _Atomic int finished;     /* tells the signal thread to end */
     const struct sizing *sizing;
+    size_t batch_bytes;       /* the sizing's cap, within WINDOW_BYTES */
 };
 
 /* How many items the next batch may hold, from the cost of recent items. */
@@ -145,7 +148,7 @@ static int fill_batch(struct run *r, wq_batch *b, int *pending,
             b->first = r->read;
             b->stride = r->o->shard_n;
         } else if (file != b->file || b->count >= max ||
-                   b->items.len + *len > r->sizing->bytes) {
+                   b->items.len + *len > r->batch_bytes) {
             return 1;
         }
         if (wq_batch_add(b, *item, *len, r->journal != NULL) < 0) {
@@ -595,6 +598,9 @@ static int build(struct run *r, wq_buf *err)
                       o->retries};
     size_t window = 4 * (size_t)o->job.workers + 4;
     r->sizing = fold ? &fold_sizing : &list_sizing;
+    r->batch_bytes = WINDOW_BYTES / window;
+    if (r->batch_bytes > r->sizing->bytes)
+        r->batch_bytes = r->sizing->bytes;
     r->in = wq_input_new(o->inputs, o->ninputs, o->sep);
     r->q = wq_queue_new(window);
     r->order = wq_order_new(window, o->unordered && !fold);
