@@ -2,7 +2,9 @@
  * main.c - the command line: parse options, run, map the outcome to the
  * exit code. Everything else is in run.c.
  */
+#define _GNU_SOURCE  /* sched_getaffinity */
 #include <errno.h>
+#include <sched.h>
 #include <getopt.h>
 #include <limits.h>
 #include <lua.h>
@@ -213,13 +215,22 @@ static int check_combination(const wq_opts *o)
     return clash ? -1 : 0;
 }
 
+/* The CPUs this process may run on (a Slurm allocation, a container's
+ * cpuset, taskset), as nproc(1) counts them. */
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (int)n;
+}
+
 int main(int argc, char **argv)
 {
     wq_argv = argv;
     wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1,
                  .progress = isatty(STDERR_FILENO)};
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    o.job.workers = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : (int)cpus;
+    o.job.workers = usable_cpus();
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
     int c, rc = 0;
     opterr = 0;
