@@ -586,3 +586,30 @@ describe("a journal", function()
     assert.is_true(per_item < 100, per_item .. " bytes an item")
   end)
 end)
+
+describe("a journal in use", function()
+  it("is refused to a second run while the first holds it (exit 2)", function()
+    local dir = testing.tmpdir()
+    local journal = dir .. "/j"
+    local job = testing.write_file(dir .. "/job.lua", [[
+      function process(s)
+        if s == "1" then
+          assert(io.open(luaworkq.args.dir .. "/started", "w")):close()
+          while true do end
+        end
+        return s
+      end]])
+    local first = testing.spawn{job = job, items = {"1", "2"},
+                                args = {"-j", "1", "--journal", journal, "--set", "dir=" .. dir}}
+    assert.truthy(testing.wait_for(dir .. "/started", 30))
+    local second = testing.run{job = job, items = {"1", "2"},
+                               args = {"-j", "1", "--journal", journal, "--set", "dir=" .. dir}}
+    first.kill("INT")
+    local r = first.wait(30)
+    assert.are.equal(130, r.code)
+    assert.are.equal(2, second.code)
+    assert.are.equal("luaworkq: journal " .. journal .. " is in use by another run\n",
+                     second.stderr)
+    testing.remove_tree(dir)
+  end)
+end)

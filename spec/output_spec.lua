@@ -253,3 +253,41 @@ describe("order of results", function()
     assert.are.equal(one.stdout, four.stdout)
   end)
 end)
+
+describe("-o FILE that is not a regular file", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+  local ID = "function process(s) return s end"
+
+  it("writes into a FIFO as it is, without replacing it", function()
+    local fifo = dir .. "/fifo"
+    assert.is_true(os.execute("mkfifo " .. testing.quote(fifo)))
+    local reader = assert(io.popen("cat " .. testing.quote(fifo)))
+    local r = testing.run{job_source = ID, items = {"a", "b"}, args = {"-o", fifo}}
+    local got = reader:read("a")
+    reader:close()
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.are.equal('["a","b"]\n', got)
+    assert.is_true(os.execute("test -p " .. testing.quote(fifo)))
+  end)
+
+  it("writes into a character device as it is, without replacing it", function()
+    local dev = dir .. "/null"
+    if not os.execute("mknod " .. testing.quote(dev) .. " c 1 3 2>/dev/null") then
+      pending("mknod needs root")
+      return
+    end
+    local r = testing.run{job_source = ID, items = {"a"}, args = {"-o", dev}}
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.is_true(os.execute("test -c " .. testing.quote(dev)))
+  end)
+
+  it("refuses a directory before running anything", function()
+    local r = testing.run{job_source = "function process(s) error('ran') end",
+                          items = {"a"}, args = {"-o", dir}}
+    assert.are.equal(2, r.code)
+    assert.are.equal("luaworkq: " .. dir .. ": is a directory\n", r.stderr)
+    assert.are.equal("", r.stdout)
+  end)
+end)

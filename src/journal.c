@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -369,11 +370,31 @@ void wq_journal_mismatch(const char *path, const char *had, const char *now,
         wq_buf_printf(err, "journal %s was made by another version of luaworkq", path);
 }
 
+/* Syncs the folder of path, so that a journal just created survives a crash
+ * with its name. */
+static void sync_folder(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1,
+             slash ? path : ".");
+    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
 {
     wq_journal *j = open_fd(path, O_RDWR | O_CREAT, err);
     if (!j)
         return NULL;
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(j->fd, F_SETLK, &lock) != 0) {  /* two runs would interleave */
+        wq_buf_printf(err, "journal %s is in use by another run", path);
+        goto fail;
+    }
     off_t end = scan(j, err);
     if (end < 0)
         goto fail;
@@ -400,6 +421,8 @@ wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
     j->synced = time(NULL);
     if (start_cursors(j, err) < 0 || wq_journal_flush(j, err) < 0)
         goto fail;
+    if (end == 0)
+        sync_folder(path);
     return j;
 fail:
     wq_journal_close(j);

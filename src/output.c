@@ -16,6 +16,41 @@ struct wq_out {
     int list, started, broken;
 };
 
+/* Opens FILE for the output: a temporary file beside it, renamed into place
+ * at the end; but a device or a pipe (/dev/null, a FIFO) is written as it
+ * is, since renaming over it would replace it. */
+static int open_file(wq_out *o, const char *path, wq_buf *err)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    if (!(o->path = strdup(path)))
+        return -1;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        wq_buf_printf(err, "%s: is a directory", path);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        o->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (o->fd < 0)
+            wq_buf_printf(err, "cannot open %s: %s", path, strerror(errno));
+        return o->fd < 0 ? -1 : 0;
+    }
+    if (!(o->tmp = malloc(n + sizeof ".luaworkq-XXXXXX")))
+        return -1;
+    memcpy(o->tmp, path, n);
+    memcpy(o->tmp + n, ".luaworkq-XXXXXX", sizeof ".luaworkq-XXXXXX");
+    if ((o->fd = mkstemp(o->tmp)) < 0) {
+        wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
+        return -1;
+    }
+    mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
+    umask(mask);
+    fchmod(o->fd, 0666 & ~mask);
+    return 0;
+}
+
 wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *err)
 {
     wq_out *o = calloc(1, sizeof *o);
@@ -24,27 +59,13 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
     o->fd = STDOUT_FILENO;
     o->layout = layout;
     o->list = list;
-    if (path && strcmp(path, "-") != 0) {
-        size_t n = strlen(path);
-        o->path = strdup(path);
-        o->tmp = malloc(n + sizeof ".luaworkq-XXXXXX");
-        if (!o->path || !o->tmp) {
-            wq_out_close(o, 0, err);
-            return NULL;
-        }
-        memcpy(o->tmp, path, n);
-        memcpy(o->tmp + n, ".luaworkq-XXXXXX", sizeof ".luaworkq-XXXXXX");
-        o->fd = mkstemp(o->tmp);
-        if (o->fd < 0) {
-            wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
-            free(o->tmp);
-            o->tmp = NULL;
-            wq_out_close(o, 0, err);
-            return NULL;
-        }
-        mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
-        umask(mask);
-        fchmod(o->fd, 0666 & ~mask);
+    if (path && strcmp(path, "-") != 0 && open_file(o, path, err) < 0) {
+        if (!err->len)
+            wq_buf_adds(err, "out of memory");
+        if (o->fd == STDOUT_FILENO)
+            o->fd = -1;
+        wq_out_close(o, 0, err);
+        return NULL;
     }
     return o;
 }
@@ -95,7 +116,8 @@ int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err)
 int wq_out_close(wq_out *o, int keep, wq_buf *err)
 {
     int rc = WQ_OUT_OK;
-    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && (keep || !o->tmp))
+    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && o->fd >= 0 &&
+        (keep || !o->tmp))
         rc = write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3, err);
     if (o->tmp) {
         if (close(o->fd) != 0 && rc == WQ_OUT_OK && keep) {
@@ -109,6 +131,9 @@ int wq_out_close(wq_out *o, int keep, wq_buf *err)
         }
         if (rc != WQ_OUT_OK || !keep)
             unlink(o->tmp);
+    } else if (o->path && o->fd >= 0 && close(o->fd) != 0 && rc == WQ_OUT_OK) {
+        wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));
+        rc = WQ_OUT_ERROR;
     }
     free(o->path);
     free(o->tmp);

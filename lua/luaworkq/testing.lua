@@ -355,7 +355,7 @@ function testing.spawn(opts)
   local tmp = files.code_tmp
   -- A background shell starts the binary, prints its pid, then waits for
   -- it and writes its exit status to the code file in one rename.
-  local sh = "{ " .. cmd .. " & echo $!; exec >/dev/null; wait $!; echo $? >"
+  local sh = "{ " .. cmd .. " & echo $!; exec >/dev/null 2>&1; wait $!; echo $? >"
     .. quote(tmp) .. "; mv " .. quote(tmp) .. " " .. quote(files.code) .. "; } &"
   local p = assert(io.popen(sh))
   local pid = tonumber(p:read("l"))
