@@ -343,6 +343,12 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_pushcfunction(L, open_job);
     lua_pushlightuserdata(L, lw);
     if (call(lw, 1, 0, err) != LUA_OK) {
+        /* A syntax error or a missing hook: a traceback of C alone says
+         * nothing the message does not. */
+        static const char only_c[] = "\nstack traceback:\n\t[C]: in ?";
+        size_t n = sizeof only_c - 1;
+        if (err->len >= n && memcmp(err->data + err->len - n, only_c, n) == 0)
+            err->len -= n;
         wq_lua_close(lw);
         return NULL;
     }
