@@ -7,8 +7,8 @@
  *   WQ_BINARY  exact transfer format: nil, booleans, integers (64 bits),
  *              floats (bit-exact), strings (any bytes), luaworkq.null, tables
  *              (with their luaworkq.array mark). Read back by wq_decode.
- *   WQ_JSON    the output format of the SPEC: a table whose keys are exactly
- *              1..n (n >= 1) is an array, any other an object with its keys as
+ *   WQ_JSON    the output format: a table whose keys are exactly 1..n
+ *              (n >= 1) is an array, any other an object with its keys as
  *              strings sorted bytewise, an empty table is {} unless marked by
  *              luaworkq.array; integers as integers, floats so they read back
  *              to the same double (integral floats keep a ".0"), NaN and

@@ -267,7 +267,8 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
-/* The failure report of the SPEC: a header line, the message, traceback. */
+/* The failure report: a header line naming the item, the message, the
+ * traceback. */
 static void report_failure(const struct run *r, const wq_batch *b,
                            const wq_failure *f)
 {

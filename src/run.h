@@ -28,7 +28,7 @@ typedef struct wq_opts {
     int progress;           /* the progress line: 1 on, 0 off */
 } wq_opts;
 
-/* Exit codes of the SPEC. */
+/* Exit codes: see the README and luaworkq(1). */
 enum { WQ_EXIT_OK = 0, WQ_EXIT_FAILED = 1, WQ_EXIT_USAGE = 2 };
 
 /* Runs the job and returns the process's exit code. */

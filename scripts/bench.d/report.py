@@ -1,5 +1,5 @@
 """Turns the measurements of scripts/bench into Markdown tables with the
-targets of issue 5, PASS/FAIL each.
+performance targets, PASS/FAIL each.
 
     python3 report.py OUTDIR CHECK   (CHECK 1: exit 1 if a target fails)
 
