@@ -184,8 +184,6 @@ static int l_wrap(lua_State *L)
     return 1;
 }
 
-size_t wq_lua_memory(const wq_lua *lw) { return lw->used; }
-
 /* luaworkq.log's writer: one whole line to stderr. */
 static int l_write(lua_State *L)
 {

@@ -81,7 +81,4 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
 void wq_lua_kill(wq_lua *lw, int64_t item);
 void wq_lua_arm(wq_lua *lw);
 
-/* Bytes of Lua heap in use now. */
-size_t wq_lua_memory(const wq_lua *lw);
-
 #endif

@@ -90,7 +90,7 @@ static int next_item(struct run *r, const char **item, size_t *len, int wait)
 /* Whether the item of this index is one this run processes (--shard). */
 static int in_shard(const wq_opts *o, int64_t index)
 {
-    return (index - 1) % o->shard_n == o->shard_k - 1;
+    return o->shard_n == 1 || (index - 1) % o->shard_n == o->shard_k - 1;
 }
 
 /* Looks the last item added to b up in the journal: a result recorded
