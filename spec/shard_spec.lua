@@ -262,6 +262,12 @@ describe("a merge", function()
       assert.are.equal(0, t.shard(3, 3, {items = longer, fresh = true}).code)
       return {1, 2, 3}
     end, "luaworkq: $3 saw 101 items, $1 saw 100: not the same input"},
+    {"gives a part run over other items, as many", function()
+      local other = corpus(dir .. "/other.txt", 100)
+      testing.write_file(other, (testing.read_file(other):gsub("^[^\n]*", "zulu")))
+      assert.are.equal(0, t.shard(3, 3, {items = other, fresh = true}).code)
+      return {1, 2, 3}
+    end, "luaworkq: $3 and $1 read different items: not the same input"},
     {"gives a shard stopped by a failing item", function()
       assert.are.equal(1, t.shard(2, 3, {env = {FAIL = "5"}, fresh = true}).code)
       return {1, 2, 3}

@@ -3,8 +3,8 @@
  *
  * Record framing: a 4-byte little-endian body length, the body, and the
  * CRC-32 of the body. The body's first byte is its type:
- *   'H' header text | 'S' a run's segment starts | 'E' varint items: the
- *   run read its whole input | 'R' 'N' 'F' item: varint index, 8-byte item
+ *   'H' header text | 'S' a run's segment starts | 'E' varint items and
+ *   the 8-byte digest of every item in order: the run read its whole input | 'R' 'N' 'F' item: varint index, 8-byte item
  *   hash, then (for 'R') the encoded result.
  * Opening scans the whole file once, checking every record; the first bad
  * one (a torn tail) and all after it are cut off.
@@ -42,6 +42,7 @@ struct wq_journal {
     wq_buf header;            /* header text, NUL-terminated */
     int complete;
     int64_t items;
+    uint64_t digest;
     struct cursor *cur;
     int ncur;
     wq_buf pending;           /* added, not yet written */
@@ -238,10 +239,13 @@ static off_t scan(wq_journal *j, wq_buf *err)
             seg = position(&rd);
         } else if (type == 'E') {
             uint64_t items;
-            const unsigned char *p = (unsigned char *)body.data;
-            if (get_varint(p + 1, p + body.len, &items)) {
+            const unsigned char *p = (unsigned char *)body.data, *e = p + body.len;
+            if ((p = get_varint(p + 1, e, &items)) && e - p == 8) {
                 j->complete = 1;
                 j->items = (int64_t)items;
+                j->digest = 0;
+                for (int i = 0; i < 8; i++)
+                    j->digest |= (uint64_t)p[i] << (8 * i);
             }
         }
         if (rc < 0)
@@ -462,9 +466,10 @@ void wq_journal_close(wq_journal *j)
     free(j);
 }
 
-int wq_journal_complete(const wq_journal *j, int64_t *items)
+int wq_journal_complete(const wq_journal *j, int64_t *items, uint64_t *digest)
 {
     *items = j->items;
+    *digest = j->digest;
     return j->complete;
 }
 
@@ -524,10 +529,14 @@ int wq_journal_flush(wq_journal *j, wq_buf *err)
     return 0;
 }
 
-int wq_journal_end(wq_journal *j, int64_t items, wq_buf *err)
+int wq_journal_end(wq_journal *j, int64_t items, uint64_t digest, wq_buf *err)
 {
+    unsigned char d[8];
+    for (int i = 0; i < 8; i++)
+        d[i] = (unsigned char)(digest >> (8 * i));
     size_t at = begin(j, 'E');
-    if (end(j, at, put_varint(&j->pending, (uint64_t)items) == 0) < 0) {
+    if (end(j, at, put_varint(&j->pending, (uint64_t)items) == 0 &&
+                   wq_buf_add(&j->pending, d, 8) == 0) < 0) {
         wq_buf_adds(err, "out of memory");
         return -1;
     }

@@ -34,6 +34,12 @@ typedef struct wq_jrecord {
 
 /* 64-bit hash of bytes (FNV-1a): the item hash and the job hash. */
 uint64_t wq_hash(const char *p, size_t len);
+/* The digest of a whole input: folds the next item's hash into d (start
+ * from 0), in order, so that shards can tell they read the same input. */
+static inline uint64_t wq_digest(uint64_t d, uint64_t item_hash)
+{
+    return (d ^ item_hash) * 1099511628211ull + 1;
+}
 
 /* Opens (creating it if missing) the journal at path for a run whose header
  * text is `header`. An existing journal with another header is refused with
@@ -48,9 +54,9 @@ void wq_journal_close(wq_journal *j);
 void wq_journal_mismatch(const char *path, const char *had, const char *now,
                          wq_buf *err);
 
-/* Whether the journal holds a segment that read its whole input, and how
- * many items that input had. */
-int wq_journal_complete(const wq_journal *j, int64_t *items);
+/* Whether the journal holds a segment that read its whole input, how many
+ * items that input had, and their digest (wq_digest over all of them). */
+int wq_journal_complete(const wq_journal *j, int64_t *items, uint64_t *digest);
 
 /* The record that counts for index, if any (1) or none (0); -1 on a read
  * error. Calls must come in increasing index order. */
@@ -62,7 +68,7 @@ int wq_journal_add(wq_journal *j, const wq_jrecord *rec, wq_buf *err);
  * syncs the file to disk when the last sync is a second old. */
 int wq_journal_flush(wq_journal *j, wq_buf *err);
 /* Appends and flushes the end record: this run read its whole input, of
- * `items` items. */
-int wq_journal_end(wq_journal *j, int64_t items, wq_buf *err);
+ * `items` items with that digest. */
+int wq_journal_end(wq_journal *j, int64_t items, uint64_t digest, wq_buf *err);
 
 #endif

@@ -56,6 +56,7 @@ struct run {
     wq_progress *progress;    /* the progress line, or NULL */
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
+    uint64_t digest;          /* of every item read, for --merge (journaling) */
     pthread_mutex_t spare_mu;
     wq_batch *spare;          /* batches to reuse, linked by next */
     _Atomic int finished;     /* tells the signal thread to end */
@@ -100,6 +101,8 @@ static int carry(struct run *r, wq_batch *b, const char *item, size_t len)
     wq_jitem *j = &b->j[b->count - 1];
     wq_jrecord rec;
     j->hash = wq_hash(item, len);
+    if (r->o->shard_n == 1)  /* sharded runs fold every item as they read it */
+        r->digest = wq_digest(r->digest, j->hash);
     int found = wq_journal_lookup(r->journal, r->read, &rec, &r->input_error);
     if (found > 0 && rec.hash != j->hash) {
         wq_buf_printf(&r->input_error, "item %lld (%s:%lld) differs from the one "
@@ -137,7 +140,10 @@ static int fill_batch(struct run *r, wq_batch *b, int *pending,
                 return 1;
             if (rc <= 0)
                 return 0;
-            if (!in_shard(r->o, ++r->read))
+            ++r->read;
+            if (r->journal && r->o->shard_n > 1)
+                r->digest = wq_digest(r->digest, wq_hash(*item, *len));
+            if (!in_shard(r->o, r->read))
                 continue;
             *pending = 1;
         }
@@ -523,7 +529,7 @@ static int wind_up(struct run *r, wq_out *out)
     if (r->input_error.len)
         wq_reportf("%.*s", (int)r->input_error.len, r->input_error.data);
     if (r->journal && r->complete && !wq_pool_stopping(r->pool) &&
-        wq_journal_end(r->journal, r->read, &err) < 0) {
+        wq_journal_end(r->journal, r->read, r->digest, &err) < 0) {
         wq_reportf("%.*s", (int)err.len, err.data);
         failures++;
     }

@@ -22,6 +22,7 @@ struct part {
     const char *path;
     int k, n;
     int64_t items;
+    uint64_t digest;          /* of the whole input the shard read */
 };
 
 /* Opens part i and checks it against the header prefix of this job. */
@@ -50,7 +51,7 @@ static int open_part(struct part *p, const char *path, const char *prefix,
         wq_buf_printf(err, "%s is not the journal of a shard", path);
         return -1;
     }
-    if (!wq_journal_complete(p->j, &p->items)) {
+    if (!wq_journal_complete(p->j, &p->items, &p->digest)) {
         wq_buf_printf(err, "%s: shard %d/%d did not finish; run it again with "
                       "its journal to complete it", path, p->k, p->n);
         return -1;
@@ -81,6 +82,9 @@ static struct part *open_parts(const wq_opts *o, wq_buf *err)
             wq_buf_printf(err, "%s saw %lld items, %s saw %lld: not the same input",
                           p.path, (long long)p.items, parts[0].path,
                           (long long)parts[0].items);
+        else if (ok && i > 0 && p.digest != parts[0].digest)
+            wq_buf_printf(err, "%s and %s read different items: not the same input",
+                          p.path, parts[0].path);
         ok = ok && err->len == 0;
         if (ok)
             by[p.k - 1] = p;
