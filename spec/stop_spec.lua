@@ -469,3 +469,30 @@ describe("a script that misbehaves", function()
     end
   end)
 end)
+
+describe("a signal during the stop after a failing item", function()
+  it("still interrupts an item that never ends: exit 130 within a second", function()
+    local dir = testing.tmpdir()
+    local job = testing.write_file(dir .. "/job.lua", [[
+      local dir = luaworkq.args.dir
+      function process(x)
+        if x == "2" then
+          assert(io.open(dir .. "/spinning", "w")):close()
+          while true do end
+        end
+        while not io.open(dir .. "/spinning") do end  -- fail once item 2 spins
+        assert(io.open(dir .. "/failing", "w")):close()
+        error("bad")
+      end]])
+    local proc = testing.spawn{job = job, items = {"1", "2"},
+                               args = {"-j", "2", "--set", "dir=" .. dir}}
+    assert.truthy(testing.wait_for(dir .. "/failing", 30))
+    local t0 = os.time()
+    proc.kill("INT")
+    local r = proc.wait(5)
+    assert.are.equal(130, r.code)
+    assert.is_true(os.time() - t0 <= 2)
+    assert.matches("luaworkq: stopped: 0 done, %d failed, %d not processed\n$", r.stderr)
+    testing.remove_tree(dir)
+  end)
+end)

@@ -128,9 +128,12 @@ static void interrupt(wq_lua *lw, pthread_t tid)
 void wq_pool_stop(wq_pool *p, enum wq_stop why)
 {
     int going = WQ_GOING;
-    if (!atomic_compare_exchange_strong(&p->stop, &going, (int)why))
-        return;
     int sig = why == WQ_STOP_SIGINT || why == WQ_STOP_SIGTERM;
+    if (!atomic_compare_exchange_strong(&p->stop, &going, (int)why)) {
+        if (!sig || going >= WQ_STOP_SIGINT)
+            return;
+        atomic_store(&p->stop, (int)why);  /* a signal during a stop still */
+    }                                      /* interrupts what runs */
     pthread_mutex_lock(&p->mu);
     for (int i = 0; sig && i < p->nstarted; i++)
         if (p->w[i].lua)
