@@ -10,61 +10,8 @@ local N = SLOW and 12000 or 80000
 local JOBS = "2"
 local FILE = {file = true}
 
--- What every job here shares. Each worker counts its process calls and
--- writes the count to $COUNT_DIR/count-W at shutdown, so a spec sees how many
--- items a run processed. With HOLD=1 and LAST=n in the environment, item n
--- never ends: a run cannot finish before the spec kills it. Neither touches
--- the script's text, which the journal binds.
-local COMMON = [[
-local calls, count_dir = 0, os.getenv("COUNT_DIR")
-local hold, last = os.getenv("HOLD"), tonumber(os.getenv("LAST") or "")
-
-local function work(index, n)
-  calls = calls + 1
-  if hold and index == last then while true do end end
-  local h = 0
-  for i = 1, 200 do h = (h * 31 + i + n) % 1000003 end
-  return h
-end
-
-function shutdown()
-  if count_dir then
-    local f = assert(io.open(count_dir .. "/count-" .. luaworkq.worker, "w"))
-    f:write(calls)
-    f:close()
-  end
-end
-]]
-
--- An empty line has no result.
-local LIST_JOB = COMMON .. [[
-function process(line, index)
-  local h = work(index, #line)
-  if line ~= "" then return {i = index, h = h, line = line} end
-end
-]]
-
--- Word counts, the span of indexes folded, whether they were folded in
--- input order, and a polynomial hash of the work's results in order: merge
--- is associative but not commutative.
-local MERGE_JOB = COMMON .. [[
-function process(line, index)
-  local words = {}
-  for w in line:gmatch("%S+") do words[w] = (words[w] or 0) + 1 end
-  return {words = words, first = index, last = index, in_order = true,
-          h = work(index, #line), p = 31}
-end
-
-function merge(a, b)
-  for w, n in pairs(b.words) do a.words[w] = (a.words[w] or 0) + n end
-  a.in_order = a.in_order and b.in_order and a.last + 1 == b.first
-  a.last = b.last
-  a.h, a.p = (a.h * b.p + b.h) % 1000003, a.p * b.p % 1000003
-  return a
-end
-]]
-
 local support = require "journal_support"
+local COMMON, LIST_JOB, MERGE_JOB = support.COMMON, support.LIST_JOB, support.MERGE_JOB
 local size, first_line, same_bytes = support.size, support.first_line, support.same_bytes
 local function corpus(path, n, tail) return support.corpus(path, n, tail, 4242) end
 

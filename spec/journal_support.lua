@@ -1,6 +1,65 @@
--- Helpers shared by the journal and shard specs: a corpus of word lines,
--- file sizes, and byte-exact comparison of outputs.
+-- What the journal and shard specs share: their jobs, a corpus of word
+-- lines, file sizes, and byte-exact comparison of outputs.
 local M = {}
+
+-- What every job here shares. Each worker counts its process calls and
+-- writes the count to $COUNT_DIR/count-W at shutdown, so a spec sees how many
+-- items a run processed. With HOLD=1 and LAST=n in the environment, item n
+-- never ends: a run cannot finish before the spec kills it; with FAIL=n
+-- item n fails. None of this touches the script's text, which journals bind.
+local COMMON = [[
+local calls, count_dir = 0, os.getenv("COUNT_DIR")
+local hold, last = os.getenv("HOLD"), tonumber(os.getenv("LAST") or "")
+local fail = tonumber(os.getenv("FAIL") or "")
+
+local function work(index, n)
+  calls = calls + 1
+  if hold and index == last then while true do end end
+  if index == fail then error("bad item " .. index) end
+  local h = 0
+  for i = 1, 200 do h = (h * 31 + i + n) % 1000003 end
+  return h
+end
+
+function shutdown()
+  if count_dir then
+    local f = assert(io.open(count_dir .. "/count-" .. luaworkq.worker, "w"))
+    f:write(calls)
+    f:close()
+  end
+end
+]]
+
+M.COMMON = COMMON
+
+-- An empty line has no result.
+M.LIST_JOB = COMMON .. [[
+function process(line, index)
+  local h = work(index, #line)
+  if line ~= "" then return {i = index, h = h, line = line} end
+end
+]]
+
+-- Word counts, the span of indexes folded, whether they were folded in
+-- input order, and a polynomial hash of the work's results in order: merge
+-- is associative but not commutative.
+M.MERGE_JOB = COMMON .. [[
+function process(line, index)
+  local words = {}
+  for w in line:gmatch("%S+") do words[w] = (words[w] or 0) + 1 end
+  return {words = words, first = index, last = index, in_order = true,
+          h = work(index, #line), p = 31}
+end
+
+function merge(a, b)
+  for w, n in pairs(b.words) do a.words[w] = (a.words[w] or 0) + n end
+  a.in_order = a.in_order and b.in_order and a.last + 1 == b.first
+  a.last = b.last
+  a.h, a.p = (a.h * b.p + b.h) % 1000003, a.p * b.p % 1000003
+  return a
+end
+]]
+
 
 M.WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
   "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar"}

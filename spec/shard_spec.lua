@@ -14,51 +14,8 @@ end
 local SRC = os.getenv("LUAWORKQ_SRC") or cwd()
 local quote = testing.quote
 
--- With HOLD=1 and LAST=n in the environment item n never ends, so a run
--- cannot finish before the spec kills it; with FAIL=n item n fails. Neither
--- touches the script's text, which the journals bind.
-local COMMON = [[
-local hold, last = os.getenv("HOLD"), tonumber(os.getenv("LAST") or "")
-local fail = tonumber(os.getenv("FAIL") or "")
-
-local function work(index, n)
-  if hold and index == last then while true do end end
-  if index == fail then error("bad item " .. index) end
-  local h = 0
-  for i = 1, 200 do h = (h * 31 + i + n) % 1000003 end
-  return h
-end
-]]
-
--- An empty line has no result.
-local LIST_JOB = COMMON .. [[
-function process(line, index)
-  local h = work(index, #line)
-  if line ~= "" then return {i = index, h = h, line = line} end
-end
-]]
-
--- Word counts, the span of indexes folded, whether they were folded in
--- input order, and a polynomial hash of the work's results in order: merge
--- is associative but not commutative.
-local MERGE_JOB = COMMON .. [[
-function process(line, index)
-  local words = {}
-  for w in line:gmatch("%S+") do words[w] = (words[w] or 0) + 1 end
-  return {words = words, first = index, last = index, in_order = true,
-          h = work(index, #line), p = 31}
-end
-
-function merge(a, b)
-  for w, n in pairs(b.words) do a.words[w] = (a.words[w] or 0) + n end
-  a.in_order = a.in_order and b.in_order and a.last + 1 == b.first
-  a.last = b.last
-  a.h, a.p = (a.h * b.p + b.h) % 1000003, a.p * b.p % 1000003
-  return a
-end
-]]
-
 local support = require "journal_support"
+local LIST_JOB, MERGE_JOB = support.LIST_JOB, support.MERGE_JOB
 local corpus, size, first_line, same_bytes =
   support.corpus, support.size, support.first_line, support.same_bytes
 
@@ -216,7 +173,7 @@ describe("three shards merged", function()
     local r = t.merge({1, 2, 3}, {"-k"})
     assert.are.equal(1, r.code)
     same_bytes(whole.stdout, r.stdout)
-    assert.are.equal(("luaworkq: item 5 (shard 2/3) failed: %s:6: bad item 5"):format(t.job),
+    assert.are.equal(("luaworkq: item 5 (shard 2/3) failed: %s:8: bad item 5"):format(t.job),
                      first_line(r.stderr))
     assert.matches("\nluaworkq: 1 of " .. N .. " items failed\n$", r.stderr)
 
