@@ -847,11 +847,12 @@ static int run_protected(lua_State *L, lua_CFunction f, void *ud,
     }
     lua_pushcfunction(L, f);
     lua_pushlightuserdata(L, ud);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status != LUA_OK) {
         const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
         snprintf(err, WQ_ERRLEN, "%s", msg ? msg : "error while decoding");
         lua_pop(L, 1);
-        return -1;
+        return status == LUA_ERRMEM ? WQ_ENOMEM : -1;
     }
     if (*failed) {
         lua_pop(L, 1);

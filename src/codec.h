@@ -33,6 +33,7 @@
 #include "buf.h"
 
 #define WQ_MAX_DEPTH 200
+#define WQ_ENOMEM (-2)   /* a decoder ran out of Lua memory */
 #define WQ_ERRLEN 256
 
 enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
@@ -46,14 +47,15 @@ int wq_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
  * made. Returns 0, or -1 with the encoder's message in err. */
 int wq_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN]);
 
-/* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns 0, or -1 on
- * malformed input or lack of memory (nothing pushed, message in err). */
+/* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns 0, -1 on
+ * malformed input, or WQ_ENOMEM (nothing pushed, message in err). */
 int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
 
 /* Pushes the value of one JSON text s[0..len) (surrounding white space
  * allowed): null is luaworkq.null, arrays come marked with luaworkq.array,
- * numbers without fraction or exponent that fit are integers. Returns 0, or
- * -1 with a message naming the byte offset ("at byte 7: expected ','"). */
+ * numbers without fraction or exponent that fit are integers. Returns 0,
+ * -1 with a message naming the byte offset ("at byte 7: expected ','"), or
+ * WQ_ENOMEM. */
 int wq_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
 
 /* Appends s[0..len) as a JSON string, by the rules of WQ_JSON. Returns 0,

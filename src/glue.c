@@ -58,6 +58,17 @@ static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* Whether Lua code is on the stack under the handler; a traceback of C
+ * frames alone says nothing the message does not. */
+static int has_lua_frame(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++)
+        if (lua_getinfo(L, "S", &ar) && ar.what[0] != 'C')
+            return 1;
+    return 0;
+}
+
 /* The message handler of every call, as lua.c's msghandler: a non-string
  * error object is shown through __tostring or as its type; a traceback is
  * appended. */
@@ -71,7 +82,10 @@ static int msghandler(lua_State *L)
             msg = lua_pushfstring(L, "(error object is a %s value)",
                                   luaL_typename(L, 1));
     }
-    luaL_traceback(L, L, msg, 1);
+    if (has_lua_frame(L))
+        luaL_traceback(L, L, msg, 1);
+    else
+        lua_pushstring(L, msg);  /* a syntax error, a missing hook: C alone */
     return 1;
 }
 
@@ -341,12 +355,6 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_pushcfunction(L, open_job);
     lua_pushlightuserdata(L, lw);
     if (call(lw, 1, 0, err) != LUA_OK) {
-        /* A syntax error or a missing hook: a traceback of C alone says
-         * nothing the message does not. */
-        static const char only_c[] = "\nstack traceback:\n\t[C]: in ?";
-        size_t n = sizeof only_c - 1;
-        if (err->len >= n && memcmp(err->data + err->len - n, only_c, n) == 0)
-            err->len -= n;
         wq_lua_close(lw);
         return NULL;
     }
@@ -467,11 +475,12 @@ static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
     int rc = room_for(lw, len + 64) ? 0 : -1;  /* 64: a string's header */
     if (rc == 0 && !lw->conf->ndjson_in)
         lua_pushlstring(lw->L, item, len);
-    else if (rc == 0 && (rc = wq_json_decode(lw->L, item, len, msg)) < 0 &&
-             !(lw->limit && strstr(msg, "not enough memory")))
+    else if (rc == 0 && (rc = wq_json_decode(lw->L, item, len, msg)) == -1)
         wq_buf_printf(err, "item is not JSON: %s", msg);
-    if (rc < 0 && err->len == 0)
+    if (rc < 0 && err->len == 0 && lw->limit)
         wq_buf_printf(err, "memory limit of %zu MB exceeded", lw->limit >> 20);
+    else if (rc < 0 && err->len == 0)
+        wq_buf_adds(err, "not enough memory");
     return rc;
 }
 

@@ -601,8 +601,7 @@ static int build(struct run *r, wq_buf *err)
 {
     wq_opts *o = r->o;
     int fold = wq_lua_has(r->host, WQ_MERGE);
-    wq_poolconf pc = {&o->job, o->job.workers, o->layout, fold, o->keep_going,
-                      o->retries};
+    wq_poolconf pc = {&o->job, o->layout, fold, o->keep_going, o->retries};
     size_t window = 4 * (size_t)o->job.workers + 4;
     r->sizing = fold ? &fold_sizing : &list_sizing;
     r->batch_bytes = WINDOW_BYTES / window;

@@ -345,7 +345,7 @@ static void *worker_main(void *arg)
 
 wq_pool *wq_pool_new(const wq_poolconf *conf, wq_queue *q, wq_order *o)
 {
-    wq_pool *p = calloc(1, sizeof *p + (size_t)conf->workers * sizeof(struct worker));
+    wq_pool *p = calloc(1, sizeof *p + (size_t)conf->job->workers * sizeof(struct worker));
     if (!p)
         return NULL;
     p->conf = *conf;
@@ -359,7 +359,7 @@ wq_pool *wq_pool_new(const wq_poolconf *conf, wq_queue *q, wq_order *o)
 int wq_pool_start(wq_pool *p, const wq_buf *shared)
 {
     p->shared = shared;
-    for (int i = 0; i < p->conf.workers; i++) {
+    for (int i = 0; i < p->conf.job->workers; i++) {
         struct worker *w = &p->w[i];
         w->pool = p;
         w->id = i + 1;

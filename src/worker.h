@@ -19,8 +19,7 @@
 typedef struct wq_pool wq_pool;
 
 typedef struct wq_poolconf {
-    const wq_jobconf *job;
-    int workers;
+    const wq_jobconf *job;   /* job->workers threads */
     enum wq_layout layout;
     int fold;                 /* the job has merge: fold results in batches */
     int keep_going;           /* -k: a failed item does not stop the run */
