@@ -35,6 +35,7 @@ wq_batch *wq_batch_reset(wq_batch *b)
     b->out = keep.out;
     b->jbuf = keep.jbuf;
     b->ends = keep.ends;
+    b->lines = keep.lines;
     b->ends_cap = keep.ends_cap;
     b->j = keep.j;
     wq_buf_reset(&b->items);
@@ -53,10 +54,12 @@ void wq_batch_free(wq_batch *b)
     free(b->j);
     wq_buf_free(&b->out);
     free(b->ends);
+    free(b->lines);
     free(b);
 }
 
-int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
+int wq_batch_add(wq_batch *b, const char *item, size_t len, int64_t line,
+                 int journaling)
 {
     if (b->count == b->ends_cap) {
         size_t cap = b->ends_cap ? b->ends_cap * 2 : 64;
@@ -64,6 +67,10 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
         if (!ends)
             return -1;
         b->ends = ends;
+        int64_t *lines = realloc(b->lines, cap * sizeof *lines);
+        if (!lines)
+            return -1;
+        b->lines = lines;
         if (journaling) {
             wq_jitem *j = realloc(b->j, cap * sizeof *j);
             if (!j)
@@ -76,6 +83,7 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
         memset(&b->j[b->count], 0, sizeof *b->j);
     if (wq_buf_add(&b->items, item, len) < 0)
         return -1;
+    b->lines[b->count] = line;
     b->ends[b->count++] = b->items.len;
     return 0;
 }
@@ -93,7 +101,7 @@ void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
     if (!f)
         return;  /* the count still says it failed */
     f->index = b->first + i * b->stride;
-    f->line = b->line + i * b->stride;
+    f->line = b->lines[i];
     size_t len;
     const char *item = wq_batch_item(b, i, &len);
     wq_buf_add(&f->item, item, len);

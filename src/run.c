@@ -75,15 +75,16 @@ static uint32_t batch_size(const struct run *r)
 }
 
 /* Reads the next item, retrying reads a signal interrupted unless a stop is
- * due. Without wait, returns -3 rather than wait for a pipe. Returns as
- * wq_input_next. */
+ * due. Without wait, returns WQ_INPUT_AGAIN rather than wait for a pipe.
+ * Returns as wq_input_next. */
 static int next_item(struct run *r, const char **item, size_t *len, int wait)
 {
     int rc;
-    while ((rc = wq_input_next(r->in, item, len, wait, &r->input_error)) == -2)
+    while ((rc = wq_input_next(r->in, item, len, wait, &r->input_error)) ==
+           WQ_INPUT_EINTR)
         if (wq_pool_stopping(r->pool))
-            return 0;
-    if (rc == -1)
+            return WQ_INPUT_END;
+    if (rc == WQ_INPUT_ERROR)
         wq_pool_stop(r->pool, WQ_STOP_INPUT);
     return rc;
 }
@@ -136,9 +137,9 @@ static int fill_batch(struct run *r, wq_batch *b, int *pending,
     for (;;) {
         if (!*pending) {
             int rc = next_item(r, item, len, b->count == 0);
-            if (rc == -3)
+            if (rc == WQ_INPUT_AGAIN)
                 return 1;
-            if (rc <= 0)
+            if (rc != WQ_INPUT_ITEM)
                 return 0;
             ++r->read;
             if (r->journal && r->o->shard_n > 1)
@@ -157,7 +158,7 @@ static int fill_batch(struct run *r, wq_batch *b, int *pending,
                    b->items.len + *len > r->batch_bytes) {
             return 1;
         }
-        if (wq_batch_add(b, *item, *len, r->journal != NULL) < 0) {
+        if (wq_batch_add(b, *item, *len, wq_input_line(r->in), r->journal != NULL) < 0) {
             wq_buf_adds(&r->input_error, "out of memory");
             wq_pool_stop(r->pool, WQ_STOP_INPUT);
             return 0;
@@ -180,8 +181,9 @@ static void count_rest(struct run *r, int pending)
     }
     wq_buf err = WQ_BUF_INIT;
     int rc;
-    while ((rc = wq_input_next(r->in, &item, &len, 1, &err)) == 1 || rc == -2)
-        r->rest += rc == 1 && in_shard(r->o, ++r->read);
+    while ((rc = wq_input_next(r->in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
+           rc == WQ_INPUT_EINTR)
+        r->rest += rc == WQ_INPUT_ITEM && in_shard(r->o, ++r->read);
     wq_buf_free(&err);
 }
 
@@ -501,7 +503,7 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
         wq_pool_watch_reader(r->pool, &reader);
         wq_batch *b;
         if (o->progress)
-            r->progress = wq_progress_start(o->inputs, o->ninputs, o->sep,
+            r->progress = wq_progress_start(o->inputs, o->ninputs, &o->job.rec,
                                             o->shard_k, o->shard_n);
         while ((b = wq_order_take(r->order))) {
             take_batch(r, *out, b);
@@ -566,10 +568,12 @@ static int wind_up(struct run *r, wq_out *out)
 void wq_run_header(const wq_opts *o, wq_buf *h)
 {
     static const char *const formats[] = {"json", "ndjson", "lines"};
+    char records[WQ_RECORD_NAME];
+    wq_record_name(&o->job.rec, records, sizeof records);
     wq_buf_printf(h, "luaworkq journal 1\njob %016llx\nformat %s\n"
                   "separator %s\nndjson-in %s\n",
                   (unsigned long long)wq_hash(o->job.source, o->job.source_len),
-                  formats[o->layout], o->sep ? "newline" : "nul",
+                  formats[o->layout], records,
                   o->job.ndjson_in ? "yes" : "no");
     for (int i = 0; i < o->job.nsets; i++)
         wq_buf_printf(h, "set %s\n", o->job.sets[i]);
@@ -607,7 +611,7 @@ static int build(struct run *r, wq_buf *err)
     r->batch_bytes = WINDOW_BYTES / window;
     if (r->batch_bytes > r->sizing->bytes)
         r->batch_bytes = r->sizing->bytes;
-    r->in = wq_input_new(o->inputs, o->ninputs, o->sep);
+    r->in = wq_input_new(o->inputs, o->ninputs, &o->job.rec);
     r->q = wq_queue_new(window);
     r->order = wq_order_new(window, o->unordered && !fold);
     r->pool = r->q && r->order ? wq_pool_new(&pc, r->q, r->order) : NULL;

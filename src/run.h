@@ -16,7 +16,6 @@ typedef struct wq_opts {
     wq_jobconf job;
     char **inputs;          /* files; none means standard input */
     int ninputs;
-    char sep;               /* '\n' or '\0' */
     const char *output;     /* -o FILE, or NULL */
     const char *errors;     /* --errors FILE, or NULL */
     const char *journal;    /* --journal FILE, or NULL */

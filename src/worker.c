@@ -221,6 +221,7 @@ static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
     const char *item = wq_batch_item(b, i, &len);
     int64_t index = b->first + i * b->stride;
     enum wq_item r;
+    wq_lua_at(w->lua, b->file, wq_batch_line(b, i));
     for (int attempt = 0;; attempt++) {
         if (!c->fold && c->layout == WQ_LAYOUT_JSON)
             wq_buf_addc(dst, ',');
