@@ -224,14 +224,14 @@ static int readable(const wq_input *in)
            poll(&p, 1, 0) != 0;  /* an error too: let read report it */
 }
 
-int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
-                  wq_buf *err)
+enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
+                               int wait, wq_buf *err)
 {
     for (;;) {
         if (in->fd < 0) {
             int rc = next_file(in, err);
             if (rc <= 0)
-                return rc;
+                return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
         }
         int rc = take(in, item, len);
         if (rc > 0) {
@@ -244,10 +244,10 @@ int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
             close_file(in);  /* on to the next file */
         } else {
             if (!wait && !readable(in))
-                return WQ_INPUT_AGAIN;
+                return WQ_INPUT_LATER;
             ssize_t n = fill(in, err);
             if (n < 0)
-                return (int)n;
+                return n == -2 ? WQ_INPUT_INTERRUPTED : WQ_INPUT_ERROR;
             in->eof = n == 0;
         }
     }

@@ -20,15 +20,6 @@
 
 typedef struct wq_input wq_input;
 
-/* What wq_input_next returns. */
-enum wq_input_rc {
-    WQ_INPUT_AGAIN = -3,   /* without wait: the item is not there yet */
-    WQ_INPUT_EINTR = -2,   /* a signal interrupted a read: call again */
-    WQ_INPUT_ERROR = -1,   /* the message is in err */
-    WQ_INPUT_END = 0,      /* past the last item of the last file */
-    WQ_INPUT_ITEM = 1      /* *item and *len are set */
-};
-
 /* Checks that every path ("-" is standard input) exists, is readable and
  * is not a directory, without opening it (opening a FIFO would take its
  * writer's data). Returns 0, or -1 with a message in err. */
@@ -40,10 +31,20 @@ int wq_input_check(char *const *paths, int n, wq_buf *err);
 wq_input *wq_input_new(char *const *paths, int n, const wq_recfmt *fmt);
 void wq_input_free(wq_input *in);
 
-/* Reads the next item: see enum wq_input_rc. The item stays valid until the
- * next call. */
-int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
-                  wq_buf *err);
+/* What wq_input_next returns. */
+enum wq_input_rc {
+    WQ_INPUT_ITEM = 1,          /* *item and *len are set (valid until the
+                                   next call) */
+    WQ_INPUT_END = 0,           /* the end of the last file */
+    WQ_INPUT_ERROR = -1,        /* a read error; the message is in err */
+    WQ_INPUT_INTERRUPTED = -2,  /* a signal interrupted a read */
+    WQ_INPUT_LATER = -3         /* without wait: the item is not there yet
+                                   (a pipe); call again to go on */
+};
+
+/* Reads the next item. */
+enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
+                               int wait, wq_buf *err);
 
 /* Where the last item came from: the file's number (0-based), its name
  * ("stdin" for standard input) and its LINE there: the line it starts on,

@@ -44,7 +44,7 @@ static void *count_main(void *arg)
     int rc = WQ_INPUT_END;
     while (in && !atomic_load_explicit(&p->cancel, memory_order_relaxed) &&
            ((rc = wq_input_next(in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
-            rc == WQ_INPUT_EINTR))
+            rc == WQ_INPUT_INTERRUPTED))
         total += rc == WQ_INPUT_ITEM;
     if (rc != WQ_INPUT_END || atomic_load(&p->cancel))
         total = -1;
