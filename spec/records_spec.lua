@@ -425,3 +425,79 @@ describe("testing.run", function()
     end)
   end)
 end)
+
+describe("the progress line", function()
+  -- The terminal is real: script(1) gives the binary a pseudo-tty.
+  local JOB = [[
+function process(item, i)
+  local x = 0
+  for k = 1, 4000 do x = x + k % 7 end
+  return i
+end]]
+  local function in_terminal(args, file)
+    local job = testing.write_file(dir .. "/slow.lua", JOB)
+    local words = {q(bin), "-j", "2"}
+    for _, a in ipairs(args) do words[#words + 1] = q(a) end
+    words[#words + 1] = q(job)
+    words[#words + 1] = q(file)
+    local cmd = table.concat(words, " ") .. " > /dev/null"
+    local p = assert(io.popen("script -qec " .. q(cmd) .. " /dev/null"))
+    local tty = p:read("a")
+    p:close()
+    return tty
+  end
+
+  local t = {}
+  for i = 1, 20000 do t[i] = ("Package: p%d\nStatus: ok\n"):format(i) end
+  local cases = {
+    {"counts paragraphs of a regular file", {"--paragraph"}, table.concat(t, "\n"), ""},
+    {"counts the records of a compressed file", {"--paragraph"}, table.concat(t, "\n"), "gz"},
+    {"counts CSV records, not lines, without the header", {"--csv", "--header"},
+      "a,b\n" .. ('1,"x\ny"\n'):rep(20000), ""},
+  }
+  for _, case in ipairs(cases) do
+    it(case[1], function()
+      local file = testing.write_file(dir .. "/records", case[3])
+      if case[4] == "gz" then
+        sh("gzip -f " .. q(file))
+        file = file .. ".gz"
+      end
+      assert.matches("luaworkq: %d+ of 20000 %(", in_terminal(case[2], file))
+    end)
+  end
+end)
+
+describe("the dpkg-status example", function()
+  local root = os.getenv("LUAWORKQ_SRC") or "."
+  local job = root .. "/scripts/examples/dpkg-status.lua"
+  local status = root .. "/scripts/examples/data/dpkg-status"
+
+  it("counts the sample's installed packages per section, with --paragraph", function()
+    -- Computed here on its own: paragraphs cut at blank lines by hand.
+    local text = testing.read_file(status)
+    local want = {packages = 0, kb = 0, sections = {}}
+    for block in (text .. "\n\n"):gmatch("(.-)\n\n+") do
+      if block:match("\nStatus: [^\n]*installed\n") then
+        local section = block:match("\nSection: ([^\n]*)") or "unknown"
+        want.packages = want.packages + 1
+        want.kb = want.kb + tonumber(block:match("\nInstalled%-Size: (%d+)") or 0)
+        want.sections[section] = (want.sections[section] or 0) + 1
+      end
+    end
+    local r = testing.run{job = job, files = {status}, args = {"--paragraph", "-j", "3"}}
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.equals(40, want.packages)
+    assert.are.same(want, {packages = r.output.packages, kb = r.output.kb,
+                           sections = r.output.sections})
+    assert.equals(5, #r.output.largest)
+    local one = testing.run{job = job, files = {status}, args = {"--paragraph", "-j", "1"}}
+    assert.equals(one.stdout, r.stdout)
+  end)
+
+  it("passes --check and starts with a usage line", function()
+    local r = testing.run{job = job, args = {"--check"}}
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.matches("^%-%-   luaworkq %-%-paragraph scripts/examples/dpkg%-status%.lua",
+                   testing.read_file(job):match("^[^\n]*\n([^\n]*)"))
+  end)
+end)
