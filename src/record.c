@@ -177,6 +177,11 @@ static int end_csv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
     size_t i = s->pos;
     int st = s->state;
     int64_t nl = s->nl;
+    if (st != C_QUOTED) {  /* no quote before the next newline: it ends the record */
+        const char *end = memchr(p + i, '\n', n - i);
+        if (end && !memchr(p + i, '"', (size_t)(end - p) - i))
+            i = (size_t)(end - p);
+    }
     for (; i < n; i++) {
         if (st == C_QUOTED) {  /* to the closing quote, newlines and all */
             const char *q = memchr(p + i, '"', n - i);
