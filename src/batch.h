@@ -72,6 +72,9 @@ wq_batch *wq_batch_reset(wq_batch *b);
 /* Appends an item (with its journal entry when journaling). Returns 0 or
  * -1 (out of memory). */
 int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling);
+/* What the batch weighs in the reorder window: the bytes of its items and
+ * results. */
+size_t wq_batch_weight(const wq_batch *b);
 /* Item i's bytes. */
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len);
 /* Records the failure of item i, taking a copy of msg. */

@@ -107,13 +107,13 @@ static int build(struct run *r, wq_buf *err)
         return -1;
     r->stop = wq_stop_new(workers + 2);
     r->queue = wq_queue_new((size_t)window);
-    r->order = wq_order_new((size_t)window, o->unordered && !r->fold);
+    r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, o->unordered && !r->fold);
     r->spares = wq_spares_new();
     if (r->stop && r->queue && r->order && r->spares) {
         wq_poolconf pc = {&o->job, o->layout, r->format, r->fold, o->keep_going,
                           o->retries, r->stop, r->queue, r->order, &r->item_ns};
         wq_readconf rc = {o->inputs, o->ninputs, o->sep, o->shard_k, o->shard_n,
-                          r->fold, window, r->journal, o->journal, r->stop,
+                          r->fold, workers, o->cpus, window, r->journal, o->journal, r->stop,
                           workers + 1, r->queue, r->order, r->spares, &r->item_ns};
         r->pool = wq_pool_new(&pc);
         r->reader = wq_reader_new(&rc);

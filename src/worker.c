@@ -231,7 +231,7 @@ static void *worker_main(void *arg)
             run_batch(w, b);
         else
             b->unrun = b->count;
-        wq_order_done(p->conf.order, b->seq, b);
+        wq_order_done(p->conf.order, b->seq, b, wq_batch_weight(b));
     }
     stop_state(w);
     wq_buf_free(&w->err);
