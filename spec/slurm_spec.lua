@@ -7,8 +7,12 @@ local testing = require "luaworkq.testing"
 local support = require "journal_support"
 local quote, size = testing.quote, support.size
 
-local SRC = assert(os.getenv("LUAWORKQ_SRC"), "set LUAWORKQ_SRC to the source tree")
-local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
+-- Absolute paths: the recipes run in other folders.
+local function absolute(path)
+  return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
+end
+local SRC = absolute(os.getenv("LUAWORKQ_SRC") or ".")
+local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq"))
 local CLUSTER = SRC .. "/scripts/cluster/"
 local N, TASKS = 20000, 4
 

@@ -6,8 +6,12 @@ local testing = require "luaworkq.testing"
 local support = require "journal_support"
 local quote = testing.quote
 
-local SRC = assert(os.getenv("LUAWORKQ_SRC"), "set LUAWORKQ_SRC to the source tree")
-local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
+-- Absolute paths: the recipes run in other folders.
+local function absolute(path)
+  return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
+end
+local SRC = absolute(os.getenv("LUAWORKQ_SRC") or ".")
+local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq"))
 local SSHD = "/usr/sbin/sshd"  -- sshd must be started by its absolute path
 local N = 20000
 
