@@ -5,23 +5,23 @@
 -- counts as skipped.
 local testing = require "luaworkq.testing"
 local support = require "journal_support"
+local common = require "support"
 local quote, size = testing.quote, support.size
 
 -- Absolute paths: the recipes run in other folders.
 local function absolute(path)
   return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
 end
-local SRC = absolute(os.getenv("LUAWORKQ_SRC") or ".")
+local SRC = absolute(common.SRC)
 local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq"))
 local CLUSTER = SRC .. "/scripts/cluster/"
 local N, TASKS = 20000, 4
 
 -- Why the cluster cannot be brought up here, or nil.
 local function cannot_run()
-  local p = assert(io.popen("id -u"))
-  local uid = p:read("l")
-  p:close()
-  if uid ~= "0" then return "not root (slurmd runs jobs as their users)" end
+  if not common.is_root() then
+    return "not root (slurmd runs jobs as their users)"
+  end
   for _, prog in ipairs{"munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel",
                         "scontrol", "sinfo"} do
     if not os.execute("command -v " .. prog .. " >/dev/null 2>&1") then
@@ -138,7 +138,9 @@ describe("the Slurm recipes on a one-node Slurm cluster", function()
     return id, wait_ended(id)[""]
   end
 
-  local function merge_log(id) return testing.read_file(("%s/slurm-%s-merge.out"):format(dir, id)) end
+  local function merge_log(id)
+    return testing.read_file(("%s/slurm-%s-merge.out"):format(dir, id))
+  end
 
   it("slurm.sbatch as a 4-task array, merge.sbatch after it (afterok): the bytes of one run",
     function()

@@ -4,13 +4,14 @@
 -- spec says why and exits 77, which CTest counts as skipped.
 local testing = require "luaworkq.testing"
 local support = require "journal_support"
+local common = require "support"
 local quote = testing.quote
 
 -- Absolute paths: the recipes run in other folders.
 local function absolute(path)
   return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
 end
-local SRC = absolute(os.getenv("LUAWORKQ_SRC") or ".")
+local SRC = absolute(common.SRC)
 local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq"))
 local SSHD = "/usr/sbin/sshd"  -- sshd must be started by its absolute path
 local N = 20000
@@ -25,8 +26,9 @@ end
 
 -- Why the logins cannot be made here, or nil.
 local function cannot_run()
-  local _, uid = sh("id -u")
-  if uid ~= "0\n" then return "not root (sshd needs root to log users in)" end
+  if not common.is_root() then
+    return "not root (sshd needs root to log users in)"
+  end
   if sh("test -x " .. SSHD) ~= 0 then
     return "sshd is not installed (scripts/install-deps installs openssh-server)"
   end
