@@ -242,6 +242,9 @@ static void stats(const struct run *r, int64_t left)
     wq_reportf("%lld without a result, %lld not processed; %.3f s, %.0f items/s",
                (long long)t->nil, (long long)left, wall,
                wall > 0 ? (double)(t->done + t->failed) / wall : 0.0);
+    wq_reportf("writer: %lld batches, busy %.3f s (%.0f%%)", (long long)t->batches,
+               (double)t->busy_ns / 1e9,
+               wall > 0 ? 100.0 * (double)t->busy_ns / 1e9 / wall : 0.0);
     for (int i = 0; i < wq_pool_size(r->pool); i++) {
         int64_t n, busy;
         wq_pool_worker_stats(r->pool, i, &n, &busy);
