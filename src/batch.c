@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KEEP_SPARES 64  /* more are freed: a stall made them, not the work */
+
 struct wq_spares {
     pthread_mutex_t mu;
     wq_batch *first;          /* linked by next */
+    int count;
 };
 
 wq_batch *wq_batch_new(void)
@@ -94,6 +97,11 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len, int64_t line,
     return 0;
 }
 
+size_t wq_batch_weight(const wq_batch *b)
+{
+    return b->items.len + b->out.len + b->jbuf.len + b->count * sizeof *b->ends;
+}
+
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len)
 {
     size_t start = i ? b->ends[i - 1] : 0;
@@ -142,8 +150,10 @@ wq_batch *wq_spares_take(wq_spares *s)
 {
     pthread_mutex_lock(&s->mu);
     wq_batch *b = s->first;
-    if (b)
+    if (b) {
         s->first = b->next;
+        s->count--;
+    }
     pthread_mutex_unlock(&s->mu);
     return b ? b : wq_batch_new();
 }
@@ -153,7 +163,13 @@ void wq_spares_give(wq_spares *s, wq_batch *b)
     if (!(b = wq_batch_reset(b)))
         return;
     pthread_mutex_lock(&s->mu);
-    b->next = s->first;
-    s->first = b;
+    int keep = s->count < KEEP_SPARES;
+    if (keep) {
+        b->next = s->first;
+        s->first = b;
+        s->count++;
+    }
     pthread_mutex_unlock(&s->mu);
+    if (!keep)
+        wq_batch_free(b);
 }

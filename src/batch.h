@@ -74,6 +74,9 @@ wq_batch *wq_batch_reset(wq_batch *b);
  * journal entry when journaling). Returns 0 or -1 (out of memory). */
 int wq_batch_add(wq_batch *b, const char *item, size_t len, int64_t line,
                  int journaling);
+/* What the batch weighs in the reorder window: the bytes of its items and
+ * results. */
+size_t wq_batch_weight(const wq_batch *b);
 /* Item i's bytes. */
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len);
 /* Item i's LINE: records may span lines, so it is kept per item. */

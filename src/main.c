@@ -300,7 +300,7 @@ int main(int argc, char **argv)
     wq_argv = argv;
     wq_opts o = {.layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1,
                  .progress = isatty(STDERR_FILENO)};
-    o.job.workers = usable_cpus();
+    o.job.workers = o.cpus = usable_cpus();
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
     int c, rc = 0;
     opterr = 0;

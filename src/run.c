@@ -109,13 +109,13 @@ static int build(struct run *r, wq_buf *err)
         return -1;
     r->stop = wq_stop_new(workers + 2);
     r->queue = wq_queue_new((size_t)window);
-    r->order = wq_order_new((size_t)window, o->unordered && !r->fold);
+    r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, o->unordered && !r->fold);
     r->spares = wq_spares_new();
     if (r->stop && r->queue && r->order && r->spares) {
         wq_poolconf pc = {&o->job, o->layout, r->format, r->fold, o->keep_going,
                           o->retries, r->stop, r->queue, r->order, &r->item_ns};
         wq_readconf rc = {o->inputs, o->ninputs, &o->job.rec, o->shard_k, o->shard_n,
-                          r->fold, window, r->journal, o->journal, r->stop,
+                          r->fold, workers, o->cpus, window, r->journal, o->journal, r->stop,
                           workers + 1, r->queue, r->order, r->spares, &r->item_ns};
         r->pool = wq_pool_new(&pc);
         r->reader = wq_reader_new(&rc);
@@ -244,6 +244,9 @@ static void stats(const struct run *r, int64_t left)
     wq_reportf("%lld without a result, %lld not processed; %.3f s, %.0f items/s",
                (long long)t->nil, (long long)left, wall,
                wall > 0 ? (double)(t->done + t->failed) / wall : 0.0);
+    wq_reportf("writer: %lld batches, busy %.3f s (%.0f%%)", (long long)t->batches,
+               (double)t->busy_ns / 1e9,
+               wall > 0 ? 100.0 * (double)t->busy_ns / 1e9 / wall : 0.0);
     for (int i = 0; i < wq_pool_size(r->pool); i++) {
         int64_t n, busy;
         wq_pool_worker_stats(r->pool, i, &n, &busy);

@@ -26,6 +26,7 @@ typedef struct wq_opts {
     int unordered, keep_going, retries;
     int quiet, stats, check;
     int progress;           /* the progress line: 1 on, 0 off */
+    int cpus;               /* the CPUs this process may run on */
 } wq_opts;
 
 /* Runs the job; main.c maps the outcome to the exit code. */

@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "batch.h"
 
 struct worker {
@@ -31,13 +30,6 @@ struct wq_pool {
     _Atomic int nstarted;        /* read by the timeout checks */
     struct worker w[];
 };
-
-int64_t wq_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void wq_pool_check_timeouts(wq_pool *p)
 {
@@ -232,7 +224,7 @@ static void *worker_main(void *arg)
             run_batch(w, b);
         else
             b->unrun = b->count;
-        wq_order_done(p->conf.order, b->seq, b);
+        wq_order_done(p->conf.order, b->seq, b, wq_batch_weight(b));
     }
     stop_state(w);
     wq_buf_free(&w->err);
