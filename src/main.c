@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "paths.h"
 #include "report.h"
 #include "run.h"
 
@@ -215,6 +216,29 @@ static int check_combination(const wq_opts *o)
     return clash ? -1 : 0;
 }
 
+/* Refuses a run whose outputs are one file, or overwrite the job or an
+ * input, before anything is opened. Returns 0 or -1 (reported). */
+static int check_paths(const wq_opts *o)
+{
+    wq_path *p = calloc((size_t)o->ninputs + 4, sizeof *p);
+    wq_buf err = WQ_BUF_INIT;
+    int n = 0, rc = -1;
+    if (p) {
+        p[n++] = (wq_path){o->output, "-o", 1};
+        p[n++] = (wq_path){o->journal, "--journal", 1};
+        p[n++] = (wq_path){o->errors, "--errors", 1};
+        p[n++] = (wq_path){o->job.path, "the job script", 0};
+        for (int i = 0; i < o->ninputs; i++)
+            p[n++] = (wq_path){o->inputs[i], "the input", 0};
+        rc = wq_paths_check(p, n, &err);
+    }
+    if (rc < 0)
+        wq_reportf("%s", err.data ? err.data : "out of memory");
+    wq_buf_free(&err);
+    free(p);
+    return rc;
+}
+
 /* The CPUs this process may run on (a Slurm allocation, a container's
  * cpuset, taskset), as nproc(1) counts them. */
 static int usable_cpus(void)
@@ -248,7 +272,7 @@ int main(int argc, char **argv)
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;
         o.ninputs = argc - optind - 1;
-        rc = wq_run(&o);
+        rc = check_paths(&o) < 0 ? WQ_EXIT_USAGE : wq_run(&o);
     } else {
         rc = rc > 0 ? WQ_EXIT_OK : WQ_EXIT_USAGE;
     }
