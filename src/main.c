@@ -15,6 +15,7 @@
 #include "paths.h"
 #include "report.h"
 #include "run.h"
+#include "tmpfile.h"
 
 #define MAX_JOBS 1024
 
@@ -239,6 +240,16 @@ static int check_paths(const wq_opts *o)
     return rc;
 }
 
+/* Removes what killed runs left of -o FILE and --errors FILE: temporary
+ * files that no running process holds. */
+static void sweep(const wq_opts *o)
+{
+    const char *files[] = {o->output, o->errors};
+    for (int i = 0; i < 2; i++)
+        if (files[i] && strcmp(files[i], "-") != 0)
+            wq_tmpfile_sweep(files[i]);
+}
+
 /* The CPUs this process may run on (a Slurm allocation, a container's
  * cpuset, taskset), as nproc(1) counts them. */
 static int usable_cpus(void)
@@ -272,7 +283,12 @@ int main(int argc, char **argv)
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;
         o.ninputs = argc - optind - 1;
-        rc = check_paths(&o) < 0 ? WQ_EXIT_USAGE : wq_run(&o);
+        if (check_paths(&o) < 0) {
+            rc = WQ_EXIT_USAGE;
+        } else {
+            sweep(&o);
+            rc = wq_run(&o);
+        }
     } else {
         rc = rc > 0 ? WQ_EXIT_OK : WQ_EXIT_USAGE;
     }
