@@ -350,8 +350,11 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
         if (r->errors) {
             wq_buf rec = WQ_BUF_INIT;
             error_record(r, b, f, &rec);
-            if (wq_out_list(r->errors, rec.data, rec.len, &err) == WQ_OUT_ERROR)
+            if (wq_out_list(r->errors, rec.data, rec.len, &err) == WQ_OUT_ERROR) {
                 wq_reportf("%.*s", (int)err.len, err.data);
+                wq_pool_stop(r->pool, WQ_STOP_INPUT);  /* records would be lost */
+            }
+            wq_buf_reset(&err);
             wq_buf_free(&rec);
         }
     }
@@ -382,9 +385,13 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
 static void stats(const struct run *r)
 {
     double wall = (double)(wq_now_ns() - r->started) / 1e9;
-    int64_t items = r->done + r->failed;
-    wq_reportf("%lld without a result, %lld not processed; %.3f s, %.0f items/s",
-               (long long)r->nil, (long long)(r->unrun + r->rest), wall,
+    int64_t items = r->done - r->carried + r->failed;  /* run by the workers */
+    char carried[64] = "";
+    if (r->carried)
+        snprintf(carried, sizeof carried, ", %lld carried from the journal",
+                 (long long)r->carried);
+    wq_reportf("%lld without a result, %lld not processed%s; %.3f s, %.0f items/s",
+               (long long)r->nil, (long long)(r->unrun + r->rest), carried, wall,
                wall > 0 ? (double)items / wall : 0.0);
     for (int i = 0; i < wq_pool_size(r->pool); i++) {
         int64_t n, busy;
