@@ -250,6 +250,17 @@ static void sweep(const wq_opts *o)
             wq_tmpfile_sweep(files[i]);
 }
 
+/* Standard input that is a terminal gets a hint before it is read: a run
+ * waiting without a word looks hung. */
+static void hint(const wq_opts *o)
+{
+    int stdin_read = o->ninputs == 0;
+    for (int i = 0; i < o->ninputs; i++)
+        stdin_read |= strcmp(o->inputs[i], "-") == 0;
+    if (stdin_read && !o->quiet && !o->check && !o->merge && isatty(STDIN_FILENO))
+        wq_reportf("reading items from the terminal: type them, then Ctrl-D to end");
+}
+
 /* The CPUs this process may run on (a Slurm allocation, a container's
  * cpuset, taskset), as nproc(1) counts them. */
 static int usable_cpus(void)
@@ -287,6 +298,7 @@ int main(int argc, char **argv)
             rc = WQ_EXIT_USAGE;
         } else {
             sweep(&o);
+            hint(&o);
             rc = wq_run(&o);
         }
     } else {

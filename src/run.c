@@ -509,11 +509,12 @@ static int pump(struct run *r, wq_out **out, wq_buf *shared)
         wq_batch *b;
         if (o->progress)
             r->progress = wq_progress_start(o->inputs, o->ninputs, o->sep,
-                                            o->shard_k, o->shard_n);
+                                            o->shard_k, o->shard_n, o->job.workers);
         while ((b = wq_order_take(r->order))) {
             take_batch(r, *out, b);
             spare_give(r, b);
-            wq_progress_update(r->progress, r->done, r->failed);
+            wq_progress_update(r->progress, r->done, r->failed, r->carried,
+                               wq_pool_item_ns(r->pool));
         }
         wq_pool_watch_reader(r->pool, NULL);
         pthread_join(reader, NULL);
