@@ -30,10 +30,13 @@ static const char usage[] =
     "  -j, --jobs N           worker threads (default: online CPUs)\n"
     "  -0, --null             items are separated by NUL bytes\n"
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
-    "  -o, --output FILE      write the result to FILE (complete or not at all)\n"
+    "  -o, --output FILE      write the result to FILE (never half-written)\n"
     "  -f, --format FMT       json (default), ndjson or lines\n"
     "      --unordered        write list results as they finish\n"
     "  -k, --keep-going       report a failing item and go on\n"
+    "      --max-failures N|P%  with -k: stop once more than N items (or P%)\n"
+    "                         have failed\n"
+    "      --partial          after a stop, write the merged value of the items done\n"
     "      --errors FILE      with -k: one NDJSON record per failed item\n"
     "      --retries N        run a failing item up to N more times\n"
     "      --timeout SEC      an item running longer than SEC fails\n"
@@ -55,7 +58,8 @@ static const char usage[] =
 
 enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
-       OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE };
+       OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
+       OPT_PARTIAL, OPT_MAX_FAILURES };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
@@ -72,6 +76,8 @@ static const struct option longopts[] = {
     {"journal", required_argument, NULL, OPT_JOURNAL},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"merge", no_argument, NULL, OPT_MERGE},
+    {"partial", no_argument, NULL, OPT_PARTIAL},
+    {"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
     {"set", required_argument, NULL, OPT_SET},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -191,6 +197,14 @@ static int parse_option(int c, const char *arg, wq_opts *o)
     case OPT_JOURNAL: o->journal = arg; return 0;
     case OPT_SHARD: return parse_shard(arg, o);
     case OPT_MERGE: o->merge = 1; return 0;
+    case OPT_PARTIAL: o->partial = 1; return 0;
+    case OPT_MAX_FAILURES:
+        if (wq_maxfail_parse(arg, &o->max_failures) < 0) {
+            wq_reportf("--max-failures: '%s' is not a whole number N or a percentage P%%"
+                       " (0 <= P < 100)", arg);
+            return -1;
+        }
+        return 0;
     case 'h': fputs(usage, stdout); return 1;
     case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_VERSION); return 1;
     case ':':
@@ -208,6 +222,8 @@ static int check_combination(const wq_opts *o)
     const char *clash = NULL;
     if (o->errors && !o->keep_going)
         clash = "--errors needs -k";
+    else if (o->max_failures.set && !o->keep_going)
+        clash = "--max-failures needs -k (without -k the first failure stops the run)";
     else if (o->journal && o->unordered)
         clash = "--journal keeps results in input order: it cannot go with --unordered";
     else if (o->merge && (o->journal || o->shard_n > 1))

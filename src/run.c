@@ -26,6 +26,7 @@
 #include "progress.h"
 #include "report.h"
 #include "shards.h"
+#include "summary.h"
 #include "worker.h"
 
 /* How big batches grow: about `ns` of work, within caps. With merge, every
@@ -56,6 +57,8 @@ struct run {
     wq_progress *progress;    /* the progress line, or NULL */
     wq_journal *journal;      /* --journal, or NULL */
     int complete;             /* the reader read the whole input */
+    int value;                /* the merged value was written */
+    int too_many;             /* --max-failures stopped the run */
     uint64_t digest;          /* of every item read, for --merge (journaling) */
     pthread_mutex_t spare_mu;
     wq_batch *spare;          /* batches to reuse, linked by next */
@@ -363,6 +366,11 @@ static void take_batch(struct run *r, wq_out *out, wq_batch *b)
     r->nil += b->nil;
     r->failed += b->failed;
     r->unrun += b->unrun;
+    if (r->o->keep_going && !r->too_many &&
+        wq_maxfail_exceeded(&r->o->max_failures, r->failed, r->done + r->failed)) {
+        r->too_many = 1;
+        wq_pool_stop(r->pool, WQ_STOP_FAILED);
+    }
     int fold = wq_lua_has(r->host, WQ_MERGE);
     if (fold && b->out.len && wq_pool_stopping(r->pool) != WQ_STOP_HOOK &&
         wq_lua_merge_in(r->host, b->out.data, b->out.len, &err) < 0) {
@@ -402,6 +410,22 @@ static void stats(const struct run *r)
     }
 }
 
+/* The summary line of a stopped run (summary.h). */
+static void summarize(const struct run *r, enum wq_stop why, int64_t left)
+{
+    char cause[64];
+    wq_buf line = WQ_BUF_INIT;
+    if (r->too_many)
+        wq_maxfail_describe(&r->o->max_failures, cause, sizeof cause);
+    wq_summary s = {why == WQ_STOP_SIGINT || why == WQ_STOP_SIGTERM,
+                    r->too_many ? cause : NULL, r->done, r->failed, left,
+                    r->rest_unknown, wq_lua_has(r->host, WQ_MERGE), r->value,
+                    r->o->output, r->o->journal};
+    wq_summary_line(&s, &line);
+    wq_reportf("%.*s", (int)line.len, line.data);
+    wq_buf_free(&line);
+}
+
 static int conclude(struct run *r, int failed_hooks)
 {
     enum wq_stop why = wq_pool_stopping(r->pool);
@@ -411,9 +435,7 @@ static int conclude(struct run *r, int failed_hooks)
     if (r->o->stats && !r->o->quiet)
         stats(r);
     if (why != WQ_GOING && !r->o->quiet)
-        wq_reportf("stopped: %lld done, %lld failed, %lld%s not processed",
-                   (long long)r->done, (long long)r->failed, (long long)left,
-                   r->rest_unknown ? "+" : "");
+        summarize(r, why, left);
     else if (r->carried && r->o->stats && !r->o->quiet)
         wq_reportf("%lld done (%lld from the journal), %lld failed",
                    (long long)r->done, (long long)r->carried, (long long)r->failed);
@@ -542,8 +564,9 @@ static int wind_up(struct run *r, wq_out *out)
         failures++;
     }
     enum wq_stop why = wq_pool_stopping(r->pool);
-    if (out && wq_lua_has(r->host, WQ_MERGE) && why != WQ_STOP_PIPE &&
-        why != WQ_STOP_HOOK) {  /* after a failed hook the value is not whole */
+    int merge = wq_lua_has(r->host, WQ_MERGE);
+    if (out && merge && why != WQ_STOP_PIPE && why != WQ_STOP_HOOK &&
+        (why == WQ_GOING || r->o->partial)) {  /* a stopped run's value is partial */
         wq_buf value = WQ_BUF_INIT;
         int raw = 0, rc;
         wq_buf_reset(&err);
@@ -555,14 +578,16 @@ static int wind_up(struct run *r, wq_out *out)
         } else if (wq_out_value(out, value.data, value.len, raw, &err) == WQ_OUT_ERROR) {
             wq_reportf("%.*s", (int)err.len, err.data);
             failures++;
+        } else {
+            r->value = 1;
         }
         wq_buf_free(&value);
     }
     wq_out *files[] = {out, r->errors};
     for (int i = 0; i < 2; i++) {
         wq_buf_reset(&err);
-        if (files[i] && wq_out_close(files[i], why != WQ_STOP_INPUT, &err) ==
-                            WQ_OUT_ERROR) {
+        int keep = why != WQ_STOP_INPUT && (i > 0 || !merge || r->value);
+        if (files[i] && wq_out_close(files[i], keep, &err) == WQ_OUT_ERROR) {
             wq_reportf("%.*s", (int)err.len, err.data);
             failures++;
         }

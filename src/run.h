@@ -10,6 +10,7 @@
 #define WQ_RUN_H
 
 #include "glue.h"
+#include "maxfail.h"
 #include "output.h"
 
 typedef struct wq_opts {
@@ -24,6 +25,8 @@ typedef struct wq_opts {
     int merge;              /* --merge: the inputs are shard journals */
     enum wq_layout layout;
     int unordered, keep_going, retries;
+    int partial;            /* --partial: a stopped run writes its merged value */
+    wq_maxfail max_failures; /* --max-failures, with -k */
     int quiet, stats, check;
     int progress;           /* the progress line: 1 on, 0 off */
 } wq_opts;
