@@ -24,6 +24,7 @@ struct wq_progress {
     int ended, drawing, workers;
     int64_t done, failed;     /* as the writer last told */
     int64_t carried;          /* of done: from the journal, not run */
+    const _Atomic int64_t *item_ns_at;  /* the pool's recent cost of an item */
     int64_t item_ns;          /* the last cost of an item the pool told */
     double ns_sum;            /* the costs told so far, for their mean */
     int64_t ns_count;
@@ -179,7 +180,8 @@ static void *draw_main(void *arg)
 }
 
 wq_progress *wq_progress_start(char *const *paths, int n, char sep, int shard_k,
-                               int shard_n, int workers)
+                               int shard_n, int workers,
+                               const _Atomic int64_t *item_ns)
 {
     struct wq_progress *p = calloc(1, sizeof *p);
     if (!p)
@@ -190,6 +192,7 @@ wq_progress *wq_progress_start(char *const *paths, int n, char sep, int shard_k,
     p->shard_k = shard_k;
     p->shard_n = shard_n;
     p->workers = workers > 0 ? workers : 1;
+    p->item_ns_at = item_ns;
     if (!(p->ended_at = calloc((size_t)p->workers, sizeof *p->ended_at))) {
         free(p);
         return NULL;
@@ -205,10 +208,11 @@ wq_progress *wq_progress_start(char *const *paths, int n, char sep, int shard_k,
 }
 
 void wq_progress_update(wq_progress *p, int64_t done, int64_t failed,
-                        int64_t carried, int64_t item_ns)
+                        int64_t carried)
 {
     if (!p)
         return;
+    int64_t item_ns = p->item_ns_at ? atomic_load(p->item_ns_at) : 0;
     pthread_mutex_lock(&p->mu);
     double t = now();
     int64_t before = p->done + p->failed, after = done + failed;

@@ -15,14 +15,16 @@
 typedef struct wq_progress wq_progress;
 
 /* paths as for wq_input_new; with --shard K/N only that shard's items are
- * counted. workers: how many run items at once. */
+ * counted. workers: how many run items at once; item_ns: where the pool
+ * keeps the recent cost of an item in ns (0 until known), borrowed. */
 wq_progress *wq_progress_start(char *const *paths, int n, char sep, int shard_k,
-                               int shard_n, int workers);
+                               int shard_n, int workers,
+                               const _Atomic int64_t *item_ns);
 /* Called by the writer as results come in: items done (carried of them from
- * the journal) and failed, and the recent cost of one item in ns (0 if not
- * known yet), from which the rate and ETA are estimated. */
+ * the journal) and failed; the rate and ETA are estimated from these, the
+ * cost of items and when items ended. */
 void wq_progress_update(wq_progress *p, int64_t done, int64_t failed,
-                        int64_t carried, int64_t item_ns);
+                        int64_t carried);
 /* Erases the line and frees p. */
 void wq_progress_end(wq_progress *p);
 
