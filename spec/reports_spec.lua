@@ -68,7 +68,7 @@ describe("--stats on a resumed run", function()
     local r = testing.run{job = job, files = {input}, args = args}
     assert.are.equal(0, r.code)
     local carried = tonumber(r.stderr:match("(%d+) carried from the journal;"))
-    assert.truthy(carried and carried >= 499 and carried < 1000, r.stderr)
+    assert.truthy(carried and carried > 0 and carried < 1000, r.stderr)
     local run = 0
     for n in r.stderr:gmatch("luaworkq: worker %d+: (%d+) items") do run = run + tonumber(n) end
     assert.are.equal(1000 - carried, run)
