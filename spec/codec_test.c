@@ -175,7 +175,11 @@ static void test_json(void)
     JSON("return {[10] = 1, [9] = 2, [100] = 3}", "{\"10\":1,\"100\":3,\"9\":2}");
     JSON("return {[true] = 1, [false] = 0}", "{\"false\":0,\"true\":1}");
     JSON("return {[1.5] = 1, [-0.25] = 2, [1/0] = 3}", "{\"-0.25\":2,\"1.5\":1,\"inf\":3}");
-    JSON("return {[1] = 'i', ['1'] = 's'}", "{\"1\":\"s\",\"1\":\"i\"}");
+    /* Keys sort by their text as written: an invalid byte as U+FFFD. */
+    JSON("return {['\\u{FFFE}'] = 1, ['\\xff'] = 2}",
+         "{\"\xEF\xBF\xBD\":2,\"\xEF\xBF\xBE\":1}");
+    JSON("return {['\\xf0\\x9f'] = 1, ['\\u{FFFD}x'] = 2, ['\\u{FFFC}'] = 3}",
+         "{\"\xEF\xBF\xBC\":3,\"\xEF\xBF\xBD\":1,\"\xEF\xBF\xBDx\":2}");
     JSON("return {['\\xff'] = 1, ['\\x7f'] = 2, ['~'] = 3}",
          "{\"~\":3,\"\x7f\":2,\"\xEF\xBF\xBD\":1}");
     JSON("return {a = {b = {c = {1, {}}}}}", "{\"a\":{\"b\":{\"c\":[1,{}]}}}");
@@ -205,7 +209,21 @@ static void test_json(void)
     JSON("return 100.0", "100.0");
     JSON("return -2.5", "-2.5");
     JSON("return 1e20", "1e+20");
-    JSON("return 1e15", "1e+15");
+    /* Shortest decimal that reads back, written as Python's repr. */
+    JSON("return 1e15", "1000000000000000.0");
+    JSON("return 1e16", "1e+16");
+    JSON("return 9007199254740993.0 * 1.5", "1.3510798882111488e+16");
+    JSON("return 1e-4", "0.0001");
+    JSON("return 1e-5", "1e-05");
+    JSON("return 1.5e300", "1.5e+300");
+    JSON("return 5e-324", "5e-324");
+    JSON("return -5e-324", "-5e-324");
+    JSON("return 1e-310", "1e-310");
+    JSON("return 2.2250738585072014e-308", "2.2250738585072014e-308");
+    JSON("return 2.225073858507201e-308", "2.225073858507201e-308");
+    JSON("return 1.7976931348623157e308", "1.7976931348623157e+308");
+    JSON("return 2^-1022", "2.2250738585072014e-308");
+    JSON("return 2^-1074 * 3", "1.5e-323");
     JSON("return 123456789012345.0", "123456789012345.0");
     JSON("return -0.0", "-0.0");
     JSON("return 0.0", "0.0");
@@ -305,6 +323,20 @@ static void test_encode_errors(void)
                   "t.zz = print return t", fmt, "result.zz: cannot transfer a function");
     }
     ENC_ERROR("return {x = 0/0}", WQ_JSON, "result.x: cannot encode NaN");
+    /* An object never holds a key twice. */
+    ENC_ERROR("return {[1] = 'i', ['1'] = 's'}", WQ_JSON,
+              "result: keys 1 and \"1\" are the same once written as JSON");
+    ENC_ERROR("return {a = {{[true] = 1, ['true'] = 2}}}", WQ_JSON,
+              "result.a[1]: keys true and \"true\" are the same once written as JSON");
+    ENC_ERROR("return {[1.5] = 1, ['1.5'] = 2}", WQ_JSON,
+              "result: keys 1.5 and \"1.5\" are the same once written as JSON");
+    ENC_ERROR("return {x = {['\\255'] = 1, ['\\254'] = 2}}", WQ_JSON,
+              "result.x: keys \"\\xfe\" and \"\\xff\" are the same once written as JSON");
+    ENC_ERROR("return {['\\255'] = 1, ['\\u{FFFD}'] = 2}", WQ_JSON,
+              "result: keys \"\xEF\xBF\xBD\" and \"\\xff\" are the same once written as JSON");
+    ENC_ERROR("local t = {} for i = 1, 3000 do t[tostring(i)] = i end t[77] = 0 return t", WQ_JSON,
+              "result: keys 77 and \"77\" are the same once written as JSON");
+    ENC_ERROR("return {['a\\255b'] = print}", WQ_JSON, "result[\"a\\xffb\"]: cannot transfer a function");
     ENC_ERROR("return {1, 0/0}", WQ_JSON, "result[2]: cannot encode NaN");
     ENC_ERROR("return {x = 1/0}", WQ_JSON, "result.x: cannot encode infinity");
     ENC_ERROR("return -1/0", WQ_JSON, "result: cannot encode -infinity");

@@ -165,7 +165,7 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
       local proc = testing.spawn{job_source = SPIN, files = {items}, env = timed_env(),
                                  args = {"-j", "2", "--set", "dir=" .. dir}}
       local r, elapsed = stop_when(proc, all_markers(dir, "spinning-", 2), sig[1])
-      assert.are.same({sig[2], "[1,2]\n", "luaworkq: stopped: 2 done, 0 failed, 8 not processed\n"},
+      assert.are.same({sig[2], "[1,2]\n", "luaworkq: interrupted: 2 done, 0 failed, 8 not processed\n"},
                       {r.code, r.stdout, r.stderr})
       assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
       assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
@@ -204,7 +204,7 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
         else
           assert.are.equal(case[2], r.stdout)
         end
-        assert.are.equal("luaworkq: stopped: 2 done, 0 failed, 8 not processed\n", r.stderr)
+        assert.are.equal("luaworkq: interrupted: 2 done, 0 failed, 8 not processed\n", r.stderr)
         assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
       end)
   end
@@ -230,7 +230,7 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
       local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
                                  args = {"-j", "2", "--set", "dir=" .. dir}}
       local r, elapsed = stop_when(proc, all_markers(dir, "spinning-", 2), "TERM")
-      assert.are.same({143, "[]\n", "luaworkq: stopped: 0 done, 0 failed, 10 not processed\n"},
+      assert.are.same({143, "[]\n", "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
                       {r.code, r.stdout, r.stderr})
       assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
       assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
@@ -248,7 +248,7 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
       local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
                                  args = {"-j", "2", "--set", "dir=" .. dir}}
       local r, elapsed = stop_when(proc, all_markers(dir, "init-", 2), "INT")
-      assert.are.same({130, "[]\n", "luaworkq: stopped: 0 done, 0 failed, 10 not processed\n"},
+      assert.are.same({130, "[]\n", "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
                       {r.code, r.stdout, r.stderr})
       assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
       assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
@@ -264,7 +264,7 @@ function process(item) return item end
       local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
                                  args = {"-j", "2", "--set", "dir=" .. dir}}
       local r, elapsed = stop_when(proc, dir .. "/setup", "TERM")
-      assert.are.same({143, "luaworkq: stopped: 0 done, 0 failed, 10 not processed\n"},
+      assert.are.same({143, "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
                       {r.code, r.stderr})
       assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
     end)
@@ -307,7 +307,7 @@ function process(item, index) touch("item-" .. index) return index end
     local ok, r, elapsed = pcall(stop_when, proc, dir .. "/item-3", "TERM", 3)
     pipe:close()
     assert(ok, r)
-    assert.are.same({143, "[1,2,3]\n", "luaworkq: stopped: 3 done, 0 failed, 0+ not processed\n"},
+    assert.are.same({143, "[1,2,3]\n", "luaworkq: interrupted: 3 done, 0 failed, 0+ not processed\n"},
                     {r.code, r.stdout, r.stderr})
     assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
   end)
@@ -474,7 +474,7 @@ describe("a signal during the stop after a failing item", function()
     local r = proc.wait(5)
     assert.are.equal(130, r.code)
     assert.is_true(os.time() - t0 <= 2)
-    assert.matches("luaworkq: stopped: 0 done, %d failed, %d not processed\n$", r.stderr)
+    assert.matches("luaworkq: interrupted: 0 done, %d failed, %d not processed\n$", r.stderr)
     testing.remove_tree(dir)
   end)
 end)

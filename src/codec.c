@@ -12,13 +12,14 @@
  * very large tables, and both decoders) run inside lua_pcall of a C function,
  * so running out of memory there is an ordinary -1 with a message.
  *
- * Numbers are printed with snprintf("%g") and read with strtod, which follow
+ * Numbers are printed with snprintf("%e") and read with strtod, which follow
  * LC_NUMERIC. luaworkq never calls setlocale, so the "C" locale (decimal
  * point '.') applies; a program that embeds this file and sets a locale with
  * another decimal point would get broken JSON numbers.
  */
 #include "codec.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,26 +126,131 @@ static int fmt_int(char *buf, lua_Integer v)
     return len;
 }
 
+/* Decimal digits of a positive finite double: x = 0.d1d2...dn * 10^(exp+1),
+ * that is d1.d2...dn * 10^exp, with no trailing zeros. */
+struct decimal {
+    char d[20];
+    int n, exp;
+};
+
+/* Sets dec from the text of "%.*e" (d.ddde+XX), dropping trailing zeros. */
+static void read_decimal(const char *text, struct decimal *dec)
+{
+    const char *p = text;
+    dec->n = 0;
+    for (; *p != 'e'; p++)
+        if (*p != '.')
+            dec->d[dec->n++] = *p;
+    dec->exp = atoi(p + 1);
+    while (dec->n > 1 && dec->d[dec->n - 1] == '0')
+        dec->n--;
+}
+
+/* Whether the p-digit decimal m * 10^e (m < 10^p) reads back to x; if so
+ * sets dec to it. */
+static int reads_back(double x, uint64_t m, int e, struct decimal *dec)
+{
+    char text[48];
+    snprintf(text, sizeof text, "%llue%d", (unsigned long long)m, e);
+    if (strtod(text, NULL) != x)
+        return 0;
+    int n = snprintf(dec->d, sizeof dec->d, "%llu", (unsigned long long)m);
+    dec->n = n;
+    dec->exp = e + n - 1;
+    while (dec->n > 1 && dec->d[dec->n - 1] == '0')
+        dec->n--;
+    return 1;
+}
+
+/* The p-digit decimal nearest to x, if it reads back. Only for a power of
+ * two is the interval of decimals that read back to x lopsided (the gap to
+ * the next double down is half the gap up), so that the nearest can fall
+ * outside while its upper neighbour is inside: that one is tried too. */
+static int try_digits(double x, int p, struct decimal *dec)
+{
+    char text[48];
+    snprintf(text, sizeof text, "%.*e", p - 1, x);
+    if (strtod(text, NULL) == x) {
+        read_decimal(text, dec);
+        return 1;
+    }
+    int e2;
+    if (frexp(x, &e2) != 0.5 || x < DBL_MIN)
+        return 0;
+    read_decimal(text, dec);
+    uint64_t m = 0;
+    for (int i = 0; i < p; i++)
+        m = m * 10 + (uint64_t)(i < dec->n ? dec->d[i] - '0' : 0);
+    return reads_back(x, m + 1, dec->exp - (p - 1), dec);
+}
+
+/* The shortest decimal that reads back to x (positive, finite), the nearest
+ * to x among those of that length, as Python's repr finds it. For a normal
+ * double, at most one decimal of 15 digits lies close enough to read back
+ * (15 digits are coarser than 53 bits), so if the nearest one does, no
+ * shorter decimal exists that %.15g would not show; subnormals have fewer
+ * bits and are searched from one digit up. 17 digits always read back. */
+static void shortest(double x, struct decimal *dec)
+{
+    int p = x >= DBL_MIN ? 15 : 1;
+    while (p < 17 && !try_digits(x, p, dec))
+        p++;
+    if (p == 17)
+        try_digits(x, 17, dec);
+}
+
+/* Writes dec as Python's repr does: positional for exponents -4..15 (with
+ * ".0" when integral), else d.ddde+XX with at least two exponent digits. */
+static int put_decimal(char *buf, const struct decimal *dec)
+{
+    int n = 0, e = dec->exp;
+    if (e < -4 || e >= 16) {
+        buf[n++] = dec->d[0];
+        if (dec->n > 1) {
+            buf[n++] = '.';
+            memcpy(buf + n, dec->d + 1, (size_t)dec->n - 1);
+            n += dec->n - 1;
+        }
+        return n + sprintf(buf + n, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    }
+    if (e < 0) {
+        memcpy(buf + n, "0.000", (size_t)(1 - e));
+        n += 1 - e;
+        memcpy(buf + n, dec->d, (size_t)dec->n);
+        n += dec->n;
+    } else {
+        for (int i = 0; i <= e; i++)
+            buf[n++] = i < dec->n ? dec->d[i] : '0';
+        buf[n++] = '.';
+        if (dec->n > e + 1) {
+            memcpy(buf + n, dec->d + e + 1, (size_t)(dec->n - e - 1));
+            n += dec->n - e - 1;
+        } else {
+            buf[n++] = '0';
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 /* JSON text of a finite double (or of an infinite key, "inf"/"-inf"): the
- * shortest of %.15g, %.16g, %.17g that strtod reads back to x (17 digits
- * always do), with ".0" added when it would read back as an integer. buf
- * holds at least 32 bytes. */
+ * shortest decimal that reads back to x, written as Python's repr writes
+ * it. buf holds at least 32 bytes. */
 static int fmt_double(char *buf, double x)
 {
-    int n;
-    if (fabs(x) < 1e15 && x == floor(x) && !(x == 0 && signbit(x))) {
-        n = fmt_int(buf, (lua_Integer)x);    /* what %.15g prints, faster */
-    } else {
-        int prec = 15;
-        do
-            n = snprintf(buf, 32, "%.*g", prec, x);
-        while (prec++ < 17 && strtod(buf, NULL) != x);
-    }
-    if (!strpbrk(buf, ".eni")) {
+    int n = 0;
+    if (fabs(x) < 1e16 && x == floor(x) && !(x == 0 && signbit(x))) {
+        n = fmt_int(buf, (lua_Integer)x);    /* the same digits, faster */
         memcpy(buf + n, ".0", 3);
-        n += 2;
+        return n + 2;
     }
-    return n;
+    if (isinf(x) || x == 0)
+        return sprintf(buf, "%s", isinf(x) ? (x < 0 ? "-inf" : "inf") : "-0.0");
+    if (x < 0)
+        buf[n++] = '-';
+    struct decimal dec;
+    shortest(fabs(x), &dec);
+    return n + put_decimal(buf + n, &dec);
 }
 
 /* JSON string: escapes '"', '\\' and control bytes, keeps valid UTF-8 and
@@ -214,6 +320,9 @@ struct entry {
     int slot;                   /* stack index of the value, or 0 */
     unsigned char tlen;
     char text[32];              /* the key's text unless it is a string */
+    char *fixed;                /* a string key with invalid UTF-8: its text
+                                   with U+FFFD in place (malloc'd), or NULL */
+    size_t flen;
 };
 
 #define INLINE_ENTRIES 32
@@ -267,6 +376,33 @@ static int is_identifier(const char *s, size_t n)
     return 1;
 }
 
+/* A string as Lua would quote it, cut at max bytes ("..." marks the cut):
+ * '"' and '\\' escaped, control bytes and invalid UTF-8 as \xHH. */
+static void add_quoted(struct sb *b, const char *s, size_t n, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    sb_add(b, "\"", 1);
+    for (size_t i = 0; i < n && i < max;) {
+        unsigned c = u[i];
+        int k = c >= 0x80 ? utf8_check(u + i, n - i) : 1;
+        char esc[8];
+        if (k > 1) {
+            sb_add(b, s + i, (size_t)k);
+            i += (size_t)k;
+            continue;
+        }
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f || k < 0)
+            snprintf(esc, sizeof esc, "\\x%02x", c);
+        else
+            esc[0] = (char)c, esc[1] = '\0';
+        sb_adds(b, esc);
+        i++;
+    }
+    sb_adds(b, n > max ? "...\"" : "\"");
+}
+
 /* A string key in a path: .name, or ["..."] escaped and cut at 40 bytes. */
 static void add_string_segment(struct sb *b, const char *s, size_t n)
 {
@@ -275,19 +411,9 @@ static void add_string_segment(struct sb *b, const char *s, size_t n)
         sb_add(b, s, n);
         return;
     }
-    sb_add(b, "[\"", 2);
-    for (size_t i = 0; i < n && i < 40; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        if (c == '"' || c == '\\')
-            snprintf(esc, sizeof esc, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            snprintf(esc, sizeof esc, "\\x%02x", c);
-        else
-            esc[0] = (char)c, esc[1] = '\0';
-        sb_adds(b, esc);
-    }
-    sb_adds(b, n > 40 ? "...\"]" : "\"]");
+    sb_add(b, "[", 1);
+    add_quoted(b, s, n, 40);
+    sb_add(b, "]", 1);
 }
 
 static void add_segment(struct sb *b, const struct key *k)
@@ -591,8 +717,13 @@ static struct entry *new_entry(struct enc *e)
     return &e->ents[e->nents++];
 }
 
+/* The key as it is written (before JSON escaping): what it sorts by. */
 static const char *entry_text(const struct entry *en, size_t *len)
 {
+    if (en->fixed) {
+        *len = en->flen;
+        return en->fixed;
+    }
     if (en->k.kind == K_STR) {
         *len = en->k.len;
         return en->k.u.s;
@@ -601,9 +732,25 @@ static const char *entry_text(const struct entry *en, size_t *len)
     return en->text;
 }
 
-static void set_text(struct entry *en)
+/* Whether s[0..n) is valid UTF-8 throughout. */
+static int valid_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        int k = s[i] < 0x80 ? 1 : utf8_check(s + i, n - i);
+        if (k < 0)
+            return 0;
+        i += (size_t)k;
+    }
+    return 1;
+}
+
+/* Sets the entry's text: numbers and booleans as JSON writes them, and
+ * for a string with invalid UTF-8, the string with each maximal invalid
+ * subpart replaced by U+FFFD, as wq_json_string writes it. */
+static int set_text(struct entry *en)
 {
     int n = 0;
+    en->fixed = NULL;
     if (en->k.kind == K_INT)
         n = fmt_int(en->text, en->k.u.i);
     else if (en->k.kind == K_FLT)
@@ -611,10 +758,30 @@ static void set_text(struct entry *en)
     else if (en->k.kind == K_BOOL)
         n = snprintf(en->text, sizeof en->text, "%s", en->k.u.b ? "true" : "false");
     en->tlen = (unsigned char)n;
+    if (en->k.kind != K_STR)
+        return 0;
+    const unsigned char *s = (const unsigned char *)en->k.u.s;
+    size_t len = en->k.len, out = 0;
+    if (valid_utf8(s, len))
+        return 0;
+    if (len > SIZE_MAX / 3 || !(en->fixed = malloc(3 * len)))
+        return -1;                  /* each byte becomes at most 3 */
+    for (size_t i = 0; i < len;) {
+        int k = s[i] < 0x80 ? 1 : utf8_check(s + i, len - i);
+        size_t step = k < 0 ? (size_t)-k : (size_t)k;
+        memcpy(en->fixed + out, k < 0 ? "\xEF\xBF\xBD" : (const char *)s + i,
+               k < 0 ? 3 : step);
+        out += k < 0 ? 3 : step;
+        i += step;
+    }
+    en->flen = out;
+    return 0;
 }
 
-/* Bytewise, a prefix first; keys with the same text (1 and "1") are
- * ordered by kind so that the output does not depend on lua_next order. */
+/* Bytewise by the written text, a prefix first. Keys with the same text are
+ * an error found after the sort; they are ordered by kind, then by their
+ * own bytes, so that the error names them in an order that does not depend
+ * on lua_next. */
 static int cmp_entries(const void *a, const void *b)
 {
     const struct entry *x = a, *y = b;
@@ -625,7 +792,10 @@ static int cmp_entries(const void *a, const void *b)
         return c;
     if (lx != ly)
         return lx < ly ? -1 : 1;
-    return x->k.kind - y->k.kind;
+    if (x->k.kind != y->k.kind || x->k.kind != K_STR)
+        return y->k.kind - x->k.kind;       /* a string last */
+    c = memcmp(x->k.u.s, y->k.u.s, x->k.len < y->k.len ? x->k.len : y->k.len);
+    return c ? c : x->k.len < y->k.len ? -1 : x->k.len > y->k.len;
 }
 
 static void sort_entries(struct entry *v, size_t n)
@@ -657,9 +827,11 @@ static int collect_keys(struct enc *e, int t, int base)
         struct entry *en = new_entry(e);
         if (!en)
             return nomem(e);
+        en->fixed = NULL;
         if (read_key(e, -2, &en->k) < 0)
             return -1;
-        set_text(en);
+        if (set_text(en) < 0)
+            return nomem(e);
         if (!lookup && ++count <= STACK_VALUES && lua_checkstack(L, 4)) {
             lua_insert(L, -2);              /* the value stays below the key */
             en->slot = lua_gettop(L) - 1;
@@ -739,6 +911,43 @@ static int emit_protected(struct enc *e, int t, size_t first, size_t n)
     return c.r;
 }
 
+/* A key as the user wrote it: 1, 1.5, true, or "..." quoted and cut. */
+static void add_key(struct sb *b, const struct key *k)
+{
+    if (k->kind == K_STR) {
+        add_quoted(b, k->u.s, k->len, 24);
+        return;
+    }
+    char text[64];
+    struct sb seg = {text, 0, sizeof text - 1, 0};
+    add_segment(&seg, k);                   /* [1]: drop the brackets */
+    sb_add(b, text + 1, seg.len - 2);
+}
+
+/* An object never holds a key twice: two keys that are written the same
+ * (1 and "1", or two strings whose invalid UTF-8 both becomes U+FFFD) fail
+ * with the path of the object. The n entries from first are sorted. */
+static int check_unique(struct enc *e, size_t first, size_t n)
+{
+    for (size_t i = first + 1; i < first + n; i++) {
+        size_t la, lb;
+        const char *a = entry_text(&e->ents[i - 1], &la);
+        const char *b = entry_text(&e->ents[i], &lb);
+        if (la != lb || memcmp(a, b, la) != 0)
+            continue;
+        char msg[160];
+        struct sb m = {msg, 0, sizeof msg - 1, 0};
+        sb_adds(&m, "keys ");
+        add_key(&m, &e->ents[i - 1].k);
+        sb_adds(&m, " and ");
+        add_key(&m, &e->ents[i].k);
+        sb_adds(&m, " are the same once written as JSON");
+        msg[m.len] = '\0';
+        return fail(e, e->depth - 1, msg);
+    }
+    return 0;
+}
+
 static int json_object(struct enc *e, int t)
 {
     lua_State *L = e->L;
@@ -749,8 +958,13 @@ static int json_object(struct enc *e, int t)
         r = put(e, has_array_mark(L, t) ? "[]" : "{}", 2);
     else if (r >= 0) {
         sort_entries(e->ents + first, n);
-        r = r ? emit_protected(e, t, first, n) : emit_object(e, t, first, n, 0);
+        if (check_unique(e, first, n) < 0)
+            r = -1;
+        else
+            r = r ? emit_protected(e, t, first, n) : emit_object(e, t, first, n, 0);
     }
+    for (size_t i = first; i < e->nents; i++)
+        free(e->ents[i].fixed);
     e->nents = first;
     return r;
 }

@@ -9,10 +9,14 @@
  *              (with their luaworkq.array mark). Read back by wq_decode.
  *   WQ_JSON    the output format: a table whose keys are exactly 1..n
  *              (n >= 1) is an array, any other an object with its keys as
- *              strings sorted bytewise, an empty table is {} unless marked by
- *              luaworkq.array; integers as integers, floats so they read back
- *              to the same double (integral floats keep a ".0"), NaN and
- *              infinity are errors, invalid UTF-8 becomes U+FFFD.
+ *              strings sorted bytewise by their text as written (after
+ *              U+FFFD replacement), an empty table is {} unless marked by
+ *              luaworkq.array; integers as integers, floats in the shortest
+ *              form that reads back to the same double, written as Python's
+ *              repr does (integral floats keep a ".0"), NaN and infinity are
+ *              errors, invalid UTF-8 becomes U+FFFD. Two keys written the
+ *              same (1 and "1") are an error: an object never holds a key
+ *              twice.
  *   WQ_TEXT    the "lines" format: a string as it is, a number as Lua's
  *              tostring writes it; anything else is an error.
  *

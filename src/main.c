@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "paths.h"
 #include "report.h"
 #include "run.h"
+#include "tmpfile.h"
 
 #define MAX_JOBS 1024
 
@@ -38,10 +40,13 @@ static const char usage[] =
     "      --header           with --csv/--tsv: each file's first record names the\n"
     "                         fields; items are tables keyed by those names\n"
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
-    "  -o, --output FILE      write the result to FILE (complete or not at all)\n"
+    "  -o, --output FILE      write the result to FILE (never half-written)\n"
     "  -f, --format FMT       json (default), ndjson or lines\n"
     "      --unordered        write list results as they finish\n"
     "  -k, --keep-going       report a failing item and go on\n"
+    "      --max-failures N|P%  with -k: stop once more than N items (or P%)\n"
+    "                         have failed\n"
+    "      --partial          after a stop, write the merged value of the items done\n"
     "      --errors FILE      with -k: one NDJSON record per failed item\n"
     "      --retries N        run a failing item up to N more times\n"
     "      --timeout SEC      an item running longer than SEC fails\n"
@@ -67,7 +72,7 @@ static const char usage[] =
 enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
        OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
-       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER };
+       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
@@ -89,6 +94,8 @@ static const struct option longopts[] = {
     {"journal", required_argument, NULL, OPT_JOURNAL},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"merge", no_argument, NULL, OPT_MERGE},
+    {"partial", no_argument, NULL, OPT_PARTIAL},
+    {"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
     {"set", required_argument, NULL, OPT_SET},
     {"progress", no_argument, NULL, OPT_PROGRESS},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -238,6 +245,14 @@ static int parse_option(int c, const char *arg, wq_opts *o)
     case OPT_JOURNAL: o->journal = arg; return 0;
     case OPT_SHARD: return parse_shard(arg, o);
     case OPT_MERGE: o->merge = 1; return 0;
+    case OPT_PARTIAL: o->partial = 1; return 0;
+    case OPT_MAX_FAILURES:
+        if (wq_maxfail_parse(arg, &o->max_failures) < 0) {
+            wq_reportf("--max-failures: '%s' is not a whole number N or a percentage P%%"
+                       " (0 <= P < 100)", arg);
+            return -1;
+        }
+        return 0;
     case 'h': fputs(usage, stdout); return 1;
     case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_VERSION); return 1;
     case ':':
@@ -262,6 +277,8 @@ static int check_combination(const wq_opts *o)
                 "or --paragraph";
     else if (o->errors && !o->keep_going)
         clash = "--errors needs -k";
+    else if (o->max_failures.set && !o->keep_going)
+        clash = "--max-failures needs -k (without -k the first failure stops the run)";
     else if (o->journal && o->unordered)
         clash = "--journal keeps results in input order: it cannot go with --unordered";
     else if (o->merge && (o->journal || o->shard_n > 1))
@@ -269,6 +286,50 @@ static int check_combination(const wq_opts *o)
     if (clash)
         wq_reportf("%s", clash);
     return clash ? -1 : 0;
+}
+
+/* Refuses a run whose outputs are one file, or overwrite the job or an
+ * input, before anything is opened. Returns 0 or -1 (reported). */
+static int check_paths(const wq_opts *o)
+{
+    wq_path *p = calloc((size_t)o->ninputs + 4, sizeof *p);
+    wq_buf err = WQ_BUF_INIT;
+    int n = 0, rc = -1;
+    if (p) {
+        p[n++] = (wq_path){o->output, "-o", 1};
+        p[n++] = (wq_path){o->journal, "--journal", 1};
+        p[n++] = (wq_path){o->errors, "--errors", 1};
+        p[n++] = (wq_path){o->job.path, "the job script", 0};
+        for (int i = 0; i < o->ninputs; i++)
+            p[n++] = (wq_path){o->inputs[i], "the input", 0};
+        rc = wq_paths_check(p, n, &err);
+    }
+    if (rc < 0)
+        wq_reportf("%s", err.data ? err.data : "out of memory");
+    wq_buf_free(&err);
+    free(p);
+    return rc;
+}
+
+/* Removes what killed runs left of -o FILE and --errors FILE: temporary
+ * files that no running process holds. */
+static void sweep(const wq_opts *o)
+{
+    const char *files[] = {o->output, o->errors};
+    for (int i = 0; i < 2; i++)
+        if (files[i] && strcmp(files[i], "-") != 0)
+            wq_tmpfile_sweep(files[i]);
+}
+
+/* Standard input that is a terminal gets a hint before it is read: a run
+ * waiting without a word looks hung. */
+static void hint(const wq_opts *o)
+{
+    int stdin_read = o->ninputs == 0;
+    for (int i = 0; i < o->ninputs; i++)
+        stdin_read |= strcmp(o->inputs[i], "-") == 0;
+    if (stdin_read && !o->quiet && !o->check && !o->merge && isatty(STDIN_FILENO))
+        wq_reportf("reading items from the terminal: type them, then Ctrl-D to end");
 }
 
 /* The one place outcomes become exit codes. */
@@ -323,7 +384,11 @@ int main(int argc, char **argv)
         if (o.job.rec.header && !(o.job.rec.headers = wq_headers_new(o.ninputs))) {
             wq_reportf("out of memory");
             rc = EXIT_USAGE;
+        } else if (check_paths(&o) < 0) {
+            rc = EXIT_USAGE;
         } else {
+            sweep(&o);
+            hint(&o);
             rc = exit_code(wq_run(&o));
         }
     } else {

@@ -1,5 +1,6 @@
 /* output.c - the result writer; see output.h. */
 #include "output.h"
+#include "tmpfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 struct wq_out {
     int fd;
     char *path, *tmp;     /* the file and its temporary name, or NULL */
+    int hold;             /* keeps the temporary file's lock (tmpfile.h) */
     enum wq_layout layout;
     int list, started, broken;
 };
@@ -22,7 +24,6 @@ struct wq_out {
 static int open_file(wq_out *o, const char *path, wq_buf *err)
 {
     struct stat st;
-    size_t n = strlen(path);
     if (!(o->path = strdup(path)))
         return -1;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -35,20 +36,8 @@ static int open_file(wq_out *o, const char *path, wq_buf *err)
             wq_buf_printf(err, "cannot open %s: %s", path, strerror(errno));
         return o->fd < 0 ? -1 : 0;
     }
-    if (!(o->tmp = malloc(n + sizeof ".luaworkq-XXXXXX")))
-        return -1;
-    memcpy(o->tmp, path, n);
-    memcpy(o->tmp + n, ".luaworkq-XXXXXX", sizeof ".luaworkq-XXXXXX");
-    if ((o->fd = mkstemp(o->tmp)) < 0) {
-        wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
-        free(o->tmp);
-        o->tmp = NULL;
-        return -1;
-    }
-    mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
-    umask(mask);
-    fchmod(o->fd, 0666 & ~mask);
-    return 0;
+    o->fd = wq_tmpfile_create(path, &o->tmp, &o->hold, err);
+    return o->fd < 0 ? -1 : 0;
 }
 
 wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *err)
@@ -57,6 +46,7 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
     if (!o)
         return NULL;
     o->fd = STDOUT_FILENO;
+    o->hold = -1;
     o->layout = layout;
     o->list = list;
     if (path && strcmp(path, "-") != 0 && open_file(o, path, err) < 0) {
@@ -131,6 +121,7 @@ int wq_out_close(wq_out *o, int keep, wq_buf *err)
         }
         if (rc != WQ_OUT_OK || !keep)
             unlink(o->tmp);
+        close(o->hold);
     } else if (o->path && o->fd >= 0 && close(o->fd) != 0 && rc == WQ_OUT_OK) {
         wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));
         rc = WQ_OUT_ERROR;

@@ -17,10 +17,21 @@ struct wq_progress {
     char *const *paths;
     int n, counting, shard_k, shard_n;
     wq_recfmt fmt;            /* the run's, without its header store */
-    pthread_t counter;
+    pthread_t counter, drawer;
     _Atomic int64_t total;    /* -1 until counted, or if it cannot be */
     _Atomic int cancel;
-    double start, last;
+    pthread_mutex_t mu;       /* guards what follows */
+    pthread_cond_t wake;
+    int ended, drawing, workers;
+    int64_t done, failed;     /* as the writer last told */
+    int64_t carried;          /* of done: from the journal, not run */
+    const _Atomic int64_t *item_ns_at;  /* the pool's recent cost of an item */
+    int64_t item_ns;          /* the last cost of an item the pool told */
+    double ns_sum;            /* the costs told so far, for their mean */
+    int64_t ns_count;
+    double start, last_done;  /* the start, and when done last grew */
+    double *ended_at;         /* ring of workers entries: when the items
+                                 that ended last ended, by their number */
 };
 
 static double now(void)
@@ -66,8 +77,105 @@ static int all_regular(char *const *paths, int n)
     return n > 0;
 }
 
+/* Items per second: while few items have ended, from what items cost (the
+ * mean of the costs the pool told, on every worker), since the count of
+ * items done says little then (with items of 5 s, none has ended for 5 s
+ * and then all workers' at once); once each worker has ended many, from the
+ * count: items run / (when the last of them ended - start), which also
+ * holds the time items wait for the reader and the writer. 0 if unknown. */
+static double rate_of(const struct wq_progress *p)
+{
+    int64_t ran = p->done + p->failed - p->carried;
+    if (ran >= 20 * (int64_t)p->workers && p->last_done > p->start)
+        return (double)ran / (p->last_done - p->start);
+    if (p->ns_count > 0 && p->ns_sum > 0)
+        return p->workers * 1e9 / (p->ns_sum / (double)p->ns_count);
+    return 0;
+}
+
+/* When the c-th item to end (from 1) ended; the start for c <= 0. Only
+ * the last `workers` are kept. */
+static double ended_at(const struct wq_progress *p, int64_t c)
+{
+    return c <= 0 ? p->start : p->ended_at[c % p->workers];
+}
+
+/* The seconds left, -1 if unknown. Each worker takes its next item when
+ * its last one ends, so the item that starts k-th began when the (k -
+ * workers)-th item ended: the items running now have run since, and what
+ * is left of them (each item taking `workers / rate` seconds) is known.
+ * The items still waiting are shared by all workers; when none wait, the
+ * run ends with the last running item. */
+static double eta_of(const struct wq_progress *p, double t, int64_t total, double rate)
+{
+    int64_t ended = p->done + p->failed, w = p->workers;
+    if (rate <= 0 || total < 0 || total < ended)
+        return -1;
+    double cost = (double)w / rate, sum = 0, latest = 0;
+    int64_t running = total - ended < w ? total - ended : w;
+    for (int64_t k = ended + 1; k <= ended + running; k++) {
+        double left = ended_at(p, k - w) + cost - t;
+        left = left < 0 ? 0 : left;
+        sum += left;
+        latest = left > latest ? left : latest;
+    }
+    int64_t waiting = total - ended - running;
+    return waiting > 0 ? (sum + (double)waiting * cost) / (double)w : latest;
+}
+
+/* Draws the line; p->mu held. Unknown figures are shown as "--". */
+static void draw(struct wq_progress *p, double t)
+{
+    char line[160], rtext[32] = "--", etext[32] = "--:--";
+    int64_t total = atomic_load(&p->total);
+    double rate = rate_of(p), eta = eta_of(p, t, total, rate);
+    if (rate > 0)
+        snprintf(rtext, sizeof rtext, rate < 10 ? "%.1f" : "%.0f", rate);
+    if (eta >= 0)
+        snprintf(etext, sizeof etext, "%d:%02d", (int)(eta + 0.5) / 60,
+                 (int)(eta + 0.5) % 60);
+    int len = snprintf(line, sizeof line, "luaworkq: %lld", (long long)p->done);
+    if (total > 0)
+        len += snprintf(line + len, sizeof line - (size_t)len,
+                        " of %lld (%.0f%%), ETA %s", (long long)total,
+                        100.0 * (double)p->done / (double)total, etext);
+    snprintf(line + len, sizeof line - (size_t)len, ", %s items/s, %lld failed",
+             rtext, (long long)p->failed);
+    wq_report_status(line);
+}
+
+/* The drawing thread: the line from the start, then again when the figures
+ * change (at most ten times a second) and every second (the ETA counts
+ * down while items run). */
+static void *draw_main(void *arg)
+{
+    struct wq_progress *p = arg;
+    int64_t drawn = -1;
+    double last = 0;
+    pthread_mutex_lock(&p->mu);
+    while (!p->ended) {
+        double t = now();
+        if (p->done + p->failed != drawn || t - last >= 1.0) {
+            draw(p, t);
+            drawn = p->done + p->failed;
+            last = t;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&p->wake, &p->mu, &until);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
 wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
-                               int shard_k, int shard_n)
+                               int shard_k, int shard_n, int workers,
+                               const _Atomic int64_t *item_ns)
 {
     struct wq_progress *p = calloc(1, sizeof *p);
     if (!p)
@@ -78,38 +186,46 @@ wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
     p->fmt.headers = NULL;
     p->shard_k = shard_k;
     p->shard_n = shard_n;
+    p->workers = workers > 0 ? workers : 1;
+    p->item_ns_at = item_ns;
+    if (!(p->ended_at = calloc((size_t)p->workers, sizeof *p->ended_at))) {
+        free(p);
+        return NULL;
+    }
     p->total = -1;
-    p->start = p->last = now();
+    p->start = p->last_done = now();
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
     p->counting = all_regular(paths, n) &&
                   pthread_create(&p->counter, NULL, count_main, p) == 0;
+    p->drawing = pthread_create(&p->drawer, NULL, draw_main, p) == 0;
     return p;
 }
 
-static void draw(struct wq_progress *p, int64_t done, int64_t failed, double t)
+void wq_progress_update(wq_progress *p, int64_t done, int64_t failed,
+                        int64_t carried)
 {
-    char line[160];
-    int64_t total = atomic_load(&p->total);
-    double rate = t > p->start ? (double)done / (t - p->start) : 0;
-    int len = snprintf(line, sizeof line, "luaworkq: %lld", (long long)done);
-    if (total > 0) {
-        double eta = rate > 0 ? (double)(total - done) / rate : 0;
-        len += snprintf(line + len, sizeof line - (size_t)len,
-                        " of %lld (%.0f%%), ETA %d:%02d", (long long)total,
-                        100.0 * (double)done / (double)total,
-                        (int)eta / 60, (int)eta % 60);
-    }
-    snprintf(line + len, sizeof line - (size_t)len, ", %.0f items/s, %lld failed",
-             rate, (long long)failed);
-    wq_report_status(line);
-}
-
-void wq_progress_update(wq_progress *p, int64_t done, int64_t failed)
-{
-    double t = now();
-    if (!p || t - p->last < 0.1)
+    if (!p)
         return;
-    p->last = t;
-    draw(p, done, failed, t);
+    int64_t item_ns = p->item_ns_at ? atomic_load(p->item_ns_at) : 0;
+    pthread_mutex_lock(&p->mu);
+    double t = now();
+    int64_t before = p->done + p->failed, after = done + failed;
+    if (after != before)
+        p->last_done = t;
+    if (after - before > p->workers)
+        before = after - p->workers;
+    for (int64_t c = before + 1; c <= after; c++)
+        p->ended_at[c % p->workers] = t;
+    if (item_ns > 0 && item_ns != p->item_ns) {
+        p->ns_sum += (double)item_ns;
+        p->ns_count++;
+    }
+    p->item_ns = item_ns;
+    p->done = done;
+    p->failed = failed;
+    p->carried = carried;
+    pthread_mutex_unlock(&p->mu);
 }
 
 void wq_progress_end(wq_progress *p)
@@ -117,8 +233,17 @@ void wq_progress_end(wq_progress *p)
     if (!p)
         return;
     atomic_store(&p->cancel, 1);
+    pthread_mutex_lock(&p->mu);
+    p->ended = 1;
+    pthread_cond_signal(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    if (p->drawing)
+        pthread_join(p->drawer, NULL);
     if (p->counting)
         pthread_join(p->counter, NULL);
     wq_report_status(NULL);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->wake);
+    free(p->ended_at);
     free(p);
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include "reader.h"
 #include "report.h"
 #include "shards.h"
+#include "summary.h"
 #include "worker.h"
 #include "writer.h"
 
@@ -44,6 +46,7 @@ struct run {
     wq_out *out, *errors;     /* the results, --errors FILE */
     wq_progress *progress;    /* the progress line, or NULL */
     int64_t started;          /* ns */
+    int value;                /* the merged value was written */
 };
 
 /* Reads the job script whole; it is loaded from memory in every state. */
@@ -147,9 +150,11 @@ static void pump(struct run *r, const wq_buf *shared)
     wq_buf err = WQ_BUF_INIT;
     if (r->o->progress)
         r->progress = wq_progress_start(r->o->inputs, r->o->ninputs, &r->o->job.rec,
-                                        r->o->shard_k, r->o->shard_n);
+                                        r->o->shard_k, r->o->shard_n,
+                                        r->o->job.workers, &r->item_ns);
     wq_writeconf wc = {r->out, r->errors, r->journal, r->fold ? r->host : NULL,
-                       r->reader, r->progress, r->stop};
+                       r->reader, r->progress, r->stop,
+                       r->o->keep_going ? &r->o->max_failures : NULL};
     if (!(r->writer = wq_writer_new(&wc))) {
         wq_reportf("out of memory");
         wq_stop_request(r->stop, WQ_STOP_MEMORY);
@@ -217,18 +222,20 @@ static int wind_up(struct run *r)
     if (r->journal && rt->complete && why == WQ_GOING &&
         wq_journal_end(r->journal, rt->read, rt->digest, &err) < 0)
         failures += report(&err);
-    if (r->out && r->fold && effect.value) {
+    if (r->out && r->fold && (effect.value || (effect.partial && r->o->partial))) {
         enum wq_value_rc rc = wq_writer_value(r->host, r->format, r->out, &err);
         if (rc == WQ_VALUE_FINISH_FAILED)
             wq_reportf("finish failed: %.*s", (int)err.len, err.data);
         else
             report(&err);
         failures += rc != WQ_VALUE_OK;
+        r->value = rc == WQ_VALUE_OK;
     }
     wq_out *files[] = {r->out, r->errors};
     for (int i = 0; i < 2; i++) {
+        int keep = effect.keep && (i > 0 || !r->fold || r->value);
         wq_buf_reset(&err);
-        if (files[i] && wq_out_close(files[i], effect.keep, &err) == WQ_OUT_ERROR)
+        if (files[i] && wq_out_close(files[i], keep, &err) == WQ_OUT_ERROR)
             failures += report(&err);
     }
     wq_buf_free(&err);
@@ -241,9 +248,14 @@ static void stats(const struct run *r, int64_t left)
 {
     const wq_writetally *t = wq_writer_tally(r->writer);
     double wall = (double)(wq_now_ns() - r->started) / 1e9;
-    wq_reportf("%lld without a result, %lld not processed; %.3f s, %.0f items/s",
-               (long long)t->nil, (long long)left, wall,
-               wall > 0 ? (double)(t->done + t->failed) / wall : 0.0);
+    int64_t ran = t->done - t->carried + t->failed;  /* by the workers */
+    char carried[64] = "";
+    if (t->carried)
+        snprintf(carried, sizeof carried, ", %lld carried from the journal",
+                 (long long)t->carried);
+    wq_reportf("%lld without a result, %lld not processed%s; %.3f s, %.0f items/s",
+               (long long)t->nil, (long long)left, carried, wall,
+               wall > 0 ? (double)ran / wall : 0.0);
     wq_reportf("writer: %lld batches, busy %.3f s (%.0f%%)", (long long)t->batches,
                (double)t->busy_ns / 1e9,
                wall > 0 ? 100.0 * (double)t->busy_ns / 1e9 / wall : 0.0);
@@ -254,6 +266,22 @@ static void stats(const struct run *r, int64_t left)
                    (long long)n, (double)busy / 1e9,
                    wall > 0 ? 100.0 * (double)busy / 1e9 / wall : 0.0);
     }
+}
+
+/* The summary line of a stopped run (summary.h). */
+static void summarize(const struct run *r, const wq_writetally *t, int64_t left,
+                      int left_unknown)
+{
+    char cause[64];
+    wq_buf line = WQ_BUF_INIT;
+    if (t->too_many)
+        wq_maxfail_describe(&r->o->max_failures, cause, sizeof cause);
+    wq_summary s = {wq_stop_is_signal(wq_stop_reason(r->stop)),
+                    t->too_many ? cause : NULL, t->done, t->failed, left,
+                    left_unknown, r->fold, r->value, r->o->output, r->o->journal};
+    wq_summary_line(&s, &line);
+    wq_reportf("%.*s", (int)line.len, line.data);
+    wq_buf_free(&line);
 }
 
 /* The summary lines, and the outcome. */
@@ -270,9 +298,7 @@ static enum wq_outcome conclude(struct run *r, int failures)
     if (r->o->stats && talk && r->writer)
         stats(r, left);
     if (why != WQ_GOING && talk)
-        wq_reportf("stopped: %lld done, %lld failed, %lld%s not processed",
-                   (long long)t->done, (long long)t->failed, (long long)left,
-                   rt->rest_unknown ? "+" : "");
+        summarize(r, t, left, rt->rest_unknown);
     else if (t->carried && r->o->stats && talk)
         wq_reportf("%lld done (%lld from the journal), %lld failed",
                    (long long)t->done, (long long)t->carried, (long long)t->failed);

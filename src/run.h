@@ -11,6 +11,7 @@
 
 #include "frame.h"
 #include "glue.h"
+#include "maxfail.h"
 #include "stop.h"
 
 typedef struct wq_opts {
@@ -24,6 +25,8 @@ typedef struct wq_opts {
     int merge;              /* --merge: the inputs are shard journals */
     enum wq_layout layout;
     int unordered, keep_going, retries;
+    int partial;            /* --partial: a stopped run writes its merged value */
+    wq_maxfail max_failures; /* --max-failures, with -k */
     int quiet, stats, check;
     int progress;           /* the progress line: 1 on, 0 off */
     int cpus;               /* the CPUs this process may run on */

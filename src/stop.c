@@ -33,19 +33,22 @@ struct wq_stop {
     struct slot slots[];
 };
 
+/* A stopped run's merged value is of the items done only: a partial count
+ * must never look whole, so it is written only with --partial, and never
+ * after a failed hook (merge may have lost some) or a closed output. */
 static const wq_stop_effect effects[] = {
-    [WQ_GOING]        = {WQ_OUTCOME_OK, 1, 1},
-    [WQ_STOP_FAILED]  = {WQ_OUTCOME_FAILED, 1, 1},
-    [WQ_STOP_HOOK]    = {WQ_OUTCOME_FAILED, 1, 0},  /* the value is not whole */
-    [WQ_STOP_LOAD]    = {WQ_OUTCOME_REFUSED, 1, 1},
-    [WQ_STOP_THREAD]  = {WQ_OUTCOME_REFUSED, 0, 1},
-    [WQ_STOP_INPUT]   = {WQ_OUTCOME_REFUSED, 0, 1},
-    [WQ_STOP_OUTPUT]  = {WQ_OUTCOME_REFUSED, 0, 1},
-    [WQ_STOP_JOURNAL] = {WQ_OUTCOME_REFUSED, 0, 1},
-    [WQ_STOP_MEMORY]  = {WQ_OUTCOME_REFUSED, 0, 1},
-    [WQ_STOP_PIPE]    = {WQ_OUTCOME_PIPE, 1, 0},
-    [WQ_STOP_SIGINT]  = {WQ_OUTCOME_SIGINT, 1, 1},
-    [WQ_STOP_SIGTERM] = {WQ_OUTCOME_SIGTERM, 1, 1},
+    [WQ_GOING]        = {WQ_OUTCOME_OK, 1, 1, 1},
+    [WQ_STOP_FAILED]  = {WQ_OUTCOME_FAILED, 1, 0, 1},
+    [WQ_STOP_HOOK]    = {WQ_OUTCOME_FAILED, 1, 0, 0},
+    [WQ_STOP_LOAD]    = {WQ_OUTCOME_REFUSED, 1, 0, 1},
+    [WQ_STOP_THREAD]  = {WQ_OUTCOME_REFUSED, 0, 0, 1},
+    [WQ_STOP_INPUT]   = {WQ_OUTCOME_REFUSED, 0, 0, 1},
+    [WQ_STOP_OUTPUT]  = {WQ_OUTCOME_REFUSED, 0, 0, 1},
+    [WQ_STOP_JOURNAL] = {WQ_OUTCOME_REFUSED, 0, 0, 1},
+    [WQ_STOP_MEMORY]  = {WQ_OUTCOME_REFUSED, 0, 0, 1},
+    [WQ_STOP_PIPE]    = {WQ_OUTCOME_PIPE, 1, 0, 0},
+    [WQ_STOP_SIGINT]  = {WQ_OUTCOME_SIGINT, 1, 0, 1},
+    [WQ_STOP_SIGTERM] = {WQ_OUTCOME_SIGTERM, 1, 0, 1},
 };
 
 wq_stop_effect wq_stop_effect_of(enum wq_stop_reason why)

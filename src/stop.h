@@ -63,8 +63,10 @@ enum wq_outcome {
 /* What a stop reason means for the end of the run. */
 typedef struct wq_stop_effect {
     enum wq_outcome outcome;
-    int keep;           /* -o FILE and --errors FILE are put in place */
+    int keep;           /* -o FILE and --errors FILE are put in place (for
+                           a merge, -o FILE only with its value) */
     int value;          /* the merged value is written */
+    int partial;        /* ... with --partial: the value of the items done */
 } wq_stop_effect;
 
 wq_stop_effect wq_stop_effect_of(enum wq_stop_reason why);

@@ -172,10 +172,11 @@ static void run_batch(struct worker *w, wq_batch *b)
     if (p->conf.fold && wq_lua_take_fold(w->lua, &b->out, &w->err) < 0)
         wq_stop_fail(stop, WQ_STOP_HOOK, "merge", w->id, &w->err);
     int64_t busy = wq_now_ns() - t0;
-    w->items += i;
+    int64_t ran = (int64_t)i - b->carried;  /* not the journal's results */
+    w->items += ran;
     w->busy_ns += busy;
-    if (i > 0)
-        atomic_store_explicit(p->conf.item_ns, busy / i, memory_order_relaxed);
+    if (ran > 0)
+        atomic_store_explicit(p->conf.item_ns, busy / ran, memory_order_relaxed);
 }
 
 /* Creates the worker's state and runs init. Returns 0 or -1 (reported). */

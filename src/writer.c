@@ -126,7 +126,7 @@ static void failures(wq_writer *w, const wq_batch *b)
         error_record(w, b, f, &rec);
         wq_buf_reset(&w->err);
         if (wq_out_list(w->c.errors, rec.data, rec.len, &w->err) == WQ_OUT_ERROR)
-            wq_reportf("%.*s", (int)w->err.len, w->err.data);
+            fail(w, WQ_STOP_OUTPUT);  /* the records would be lost */
         wq_buf_free(&rec);
     }
 }
@@ -160,6 +160,11 @@ static void take(wq_writer *w, const wq_batch *b)
     w->t.nil += b->nil;
     w->t.failed += b->failed;
     w->t.unrun += b->unrun;
+    if (w->c.max_failures && !w->t.too_many &&
+        wq_maxfail_exceeded(w->c.max_failures, w->t.failed, w->t.done + w->t.failed)) {
+        w->t.too_many = 1;
+        wq_stop_request(w->c.stop, WQ_STOP_FAILED);
+    }
     results(w, b);
 }
 
@@ -172,7 +177,7 @@ void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)
         w->t.busy_ns += wq_now_ns() - t0;
         w->t.batches++;
         wq_spares_give(spares, b);
-        wq_progress_update(w->c.progress, w->t.done, w->t.failed);
+        wq_progress_update(w->c.progress, w->t.done, w->t.failed, w->t.carried);
     }
 }
 

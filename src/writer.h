@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "glue.h"
 #include "journal.h"
+#include "maxfail.h"
 #include "output.h"
 #include "progress.h"
 #include "queue.h"
@@ -33,6 +34,7 @@ typedef struct wq_writeconf {
     const wq_reader *reader;    /* names the inputs in reports */
     wq_progress *progress;      /* or NULL */
     wq_stop *stop;
+    const wq_maxfail *max_failures;  /* --max-failures with -k, or NULL */
 } wq_writeconf;
 
 /* What became of the items written, summed over the batches. */
@@ -44,6 +46,7 @@ typedef struct wq_writetally {
     int64_t nil;                /* of done: no result */
     int64_t batches;            /* batches written */
     int64_t busy_ns;            /* time spent writing and merging them */
+    int too_many;               /* --max-failures stopped the run */
 } wq_writetally;
 
 /* conf is borrowed. */

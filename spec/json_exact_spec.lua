@@ -1,0 +1,122 @@
+-- Exact JSON: floats in the shortest form that reads back (as Python's
+-- repr writes them, subnormals included), keys sorted by the bytes written,
+-- and no object that holds a key twice.
+local testing = require "luaworkq.testing"
+
+local quote = testing.quote
+
+-- n doubles from the bits of random 64-bit integers (seeded: the same every
+-- run): a third subnormal, a tenth exact powers of two (whose neighbours are
+-- not evenly spaced), the rest anything finite and nonzero.
+local function random_doubles(n)
+  math.randomseed(13)
+  local list = {}
+  while #list < n do
+    local bits, kind = math.random(0), #list % 30
+    if kind < 10 then
+      bits = bits & ((1 << 52) - 1) | (bits & (1 << 63))
+    elseif kind < 13 then
+      bits = bits & ~((1 << 52) - 1)
+    end
+    local x = string.unpack("<d", string.pack("<i8", bits))
+    if x == x and x ~= 0 and x ~= math.huge and x ~= -math.huge then
+      list[#list + 1] = x
+    end
+  end
+  return list
+end
+
+-- What Python's repr writes for each double of the file of hex floats.
+local function python_repr(path)
+  local p = assert(io.popen("python3 -c " .. quote(
+    "import sys\nfor l in open(sys.argv[1]): print(repr(float.fromhex(l)))")
+    .. " " .. quote(path)))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+describe("floats in JSON", function()
+  it("are written as Python's repr writes them, for random doubles", function()
+    local dir = testing.tmpdir()
+    local hex = {}
+    for i, x in ipairs(random_doubles(30000)) do hex[i] = ("%a"):format(x) end
+    local input = testing.write_file(dir .. "/floats.txt", table.concat(hex, "\n") .. "\n")
+    local want = python_repr(input)
+    assert.are.equal(30000, select(2, want:gsub("\n", "")))
+    local r = testing.run{job_source = "function process(s) return tonumber(s) end",
+                          args = {"-f", "ndjson"}, files = {input}}
+    assert.are.equal(0, r.code)
+    -- Compared line by line, so that a failure names a value.
+    local got_lines = {}
+    for line in r.stdout:gmatch("[^\n]*\n") do got_lines[#got_lines + 1] = line end
+    local i = 0
+    for line in want:gmatch("[^\n]*\n") do
+      i = i + 1
+      if got_lines[i] ~= line then
+        assert.are.equal(hex[i] .. " " .. line, hex[i] .. " " .. tostring(got_lines[i]))
+      end
+    end
+    assert.are.equal(i, #got_lines)
+    testing.remove_tree(dir)
+  end)
+
+  -- {what process returns, as Lua; as written}
+  local cases = {
+    {"the smallest subnormal", "5e-324", "5e-324"},
+    {"a subnormal", "2^-1074 * 3", "1.5e-323"},
+    {"the smallest normal", "2^-1022", "2.2250738585072014e-308"},
+    {"1e15 (positional, as repr)", "1e15", "1000000000000000.0"},
+    {"1e16 (an exponent, as repr)", "1e16", "1e+16"},
+    {"0.0001", "1e-4", "0.0001"},
+    {"0.00001", "1e-5", "1e-05"},
+  }
+  for _, case in ipairs(cases) do
+    it("writes " .. case[1] .. " as " .. case[3], function()
+      local r = testing.run{job_source = "function process() return " .. case[2] .. " end",
+                            items = {"x"}, args = {"-f", "ndjson"}}
+      assert.are.same({0, case[3] .. "\n"}, {r.code, r.stdout})
+    end)
+  end
+end)
+
+describe("object keys in JSON", function()
+  it("are sorted by the bytes written, invalid UTF-8 as U+FFFD", function()
+    local r = testing.run{job_source = [[
+      function process() return {["\u{FFFE}"] = 1, ["\xff"] = 2, ["\u{FFFC}"] = 3} end]],
+      items = {"x"}, args = {"-f", "ndjson"}}
+    assert.are.equal(0, r.code)
+    assert.are.equal('{"\u{FFFC}":3,"\u{FFFD}":2,"\u{FFFE}":1}\n', r.stdout)
+  end)
+
+  -- {what the user does, the result as Lua, the key path and keys named}
+  local collisions = {
+    {"an integer key and the same digits as a string", "{n = {[1] = 1, ['1'] = 2}}",
+      [[result.n: keys 1 and "1"]]},
+    {"a boolean key and its name as a string", "{{[true] = 1, ['true'] = 2}}",
+      [[result[1]: keys true and "true"]]},
+    {"two keys whose invalid UTF-8 both becomes U+FFFD", [[{['\255'] = 1, ['\254'] = 2}]],
+      [[result: keys "\xfe" and "\xff"]]},
+  }
+  for _, case in ipairs(collisions) do
+    it("fail the item for " .. case[1], function()
+      local r = testing.run{job_source = "function process() return " .. case[2] .. " end",
+                            items = {"x"}, args = {"-f", "ndjson", "-k"}}
+      assert.are.equal(1, r.code)
+      assert.are.equal("", r.stdout)
+      assert.truthy(r.stderr:find("item 1 (stdin:1) failed: " .. case[3]
+        .. " are the same once written as JSON", 1, true), r.stderr)
+    end)
+  end
+
+  it("fail the merged value with its key path", function()
+    local r = testing.run{job_source = [[
+      function process(s) return {[s] = 1} end
+      function merge(a, b) for k, v in pairs(b) do a[k] = v end return a end
+      function finish(t) t[2] = 0 return t end]],
+      items = {"1", "2"}}
+    assert.are.equal(1, r.code)
+    assert.are.equal("", r.stdout)
+    assert.truthy(r.stderr:find('finish value: keys 2 and "2" are the same', 1, true), r.stderr)
+  end)
+end)

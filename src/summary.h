@@ -1,0 +1,34 @@
+/*
+ * summary.h - the line that ends a stopped run: what was done, why it
+ * stopped, and what the user is left holding.
+ *
+ * A stopped run must never look complete: the line says "interrupted" for
+ * a signal, "stopped" otherwise, whether the merged value was withheld (or
+ * written partial, with --partial) and whether -o FILE was left as it was,
+ * and with a journal, that running the same command again resumes. No
+ * threads, no Lua.
+ */
+#ifndef WQ_SUMMARY_H
+#define WQ_SUMMARY_H
+
+#include <stdint.h>
+#include "buf.h"
+
+typedef struct wq_summary {
+    int signal;              /* stopped by SIGINT or SIGTERM */
+    const char *why;         /* the cause in words, or NULL */
+    int64_t done, failed, left;
+    int left_unknown;        /* the rest of a pipe was not read: "N+" */
+    int merge;               /* the job folds its results with merge */
+    int value;               /* the merged value was written */
+    const char *output;      /* -o FILE, or NULL */
+    const char *journal;     /* --journal FILE, or NULL */
+} wq_summary;
+
+/* Appends the summary of a stopped run (without "luaworkq: ") to line:
+ * "interrupted: 3 done, 0 failed, 9 not processed; no merged value written
+ * (--partial writes the items done); out.json left as it was; run the same
+ * command again to resume". */
+void wq_summary_line(const wq_summary *s, wq_buf *line);
+
+#endif

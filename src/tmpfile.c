@@ -1,0 +1,119 @@
+/* tmpfile.c - temporary output files and their leftovers; see tmpfile.h. */
+#define _DEFAULT_SOURCE  /* flock */
+#include "tmpfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SUFFIX ".luaworkq-"
+#define RANDOM "XXXXXX"
+
+/* Whether the descriptor's file is still there under name. */
+static int still_named(int fd, const char *name)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(name, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* mkstemp, then the lock. A sweep may remove the file between the two;
+ * then it is made again. */
+static int create_locked(char *name, size_t len)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        memcpy(name + len - (sizeof RANDOM - 1), RANDOM, sizeof RANDOM - 1);
+        int fd = mkstemp(name);
+        if (fd < 0)
+            return -1;
+        if (flock(fd, LOCK_EX) == 0 && still_named(fd, name))
+            return fd;
+        close(fd);
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
+int wq_tmpfile_create(const char *path, char **name, int *hold, wq_buf *err)
+{
+    size_t n = strlen(path), len = n + sizeof SUFFIX RANDOM - 1;
+    char *tmp = malloc(len + 1);
+    if (!tmp) {
+        wq_buf_adds(err, "out of memory");
+        return -1;
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, SUFFIX RANDOM, sizeof SUFFIX RANDOM);
+    int fd = create_locked(tmp, len);
+    if (fd < 0 || (*hold = dup(fd)) < 0) {
+        wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            unlink(tmp);
+            close(fd);
+        }
+        free(tmp);
+        return -1;
+    }
+    mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    *name = tmp;
+    return fd;
+}
+
+/* Whether entry is base + SUFFIX + six characters of mkstemp's. */
+static int is_leftover(const char *entry, const char *base, size_t blen)
+{
+    if (strncmp(entry, base, blen) != 0 || strncmp(entry + blen, SUFFIX, sizeof SUFFIX - 1))
+        return 0;
+    const char *r = entry + blen + sizeof SUFFIX - 1;
+    if (strlen(r) != sizeof RANDOM - 1)
+        return 0;
+    for (; *r; r++)
+        if (!((*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') ||
+              (*r >= '0' && *r <= '9')))
+            return 0;
+    return 1;
+}
+
+/* Removes name if no one holds its lock. */
+static void remove_unlocked(const char *name)
+{
+    int fd = open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(fd, name))
+        unlink(name);
+    close(fd);
+}
+
+void wq_tmpfile_sweep(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0, blen = strlen(base);
+    char *dirname = strndup(slash ? path : ".", slash ? dlen : 1);
+    DIR *d = dirname ? opendir(dirname) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!is_leftover(e->d_name, base, blen))
+            continue;
+        char *name = malloc(dlen + strlen(e->d_name) + 1);
+        if (!name)
+            break;
+        memcpy(name, path, dlen);
+        strcpy(name + dlen, e->d_name);
+        remove_unlocked(name);
+        free(name);
+    }
+    if (d)
+        closedir(d);
+    free(dirname);
+}
