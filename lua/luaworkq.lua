@@ -8,6 +8,7 @@ local M = {
   args = core.args,        -- from --set KEY=VALUE, all strings
   version = core.version,
   null = core.null,        -- encodes as JSON null (the same value as cjson.null)
+  where = core.where,      -- in process: the item's input name and LINE
 }
 
 local array_mt = core.array_mt
