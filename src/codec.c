@@ -580,10 +580,12 @@ static int plain(lua_State *L, int idx, const void **open, int depth)
     open[depth] = t;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        int kt = lua_type(L, -2);
-        if ((kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) ||
-            !plain(L, lua_gettop(L), open, depth + 1))
+        int kt = lua_type(L, -2), vt = lua_type(L, -1);
+        if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN)
             return 0;  /* the caller resets the stack */
+        if (vt != LUA_TSTRING && vt != LUA_TNUMBER && vt != LUA_TBOOLEAN &&
+            !plain(L, lua_gettop(L), open, depth + 1))  /* scalars inline: per key */
+            return 0;
         lua_pop(L, 1);
     }
     return 1;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "embedded.h"
+#include "heap.h"
 #include "input.h"
 #include "report.h"
 
@@ -32,6 +33,7 @@ struct wq_lua {
     const wq_jobconf *conf;
     int worker;
     unsigned has;                /* bit per enum wq_hook defined by the job */
+    wq_heap heap;                /* its memory, without locks: see heap.h */
     size_t used, limit;          /* heap bytes, cap (0: none) */
     int64_t item;                /* index of the item running, 0 if none */
     lua_State *volatile current; /* the coroutine running, NULL for L; read
@@ -46,20 +48,21 @@ struct wq_lua {
     wq_buf field;                /* an unquoted CSV field */
 };
 
-/* The allocator: the system one, with the optional heap cap. Lua turns a
- * NULL into a memory error that the running call reports. */
+/* The allocator: the state's own heap (a state runs on one thread at a
+ * time), with the optional cap. Lua turns a NULL into a memory error that
+ * the running call reports. */
 static void *alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     wq_lua *lw = ud;
-    size_t old = ptr ? osize : 0;
+    size_t old = ptr ? osize : 0;  /* without ptr, osize is a type tag */
     if (nsize == 0) {
-        free(ptr);
+        wq_heap_realloc(&lw->heap, ptr, old, 0);
         lw->used -= old;
         return NULL;
     }
     if (lw->limit && nsize > old && lw->used - old + nsize > lw->limit)
         return NULL;
-    void *p = realloc(ptr, nsize);
+    void *p = wq_heap_realloc(&lw->heap, ptr, old, nsize);
     if (p)
         lw->used = lw->used - old + nsize;
     return p;
@@ -369,6 +372,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lw->L = lua_newstate(alloc, lw);
     if (!lw->L) {
         wq_buf_adds(err, "cannot create a Lua state: out of memory");
+        wq_heap_close(&lw->heap);
         free(lw);
         return NULL;
     }
@@ -393,6 +397,7 @@ void wq_lua_close(wq_lua *lw)
         return;
     lua_close(lw->L);
     wq_buf_free(&lw->field);
+    wq_heap_close(&lw->heap);
     free(lw);
 }
 

@@ -1,12 +1,15 @@
 -- Writes a deterministic benchmark input on stdout (own 64-bit LCG, so the
 -- bytes do not depend on Lua's math.random).
---   lua5.4 gen.lua cpu|lines|words COUNT
+--   lua5.4 gen.lua cpu|lines|words|skew|unique COUNT [EVERY]
 --   cpu:   COUNT integer seeds below 2^30, one per line
+--   skew:  as cpu, but every EVERY-th line is "slow SEED" (skew.lua makes
+--          those the costly items)
+--   unique: COUNT distinct lines of 9..24 characters (the index workload)
 --   lines: COUNT short lines of 0..16 letters and digits (empty lines too)
 --   words: COUNT lines of 2..9 words from a 2000-word vocabulary (skewed),
 --          some capitalised, some followed by punctuation
 local kind, count = arg[1], math.tointeger(tonumber(arg[2]))
-assert(kind and count, "usage: gen.lua cpu|lines|words COUNT")
+assert(kind and count, "usage: gen.lua cpu|lines|words|skew|unique COUNT [EVERY]")
 
 local x = 0x2545F4914F6CDD1D
 local function rnd(n)        -- 0 .. n-1
@@ -23,6 +26,20 @@ end
 
 if kind == "cpu" then
   for _ = 1, count do emit(tostring(rnd(1 << 30))) end
+elseif kind == "skew" then
+  local every = math.tointeger(tonumber(arg[3])) or error("skew needs EVERY")
+  for i = 1, count do
+    local seed = tostring(rnd(1 << 30))
+    emit(i % every == 0 and "slow " .. seed or seed)
+  end
+elseif kind == "unique" then
+  -- i * an odd constant is a bijection modulo 2^32: the 8 hex digits are
+  -- distinct for i < 2^32, the letters after them only vary the length
+  for i = 1, count do
+    local tail = {}
+    for j = 1, rnd(17) do tail[j] = string.char(97 + rnd(26)) end
+    emit(string.format("%08x%s", (i * 2654435761) & 0xffffffff, table.concat(tail)))
+  end
 elseif kind == "lines" then
   local alpha = "abcdefghijklmnopqrstuvwxyz0123456789"
   local t = {}

@@ -12,11 +12,32 @@ import os
 import statistics
 import sys
 
-TOOLS = ["luaworkq", "ref", "parallel", "thread", "pool"]
-WORKLOADS = ["cpu", "trivial", "wordcount"]
-RATIO_TARGET = {"cpu": 0.55, "trivial": 0.70, "wordcount": 0.60}
-BEATS_PARALLEL = {"cpu", "trivial"}
-POOL_FACTOR = 5.0
+TOOLS = ["luaworkq", "j1", "j16", "j64", "unordered", "ref", "halves", "parallel", "thread", "pool"]
+WORKLOADS = ["cpu", "trivial", "wordcount", "skew", "index"]
+ANCHOR_NAMES = {"ref": "one state", "halves": "halves", "parallel": "parallel"}
+
+# (workload, tool, measure, anchor, limit): "time" is median wall time over
+# the anchor's, "rss" median peak RSS over the anchor's, "faster" a shorter
+# median wall time than the anchor's. Anchor "luaworkq" is luaworkq -jN.
+TARGETS = [
+    ("cpu", "luaworkq", "time", "halves", 1.03),
+    ("cpu", "luaworkq", "faster", "parallel", None),
+    ("cpu", "j1", "time", "ref", 1.02),
+    ("trivial", "luaworkq", "time", "ref", 0.30),
+    ("trivial", "luaworkq", "faster", "parallel", None),
+    ("wordcount", "luaworkq", "time", "halves", 1.10),
+    ("wordcount", "j1", "time", "ref", 1.05),
+    ("wordcount", "j16", "time", "luaworkq", 1.10),
+    ("wordcount", "j64", "time", "luaworkq", 1.10),
+    ("skew", "luaworkq", "time", "halves", 1.10),
+    ("skew", "luaworkq", "faster", "parallel", None),
+    ("skew", "unordered", "time", "halves", 1.10),
+    ("skew", "unordered", "faster", "parallel", None),
+    ("index", "luaworkq", "time", "ref", 1.00),
+    ("index", "luaworkq", "rss", "ref", 1.50),
+    ("index", "j1", "time", "ref", 1.00),
+    ("index", "j16", "time", "ref", 1.00),
+]
 RSS_LIMIT_MB = 64.0
 RSS_FLAT = 1.20
 STARTUP_MS = 15.0
@@ -72,6 +93,54 @@ def fmt_s(x):
     return f"{x:.3f}" if x < 10 else f"{x:.1f}"
 
 
+def workload_rows(w, tools, meta, jobs, verdict):
+    """The table rows of one workload, its targets checked."""
+    med = {t: statistics.median(d["wall"]) for t, d in tools.items() if d["wall"]}
+    rss = {t: statistics.median(d["rss"]) for t, d in tools.items() if d["rss"]}
+    names = dict(ANCHOR_NAMES, luaworkq=f"-j{jobs}")
+    size = meta.get(f"size_{w}", "")
+    lines, first = [], True
+    for t in TOOLS:
+        if t not in tools:
+            continue
+        d = tools[t]
+        runs = len(d["wall"]) + len(d["bad"])
+        name = f"{w} ({size})" if first else ""
+        first = False
+        if t not in med:
+            lines.append(f"| {name} | {d['label']} | {runs} | - | - | - | - | | "
+                         + verdict(False, f"{w} {t}", "; ".join(d["bad"])) + " |")
+            continue
+        m = med[t]
+        mine = [x for x in TARGETS if x[0] == w and x[1] == t]
+        # the ratio shown: to the anchor of the row's time target, else to one state
+        anchor = next((x[3] for x in mine if x[2] == "time"), "ref")
+        ratio = f"{m / med[anchor]:.2f}× {names[anchor]}" if anchor in med and t != anchor else ""
+        targets, results = [], []
+        if d["bad"]:
+            results.append(verdict(False, f"{w} {t} output", "; ".join(d["bad"])))
+        for _, _, measure, a, limit in mine:
+            what = f"{w} {t} {measure} vs {names[a]}"
+            if measure == "faster":
+                targets.append(f"faster than {names[a]}")
+                ok = a in med and m < med[a]
+                detail = f"{med[a] / m:.2f}× faster" if a in med else f"no {a} run"
+            elif measure == "time":
+                targets.append(f"<= {limit:.2f}× {names[a]}")
+                ok = a in med and m / med[a] <= limit
+                detail = "" if a in med else f"no {a} run"
+            else:
+                targets.append(f"RSS <= {limit:.2f}× {names[a]}")
+                ok = a in rss and t in rss and rss[t] / rss[a] <= limit
+                detail = f"{rss[t] / rss[a]:.2f}×" if a in rss and t in rss else f"no {a} run"
+            results.append(verdict(ok, what, detail))
+        cpu = statistics.median(d["cpu"])
+        peak = f"{rss[t]:.0f}" if t in rss else "-"
+        lines.append(f"| {name} | {d['label']} | {runs} | {fmt_s(m)} | {fmt_s(cpu)} | {peak} | {ratio} "
+                     f"| {'; '.join(targets)} | {'; '.join(results)} |")
+    return lines
+
+
 def main():
     outdir, check = sys.argv[1], sys.argv[2] == "1"
     meta = dict(rows(os.path.join(outdir, "meta.tsv")))
@@ -87,59 +156,30 @@ def main():
     # workload -> tool -> {"label", "wall": [], "cpu": [], "bad": []}
     data = {}
     for w, tool, run, label, wall, user, sys_, rss, status in rows(os.path.join(outdir, "results.tsv")):
-        d = data.setdefault(w, {}).setdefault(tool, {"label": label, "wall": [], "cpu": [], "bad": []})
+        d = data.setdefault(w, {}).setdefault(tool, {"label": label, "wall": [], "cpu": [],
+                                                       "rss": [], "bad": []})
         if status == "ok":
             d["wall"].append(float(wall))
             d["cpu"].append(float(user) + float(sys_))
+            d["rss"].append(int(rss) / 1024)
         else:
             d["bad"].append(f"run {run}: {status}")
 
     out = []
     if any(w in data for w in WORKLOADS):
-        out.append("| workload | tool | runs | median s | CPU s | ratio to reference | target | result |")
-        out.append("|---|---|---:|---:|---:|---:|---|---|")
+        out.append("| workload | tool | runs | median s | CPU s | peak MB | ratio | target | result |")
+        out.append("|---|---|---:|---:|---:|---:|---|---|---|")
     for w in WORKLOADS:
-        if w not in data:
-            continue
-        tools = data[w]
-        med = {t: statistics.median(d["wall"]) for t, d in tools.items() if d["wall"]}
-        ref = med.get("ref")
-        lwq = med.get("luaworkq")
-        size = meta.get(f"size_{w}", "")
-        for t in TOOLS:
-            if t not in tools:
-                continue
-            d = tools[t]
-            runs = len(d["wall"]) + len(d["bad"])
-            name = f"{w} ({size})" if t == "luaworkq" else ""
-            if t not in med:
-                out.append(f"| {name} | {d['label']} | {runs} | - | - | - | | "
-                           + verdict(False, f"{w} {t}", "; ".join(d["bad"])) + " |")
-                continue
-            m = med[t]
-            ratio = f"{m / ref:.2f}" if ref else "-"
-            target, result = "", ""
-            if d["bad"]:
-                result = verdict(False, f"{w} {t} output", "; ".join(d["bad"]))
-            elif t == "luaworkq" and ref:
-                target = f"<= {RATIO_TARGET[w]:.2f}"
-                result = verdict(m / ref <= RATIO_TARGET[w], f"{w} ratio")
-            elif t == "parallel" and w in BEATS_PARALLEL and lwq:
-                target = "luaworkq faster"
-                result = verdict(lwq < m, f"{w} vs parallel", f"luaworkq {m / lwq:.2f}x faster")
-            elif t == "pool" and lwq:
-                target = f"luaworkq >= {POOL_FACTOR:g}x faster"
-                result = verdict(m / lwq >= POOL_FACTOR, f"{w} vs Pool", f"{m / lwq:.1f}x")
-            cpu = statistics.median(d["cpu"])
-            out.append(f"| {name} | {d['label']} | {runs} | {fmt_s(m)} | {fmt_s(cpu)} | {ratio} | {target} | {result} |")
-
-    out += input_rows(data, verdict)
+        if w in data:
+            out.extend(workload_rows(w, data[w], meta, jobs, verdict))
+    out.append("")
+    extra = input_rows(data, verdict)
+    if extra:
+        out += extra[1:] + [""]  # without its leading blank line
 
     mem = rows(os.path.join(outdir, "memory.tsv"))
     start = rows(os.path.join(outdir, "startup.tsv"))
     if mem or start:
-        if out:
-            out.append("")
         out.append("| measure | tool | runs | median | target | result |")
         out.append("|---|---|---:|---:|---|---|")
     if mem:
@@ -200,8 +240,12 @@ def main():
     cpu_note = (f"cpu: {meta['iters']} loop iterations an item ({meta.get('iters_us')} µs "
                 f"of lua5.4 CPU time); " if "iters" in meta else "")
     out.append(f"Medians of runs alternating between the tools ({meta.get('runs')} round{'' if meta.get('runs') == '1' else 's'}); "
-               f"{cpu_note}ratios are to the one-state lua5.4 reference of the same run; "
-               f"CPU s is user + system time. Python peers: tasks of 1000 lines.")
+               f"{cpu_note}ratios are to the anchors of the same run: one state is the job in one "
+               f"lua5.4 state (an io.lines loop writing with cjson), halves two such processes at "
+               f"once on half of the input each, their outputs not merged; CPU s is user + system "
+               f"time, peak MB the largest process's peak RSS. Python peers: tasks of 1000 lines.")
+    if "skew" in meta:
+        out.append(f"skew: {meta['skew']}.")
     out.append("")
     if failures:
         out.append(f"Targets failed: {', '.join(failures)}." + ("" if check else " (--no-check: not an error)"))
