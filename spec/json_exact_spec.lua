@@ -120,3 +120,61 @@ describe("object keys in JSON", function()
     assert.truthy(r.stderr:find('finish value: keys 2 and "2" are the same', 1, true), r.stderr)
   end)
 end)
+
+-- Objects of more keys than the encoder keeps on the Lua stack (1,024) take
+-- another path: their keys are sorted through 16-byte prefixes.
+describe("a large object", function()
+  local LARGE = [[
+function process()
+  local t, n = {}, tonumber(luaworkq.args.n)
+  for i = n, 1, -1 do
+    -- long shared prefixes, and keys that differ only past byte 16
+    t[("shared-prefix-0123456789-%05d"):format(i * 7919 % n)] = i
+    t[("k%d"):format(i)] = i
+  end
+  for i = 1, 50 do t[i * 3] = -i end
+  t[""] = 0
+  t["k\0z"] = 1
+  t["shared-prefix-01"] = 2
+  if luaworkq.args.clash then t["27"] = "clash" end
+  return t
+end
+]]
+
+  -- The JSON text of a string key, as the encoder writes it.
+  local function key_text(k)
+    return type(k) == "number" and tostring(k) or k
+  end
+
+  it("is written with its keys in byte order of their text", function()
+    local n = 3000
+    local r = testing.run{job_source = LARGE, items = {"x"},
+                          args = {"-f", "ndjson", "--set", "n=" .. n}}
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    local expected = {}
+    for i = 0, n - 1 do expected[#expected + 1] = ("shared-prefix-0123456789-%05d"):format(i) end
+    for i = 1, n do expected[#expected + 1] = ("k%d"):format(i) end
+    for i = 1, 50 do expected[#expected + 1] = key_text(i * 3) end
+    expected[#expected + 1] = ""
+    expected[#expected + 1] = "k\0z"
+    expected[#expected + 1] = "shared-prefix-01"
+    table.sort(expected, function(a, b)  -- bytewise, whatever the locale
+      for i = 1, math.min(#a, #b) do
+        if a:byte(i) ~= b:byte(i) then return a:byte(i) < b:byte(i) end
+      end
+      return #a < #b
+    end)
+    local got = {}
+    for k in r.stdout:gmatch('[{,]"(.-)":') do got[#got + 1] = k end  -- no key holds a quote
+    for i, k in ipairs(expected) do expected[i] = k:gsub("%z", "\\u0000") end
+    assert.are.equal(#expected, #got)
+    assert.are.same(expected, got)
+  end)
+
+  it("that holds 27 and \"27\" fails with both keys named", function()
+    local r = testing.run{job_source = LARGE, items = {"x"},
+                          args = {"--set", "n=2000", "--set", "clash=1"}}
+    assert.are.equal(1, r.code)
+    assert.matches('keys 27 and "27" are the same once written as JSON', r.stderr, 1, true)
+  end)
+end)

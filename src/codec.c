@@ -800,10 +800,66 @@ static int cmp_entries(const void *a, const void *b)
     return c ? c : x->k.len < y->k.len ? -1 : x->k.len > y->k.len;
 }
 
+/* An entry's first sixteen bytes of text as two big-endian words,
+ * zero-padded: where two of these differ, they order the entries as
+ * cmp_entries does. */
+struct sortkey {
+    uint64_t prefix[2];
+    struct entry *en;
+};
+
+static int cmp_sortkeys(const void *a, const void *b)
+{
+    const struct sortkey *x = a, *y = b;
+    for (int w = 0; w < 2; w++)
+        if (x->prefix[w] != y->prefix[w])
+            return x->prefix[w] < y->prefix[w] ? -1 : 1;
+    return cmp_entries(x->en, y->en);
+}
+
+/* Sorts many entries through an array of small keys, which moves a quarter
+ * of the bytes and settles most comparisons without reading the entries. Returns 0, or
+ * -1 when out of memory (v is as it was). */
+static int sort_by_keys(struct entry *v, size_t n)
+{
+    struct sortkey *keys = malloc(n * sizeof *keys);
+    if (!keys)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const unsigned char *t = (const unsigned char *)entry_text(&v[i], &len);
+        uint64_t prefix[2] = {0, 0};
+        for (size_t b = 0; b < 16; b++)
+            prefix[b / 8] = prefix[b / 8] << 8 | (b < len ? t[b] : 0);
+        keys[i] = (struct sortkey){{prefix[0], prefix[1]}, &v[i]};
+    }
+    qsort(keys, n, sizeof *keys, cmp_sortkeys);
+    /* Puts the entries in that order in place, one cycle of the permutation
+     * at a time: position j takes the entry keys[j] names. */
+    for (size_t i = 0; i < n; i++) {
+        if (!keys[i].en)
+            continue;
+        struct entry first = v[i];
+        for (size_t j = i;;) {
+            size_t from = (size_t)(keys[j].en - v);
+            keys[j].en = NULL;
+            if (from == i) {
+                v[j] = first;
+                break;
+            }
+            v[j] = v[from];
+            j = from;
+        }
+    }
+    free(keys);
+    return 0;
+}
+
 static void sort_entries(struct entry *v, size_t n)
 {
     if (n > 16) {
-        qsort(v, n, sizeof *v, cmp_entries);
+        if (sort_by_keys(v, n) < 0)
+            qsort(v, n, sizeof *v, cmp_entries);
         return;
     }
     for (size_t i = 1; i < n; i++) {
@@ -817,8 +873,8 @@ static void sort_entries(struct entry *v, size_t n)
 
 /* Collects the keys of t as entries. The values of the first STACK_VALUES
  * keys stay on the stack above base; if the table has more keys, none stay
- * and the emit step looks every value up again. Returns 1 in that case, 0
- * otherwise, -1 on error. */
+ * (large_object collects them again). Returns 1 in that case, 0 otherwise,
+ * -1 on error. */
 static int collect_keys(struct enc *e, int t, int base)
 {
     lua_State *L = e->L;
@@ -849,20 +905,10 @@ static int collect_keys(struct enc *e, int t, int base)
     return lookup;
 }
 
-/* Pushes t[k]. Pushing a string may allocate: only under lua_pcall. */
-static void push_by_key(lua_State *L, int t, const struct key *k)
-{
-    switch (k->kind) {
-    case K_STR: lua_pushlstring(L, k->u.s, k->len); break;
-    case K_INT: lua_pushinteger(L, k->u.i); break;
-    case K_FLT: lua_pushnumber(L, k->u.n); break;
-    default: lua_pushboolean(L, k->u.b); break;
-    }
-    lua_rawget(L, t);
-}
-
-/* Writes the n sorted entries from ents[first] as a JSON object. */
-static int emit_object(struct enc *e, int t, size_t first, size_t n, int lookup)
+/* Writes the n sorted entries from ents[first] as a JSON object. Their
+ * values are on the stack at their slots, or, with vals, in the array at
+ * vals at their slots. */
+static int emit_object(struct enc *e, size_t first, size_t n, int vals)
 {
     lua_State *L = e->L;
     for (size_t i = 0; i < n; i++) {
@@ -873,8 +919,8 @@ static int emit_object(struct enc *e, int t, size_t first, size_t n, int lookup)
             put(e, ":", 1) < 0)
             return -1;
         e->path[e->depth - 1] = en->k;
-        if (lookup)
-            push_by_key(L, t, &en->k);
+        if (vals)
+            lua_rawgeti(L, vals, en->slot);
         else
             lua_pushvalue(L, en->slot);
         if (encode_value(e, lua_gettop(L)) < 0)
@@ -884,25 +930,50 @@ static int emit_object(struct enc *e, int t, size_t first, size_t n, int lookup)
     return put(e, "}", 1);
 }
 
-struct emit_call {
+static int check_unique(struct enc *e, size_t first, size_t n);
+
+struct large_call {
     struct enc *e;
-    size_t first, n;
+    size_t first;
     int r;
 };
 
-static int emit_lookup(lua_State *L)
+/* A table of more than STACK_VALUES keys, under lua_pcall (the array of its
+ * values allocates): its keys are collected again, each value put in an
+ * array at the entry's slot, so that the emit step reads values by position
+ * instead of looking every key up again. Stack: the call, the table. */
+static int large_object(lua_State *L)
 {
-    struct emit_call *c = lua_touserdata(L, 1);
-    c->r = emit_object(c->e, 2, c->first, c->n, 1);
+    struct large_call *c = lua_touserdata(L, 1);
+    struct enc *e = c->e;
+    lua_newtable(L);                        /* 3: the values */
+    lua_Integer count = 0;
+    c->r = -1;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        struct entry *en = new_entry(e);
+        if (!en)
+            return nomem(e), 0;
+        en->fixed = NULL;
+        if (read_key(e, -2, &en->k) < 0)
+            return 0;
+        if (set_text(en) < 0)
+            return nomem(e), 0;
+        en->slot = (int)++count;
+        lua_rawseti(L, 3, count);           /* pops the value */
+    }
+    size_t n = e->nents - c->first;
+    sort_entries(e->ents + c->first, n);
+    if (check_unique(e, c->first, n) == 0)
+        c->r = emit_object(e, c->first, n, 3);
     return 0;
 }
 
-/* The emit step of a large table, under lua_pcall. */
-static int emit_protected(struct enc *e, int t, size_t first, size_t n)
+static int emit_large(struct enc *e, int t, size_t first)
 {
     lua_State *L = e->L;
-    struct emit_call c = {e, first, n, -1};
-    lua_pushcfunction(L, emit_lookup);
+    struct large_call c = {e, first, -1};
+    lua_pushcfunction(L, large_object);
     lua_pushlightuserdata(L, &c);
     lua_pushvalue(L, t);
     if (lua_pcall(L, 2, 0, 0) != LUA_OK) {  /* out of memory, in practice */
@@ -923,7 +994,8 @@ static void add_key(struct sb *b, const struct key *k)
     char text[64];
     struct sb seg = {text, 0, sizeof text - 1, 0};
     add_segment(&seg, k);                   /* [1]: drop the brackets */
-    sb_add(b, text + 1, seg.len - 2);
+    if (seg.len >= 2)
+        sb_add(b, text + 1, seg.len - 2);
 }
 
 /* An object never holds a key twice: two keys that are written the same
@@ -956,14 +1028,16 @@ static int json_object(struct enc *e, int t)
     size_t first = e->nents;
     int r = collect_keys(e, t, lua_gettop(L));
     size_t n = e->nents - first;
-    if (r >= 0 && n == 0)
+    if (r == 1) {
+        for (size_t i = first; i < e->nents; i++)
+            free(e->ents[i].fixed);
+        e->nents = first;
+        r = emit_large(e, t, first);
+    } else if (r == 0 && n == 0) {
         r = put(e, has_array_mark(L, t) ? "[]" : "{}", 2);
-    else if (r >= 0) {
+    } else if (r == 0) {
         sort_entries(e->ents + first, n);
-        if (check_unique(e, first, n) < 0)
-            r = -1;
-        else
-            r = r ? emit_protected(e, t, first, n) : emit_object(e, t, first, n, 0);
+        r = check_unique(e, first, n) < 0 ? -1 : emit_object(e, first, n, 0);
     }
     for (size_t i = first; i < e->nents; i++)
         free(e->ents[i].fixed);
