@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "batch.h"
+#include "child.h"
 #include "input.h"
 #include "journal.h"
 #include "output.h"
@@ -250,14 +251,17 @@ static void *signal_main(void *arg)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR2);
-    int stopped = 0;
+    int stopped = 0;  /* the signal of the stop */
     while (!atomic_load(&r->finished)) {
         int sig;
-        if (r->o->job.timeout > 0) {
+        if (r->o->job.timeout > 0 || stopped) {
             struct timespec tick = {0, 20 * 1000 * 1000};
             sig = sigtimedwait(&set, NULL, &tick);
             if (sig < 0) {
-                wq_pool_check_timeouts(r->pool);
+                if (r->o->job.timeout > 0)
+                    wq_pool_check_timeouts(r->pool);
+                if (wq_lua_unanswered())  /* as a second signal would */
+                    wq_child_exit(stopped ? 128 + stopped : WQ_EXIT_FAILED);
                 continue;
             }
         } else if (sigwait(&set, &sig) != 0) {
@@ -266,8 +270,8 @@ static void *signal_main(void *arg)
         if (sig == SIGUSR2)
             continue;
         if (stopped)
-            _exit(128 + sig);  /* the second signal: at once */
-        stopped = 1;
+            wq_child_exit(128 + sig);  /* the second signal: at once */
+        stopped = sig;
         wq_pool_stop(r->pool, sig == SIGINT ? WQ_STOP_SIGINT : WQ_STOP_SIGTERM);
     }
     return NULL;
