@@ -4,15 +4,9 @@ local testing = require "luaworkq.testing"
 
 local GOOD = "function process(item) return item end\n"
 
-local function is_root()
-  local p = assert(io.popen("id -u"))
-  local uid = p:read("l")
-  p:close()
-  return uid == "0"
-end
+local support = require "support"
+local is_root, first_line, last_line = support.is_root, support.first_line, support.last_line
 
-local function first_line(s) return s:match("^[^\n]*") end
-local function last_line(s) return s:match("([^\n]*)\n?$") end
 
 describe("a usage error", function()
   local dir

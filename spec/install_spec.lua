@@ -8,7 +8,7 @@ local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
 local BUILD = BIN:match("^(.*)/[^/]*$") or "."
 
 -- Runs a shell command; returns its exit code, stdout and stderr.
-local function sh(cmd)
+local function capture(cmd)
   local out, err = os.tmpname(), os.tmpname()
   local ok, how, n = os.execute(("(%s) >%s 2>%s"):format(cmd, quote(out), quote(err)))
   local code = how == "exit" and n or 128 + n
@@ -22,14 +22,14 @@ describe("cmake --install --prefix", function()
   local prefix
   setup(function()
     prefix = testing.tmpdir()
-    local code, _, err = sh(("cmake --install %s --prefix %s"):format(quote(BUILD), quote(prefix)))
+    local code, _, err = capture(("cmake --install %s --prefix %s"):format(quote(BUILD), quote(prefix)))
     assert(code == 0, "cmake --install failed: " .. err)
   end)
   teardown(function() testing.remove_tree(prefix) end)
 
   it("puts luaworkq in bin/, the same version as the build's", function()
-    local code, installed = sh(quote(prefix .. "/bin/luaworkq") .. " --version")
-    local _, built = sh(quote(BIN) .. " --version")
+    local code, installed = capture(quote(prefix .. "/bin/luaworkq") .. " --version")
+    local _, built = capture(quote(BIN) .. " --version")
     assert.are.equal(0, code)
     assert.matches("^luaworkq %d+%.%d+%.%d+", installed)
     assert.are.equal(built, installed)
@@ -45,12 +45,12 @@ describe("cmake --install --prefix", function()
 
   it("installs the man page in share/man/man1, which man renders without warnings",
     function()
-      if sh("command -v man") ~= 0 then
+      if capture("command -v man") ~= 0 then
         pending("man is not installed")
         return
       end
       local page = prefix .. "/share/man/man1/luaworkq.1"
-      local code, text, warnings = sh("MANWIDTH=80 man --warnings -l " .. quote(page))
+      local code, text, warnings = capture("MANWIDTH=80 man --warnings -l " .. quote(page))
       assert.are.same({0, ""}, {code, warnings})
       assert.matches("luaworkq %- run a Lua script", text)
       assert.matches("EXIT STATUS", text)
@@ -58,7 +58,7 @@ describe("cmake --install --prefix", function()
 
   it("installs luaworkq.testing where lua5.4 finds it with LUA_PATH", function()
     local module = prefix .. "/share/lua/5.4/luaworkq/testing.lua"
-    local code, found = sh(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
+    local code, found = capture(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
       quote(prefix .. "/share/lua/5.4/?.lua;;"),
       quote('local t = require "luaworkq.testing"; assert(t.run and t.load); \z
              io.write(package.searchpath("luaworkq.testing", package.path))')))

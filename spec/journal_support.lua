@@ -103,7 +103,7 @@ function M.size(path)
   return n
 end
 
-function M.first_line(s) return s:match("^[^\n]*") end
+M.first_line = require("support").first_line
 
 -- Asserts that got is expected, byte for byte; a difference is shown as
 -- its offset and a little context, not as two whole outputs.

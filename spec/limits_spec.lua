@@ -5,14 +5,9 @@ local system = require "system"  -- luasystem, which busted needs anyway
 
 local has_cjson, cjson = pcall(require, "cjson")
 
-local function first_line(s) return s:match("^[^\n]*") end
-local function last_line(s) return s:match("([^\n]*)\n?$") end
-
-local function lines_of(s)
-  local t = {}
-  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
-  return t
-end
+local support = require "support"
+local first_line, last_line, lines_of, numbers, BUSY =
+  support.first_line, support.last_line, support.lines_of, support.numbers, support.BUSY
 
 -- The lines of stderr that start a failure report.
 local function reports(stderr)
@@ -23,19 +18,6 @@ local function reports(stderr)
   return t
 end
 
-local function numbers(n)
-  local t = {}
-  for i = 1, n do t[i] = i .. "\n" end
-  return table.concat(t)
-end
-
--- Keeps the CPU busy for about s seconds of its own time.
-local BUSY = [[
-local function busy(s)
-  local t = os.clock() + s
-  while os.clock() < t do end
-end
-]]
 
 describe("--timeout SEC", function()
   local SPIN = [[

@@ -8,13 +8,7 @@ local function returning(expr, args)
                      items = {"x"}, args = args}
 end
 
-local function listdir(dir)
-  local p = assert(io.popen("ls -A " .. testing.quote(dir)))
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  return names
-end
+local listdir = require("support").listdir
 
 describe("json output", function()
   -- {what the process returns, as Lua, as JSON}

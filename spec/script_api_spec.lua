@@ -2,7 +2,7 @@
 -- the --check, --help and --version options.
 local testing = require "luaworkq.testing"
 
-local function numbers(n)
+local function number_items(n)
   local list = {}
   for i = 1, n do list[i] = tostring(i) end
   return list
@@ -19,7 +19,7 @@ describe("the luaworkq module", function()
   it("tells each worker its number and the number of workers", function()
     local r = testing.run{job_source = [[
       function process() return {luaworkq.worker, luaworkq.workers} end]],
-      items = numbers(3000), args = {"-j", "3"}}
+      items = number_items(3000), args = {"-j", "3"}}
     assert.are.same({0, ""}, {r.code, r.stderr})
     assert.are.equal(3000, #r.output)
     for _, result in ipairs(r.output) do
@@ -82,7 +82,7 @@ describe("the luaworkq module", function()
         function process(item, index)
           for part = 1, 4 do luaworkq.log(("item %d part %d %s"):format(index, part, pad)) end
           return index
-        end]], items = numbers(5000), args = {"-j", "4"}}
+        end]], items = number_items(5000), args = {"-j", "4"}}
       assert.are.equal(0, r.code)
       local expected, got = {}, {}
       for i = 1, 5000 do
@@ -170,14 +170,14 @@ describe("init and shutdown", function()
   end
 
   it("run once in each of 4 workers", function()
-    local r = testing.run{job_source = JOB, items = numbers(20000),
+    local r = testing.run{job_source = JOB, items = number_items(20000),
                           args = {"-j", "4", "--set", "dir=" .. dir}}
     assert.are.same({0, "[]\n", ""}, {r.code, r.stdout, r.stderr})
     check_workers()
   end)
 
   it("shutdown runs in each worker after a failing item too", function()
-    local r = testing.run{job_source = JOB, items = numbers(20000),
+    local r = testing.run{job_source = JOB, items = number_items(20000),
                           args = {"-j", "4", "--set", "dir=" .. dir, "--set", "fail=5000"}}
     assert.are.equal(1, r.code)
     check_workers()

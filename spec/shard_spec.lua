@@ -5,13 +5,7 @@ local testing = require "luaworkq.testing"
 
 local SLOW = (os.getenv("LUAWORKQ") or ""):match("san") ~= nil
 local N = SLOW and 6000 or 30000
-local function cwd()
-  local p = assert(io.popen("pwd"))
-  local dir = p:read("l")
-  p:close()
-  return dir
-end
-local SRC = os.getenv("LUAWORKQ_SRC") or cwd()
+local SRC = require("support").SRC
 local quote = testing.quote
 
 local support = require "journal_support"
@@ -19,10 +13,7 @@ local LIST_JOB, MERGE_JOB = support.LIST_JOB, support.MERGE_JOB
 local corpus, size, first_line, same_bytes =
   support.corpus, support.size, support.first_line, support.same_bytes
 
-local function sh(cmd)
-  local ok, how, n = os.execute(cmd)
-  return how == "exit" and n or 128 + n
-end
+local sh = require("support").sh
 
 -- The last index of shard k of n over count items.
 local function last_of_shard(k, n, count)

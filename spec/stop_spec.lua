@@ -6,6 +6,9 @@ local testing = require "luaworkq.testing"
 local system = require "system"  -- luasystem, which busted needs anyway
 
 local quote = testing.quote
+local support = require "support"
+local numbers, first_line, last_line, listdir =
+  support.numbers, support.first_line, support.last_line, support.listdir
 
 -- Helpers for jobs. Workers tell the spec how far they got with marker
 -- files in luaworkq.args.dir; the spec waits for them (never a fixed sleep).
@@ -24,31 +27,10 @@ local function await(name)
     if os.time() > deadline then error("gave up waiting for " .. name) end
   end
 end
--- Keeps the CPU busy for about s seconds (os.clock counts every thread).
-local function busy(s)
-  local t = os.clock() + s
-  while os.clock() < t do end
-end
-]]
-
-local function numbers(n)
-  local t = {}
-  for i = 1, n do t[i] = i .. "\n" end
-  return table.concat(t)
-end
-
-local function last_line(s) return s:match("([^\n]*)\n?$") end
-local function first_line(s) return s:match("^[^\n]*") end
+]] .. support.BUSY
 
 local function exists(path) return testing.read_file(path) ~= nil end
 
-local function listdir(dir)
-  local p = assert(io.popen("ls -A " .. quote(dir)))
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  return names
-end
 
 -- True once every worker 1..n has made the marker prefix .. worker.
 local function all_markers(dir, prefix, n)

@@ -1,8 +1,14 @@
 /* batch.c - a run of consecutive items; see batch.h. */
 #include "batch.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct wq_spares {
+    pthread_mutex_t mu;
+    wq_batch *first;          /* linked by next */
+};
 
 wq_batch *wq_batch_new(void)
 {
@@ -101,4 +107,45 @@ void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
     while (*tail)
         tail = &(*tail)->next;
     *tail = f;
+}
+
+wq_spares *wq_spares_new(void)
+{
+    wq_spares *s = calloc(1, sizeof *s);
+    if (s && pthread_mutex_init(&s->mu, NULL))
+        abort();
+    return s;
+}
+
+void wq_spares_free(wq_spares *s)
+{
+    if (!s)
+        return;
+    while (s->first) {
+        wq_batch *b = s->first;
+        s->first = b->next;
+        wq_batch_free(b);
+    }
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+wq_batch *wq_spares_take(wq_spares *s)
+{
+    pthread_mutex_lock(&s->mu);
+    wq_batch *b = s->first;
+    if (b)
+        s->first = b->next;
+    pthread_mutex_unlock(&s->mu);
+    return b ? b : wq_batch_new();
+}
+
+void wq_spares_give(wq_spares *s, wq_batch *b)
+{
+    if (!(b = wq_batch_reset(b)))
+        return;
+    pthread_mutex_lock(&s->mu);
+    b->next = s->first;
+    s->first = b;
+    pthread_mutex_unlock(&s->mu);
 }

@@ -19,11 +19,19 @@ typedef struct wq_failure {
     wq_buf message;             /* error message and traceback */
 } wq_failure;
 
+/* What became of an item, for the journal. */
+enum wq_slot_status {
+    WQ_SLOT_NONE = 0,           /* not run */
+    WQ_SLOT_RESULT,             /* payload: the result (framed for a list) */
+    WQ_SLOT_NIL,                /* no result */
+    WQ_SLOT_FAILED              /* payload: the error's first line */
+};
+
 /* Per item, when the run keeps a journal. */
 typedef struct wq_jitem {
     uint64_t hash;              /* of the item's bytes */
     size_t start, end;          /* its journal payload in jbuf */
-    char status;                /* 0: not run, else enum wq_jstatus */
+    char status;                /* enum wq_slot_status */
     char carried;               /* the journal had it: not run again */
 } wq_jitem;
 
@@ -51,6 +59,11 @@ typedef struct wq_batch {
     struct wq_batch *next;      /* in the list of spare batches */
 } wq_batch;
 
+/* Batches the writer is done with go back to the reader through a list of
+ * spares, so their buffers stop growing after the first rounds instead of
+ * being allocated anew for every batch. Any thread may take or give. */
+typedef struct wq_spares wq_spares;
+
 wq_batch *wq_batch_new(void);
 void wq_batch_free(wq_batch *b);
 /* Empties b for reuse, keeping its buffers. Returns b, or NULL when it grew
@@ -63,5 +76,13 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling);
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len);
 /* Records the failure of item i, taking a copy of msg. */
 void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg);
+
+wq_spares *wq_spares_new(void);
+/* Frees the list and every batch on it. */
+void wq_spares_free(wq_spares *s);
+/* A spare batch, or a new one; NULL when out of memory. */
+wq_batch *wq_spares_take(wq_spares *s);
+/* Empties b and keeps it for reuse (or frees it: wq_batch_reset). */
+void wq_spares_give(wq_spares *s, wq_batch *b);
 
 #endif

@@ -156,13 +156,13 @@ static int readable(const wq_input *in)
     return poll(&p, 1, 0) != 0;  /* an error too: let read report it */
 }
 
-int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
-                  wq_buf *err)
+enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
+                               int wait, wq_buf *err)
 {
     if (in->fd < 0) {
         int rc = next_file(in, err);
         if (rc <= 0)
-            return rc;
+            return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
     }
     for (;;) {
         char *from = in->buf + in->start + in->scan;
@@ -172,10 +172,10 @@ int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
         in->scan = in->end - in->start;
         if (!in->eof) {
             if (!wait && !readable(in))
-                return -3;
+                return WQ_INPUT_LATER;
             ssize_t n = fill(in, err);
             if (n < 0)
-                return (int)n;
+                return n == -2 ? WQ_INPUT_INTERRUPTED : WQ_INPUT_ERROR;
             in->eof = n == 0;
             continue;
         }
@@ -183,7 +183,7 @@ int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
             return emit(in, item, len, in->end - in->start, 0);
         int rc = next_file(in, err);
         if (rc <= 0)
-            return rc;
+            return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
     }
 }
 

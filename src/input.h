@@ -23,12 +23,20 @@ int wq_input_check(char *const *paths, int n, wq_buf *err);
 wq_input *wq_input_new(char *const *paths, int n, char sep);
 void wq_input_free(wq_input *in);
 
-/* Reads the next item. Returns 1 with *item and *len set (valid until the
- * next call), 0 at the end of the last file, -1 on an error (message in
- * err), -2 when a signal interrupted a read, or, without wait, -3 when the
- * item is not there yet (a pipe): call again to go on. */
-int wq_input_next(wq_input *in, const char **item, size_t *len, int wait,
-                  wq_buf *err);
+/* What wq_input_next returns. */
+enum wq_input_rc {
+    WQ_INPUT_ITEM = 1,          /* *item and *len are set (valid until the
+                                   next call) */
+    WQ_INPUT_END = 0,           /* the end of the last file */
+    WQ_INPUT_ERROR = -1,        /* a read error; the message is in err */
+    WQ_INPUT_INTERRUPTED = -2,  /* a signal interrupted a read */
+    WQ_INPUT_LATER = -3         /* without wait: the item is not there yet
+                                   (a pipe); call again to go on */
+};
+
+/* Reads the next item. */
+enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
+                               int wait, wq_buf *err);
 
 /* Where the last item came from: the file's number (0-based), its name
  * ("stdin" for standard input) and its line (record) number there. */

@@ -49,7 +49,7 @@ struct wq_journal {
     time_t synced;
 };
 
-uint64_t wq_hash(const char *p, size_t len)
+uint64_t wq_journal_hash(const char *p, size_t len)
 {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++)
@@ -361,6 +361,61 @@ static int torn_header(wq_journal *j)
     return 1;
 }
 
+#define MAGIC "luaworkq journal 1\n"
+
+int wq_jheader_option(wq_jheader *h, const char *name, const char *value)
+{
+    return wq_buf_printf(&h->options, "%s %s\n", name, value);
+}
+
+void wq_jheader_free(wq_jheader *h)
+{
+    wq_buf_free(&h->options);
+}
+
+/* The header's text, as the journal stores it (NUL-terminated). */
+static int header_text(const wq_jheader *h, wq_buf *text)
+{
+    return wq_buf_printf(text, MAGIC "job %016llx\n%.*s", (unsigned long long)h->job,
+                         (int)h->options.len, h->options.data ? h->options.data : "") |
+           wq_buf_printf(text, "shard %d/%d\n", h->shard_k, h->shard_n);
+}
+
+/* Parses a header's text into h. Returns 0, or -1 if it is not one this
+ * version writes. */
+static int parse_header(const char *text, wq_jheader *h)
+{
+    int end = 0;
+    unsigned long long job;
+    if (strncmp(text, MAGIC, strlen(MAGIC)) != 0 ||
+        sscanf(text + strlen(MAGIC), "job %16llx\n%n", &job, &end) != 1 || !end)
+        return -1;
+    const char *opts = text + strlen(MAGIC) + end, *shard = opts;
+    for (const char *p = opts; *p; p += strcspn(p, "\n") + 1)
+        if (strncmp(p, "shard ", 6) == 0) {
+            shard = p;
+            break;
+        }
+    end = 0;
+    if (strncmp(shard, "shard ", 6) != 0 ||
+        sscanf(shard, "shard %d/%d\n%n", &h->shard_k, &h->shard_n, &end) != 2 ||
+        shard[end] || h->shard_k < 1 || h->shard_k > h->shard_n)
+        return -1;
+    h->job = job;
+    wq_buf_reset(&h->options);
+    return wq_buf_add(&h->options, opts, (size_t)(shard - opts));
+}
+
+/* The lines of a header that are compared as text: its options, and its
+ * shard unless any_shard. */
+static void compared_lines(const wq_jheader *h, int any_shard, wq_buf *out)
+{
+    wq_buf_add(out, h->options.data, h->options.len);
+    if (!any_shard)
+        wq_buf_printf(out, "shard %d/%d\n", h->shard_k, h->shard_n);
+    wq_buf_addc(out, '\0');
+}
+
 /* The first line of a that b lacks: its start in *p, its length returned. */
 static size_t missing_line(const char *a, const char *b, const char **p)
 {
@@ -381,19 +436,32 @@ static size_t missing_line(const char *a, const char *b, const char **p)
     return 0;
 }
 
-void wq_journal_mismatch(const char *path, const char *had, const char *now,
-                         wq_buf *err)
+int wq_jheader_compare(const char *path, const wq_jheader *had,
+                       const wq_jheader *now, int any_shard, wq_buf *err)
 {
-    const char *a, *b;
-    int an = (int)missing_line(had, now, &a), bn = (int)missing_line(now, had, &b);
-    if ((a && strncmp(a, "job ", 4) == 0) || (b && strncmp(b, "job ", 4) == 0))
+    if (had->job != now->job) {
         wq_buf_printf(err, "journal %s was made by another job script", path);
-    else if (a || b)
+        return -1;
+    }
+    wq_buf x = WQ_BUF_INIT, y = WQ_BUF_INIT;
+    compared_lines(had, any_shard, &x);
+    compared_lines(now, any_shard, &y);
+    const char *a = NULL, *b = NULL;
+    int an = 0, bn = 0;
+    if (x.data && y.data) {
+        an = (int)missing_line(x.data, y.data, &a);
+        bn = (int)missing_line(y.data, x.data, &b);
+    }
+    if (a || b)
         wq_buf_printf(err, "journal %s was made with other options: %.*s "
                       "(this run: %.*s)", path, a ? an : 7, a ? a : "without",
                       b ? bn : 7, b ? b : "without");
-    else
-        wq_buf_printf(err, "journal %s was made by another version of luaworkq", path);
+    int same = !a && !b && x.data && y.data && strcmp(x.data, y.data) == 0;
+    if (!same && !a && !b)
+        wq_buf_printf(err, "journal %s was made with its options in another order", path);
+    wq_buf_free(&x);
+    wq_buf_free(&y);
+    return same ? 0 : -1;
 }
 
 /* Syncs the folder of path, so that a journal just created survives a crash
@@ -411,7 +479,20 @@ static void sync_folder(const char *path)
     }
 }
 
-wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
+/* Checks the header of a journal that has one against h. */
+static int check_header(const wq_journal *j, const wq_jheader *h, wq_buf *err)
+{
+    wq_jheader had = WQ_JHEADER_INIT;
+    int rc = parse_header(j->header.data, &had);
+    if (rc < 0)
+        wq_buf_printf(err, "journal %s was made by another version of luaworkq", j->path);
+    else
+        rc = wq_jheader_compare(j->path, &had, h, 0, err);
+    wq_jheader_free(&had);
+    return rc;
+}
+
+wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
 {
     wq_journal *j = open_fd(path, O_RDWR | O_CREAT, err);
     if (!j)
@@ -422,18 +503,14 @@ wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err)
         goto fail;
     }
     off_t end = scan(j, err);
-    if (end < 0)
+    if (end < 0 || (j->header.len && check_header(j, h, err) < 0))
         goto fail;
-    if (j->header.len && strcmp(j->header.data, header) != 0) {
-        wq_journal_mismatch(path, j->header.data, header, err);
-        goto fail;
-    }
     if (end == 0) {
-        wq_buf h = WQ_BUF_INIT;
-        wq_buf_addc(&h, 'H');
-        wq_buf_adds(&h, header);
-        frame(j, h.data, h.len);
-        wq_buf_free(&h);
+        wq_buf text = WQ_BUF_INIT;
+        wq_buf_addc(&text, 'H');
+        header_text(h, &text);
+        frame(j, text.data, text.len);
+        wq_buf_free(&text);
         if (!torn_header(j)) {  /* never overwrite a file of the user's */
             wq_buf_printf(err, "%s is not a luaworkq journal", path);
             goto fail;
@@ -455,7 +532,7 @@ fail:
     return NULL;
 }
 
-wq_journal *wq_journal_read(const char *path, const char **header, wq_buf *err)
+wq_journal *wq_journal_read(const char *path, wq_jheader *h, wq_buf *err)
 {
     wq_journal *j = open_fd(path, O_RDONLY, err);
     if (!j)
@@ -466,11 +543,14 @@ wq_journal *wq_journal_read(const char *path, const char **header, wq_buf *err)
     }
     if (!j->header.len) {
         wq_buf_printf(err, "%s is not a luaworkq journal", path);
-        wq_journal_close(j);
-        return NULL;
+    } else if (parse_header(j->header.data, h) < 0) {
+        wq_buf_printf(err, "%s is not the journal of a shard of this version of "
+                      "luaworkq", path);
+    } else {
+        return j;
     }
-    *header = j->header.data;
-    return j;
+    wq_journal_close(j);
+    return NULL;
 }
 
 void wq_journal_close(wq_journal *j)

@@ -33,29 +33,45 @@ typedef struct wq_jrecord {
 } wq_jrecord;
 
 /* 64-bit hash of bytes (FNV-1a): the item hash and the job hash. */
-uint64_t wq_hash(const char *p, size_t len);
+uint64_t wq_journal_hash(const char *p, size_t len);
 /* The digest of a whole input: folds the next item's hash into d (start
  * from 0), in order, so that shards can tell they read the same input. */
-static inline uint64_t wq_digest(uint64_t d, uint64_t item_hash)
+static inline uint64_t wq_journal_digest(uint64_t d, uint64_t item_hash)
 {
     return (d ^ item_hash) * 1099511628211ull + 1;
 }
 
-/* Opens (creating it if missing) the journal at path for a run whose header
- * text is `header`. An existing journal with another header is refused with
- * a message saying what differs. Returns NULL with a message in err. */
-wq_journal *wq_journal_open(const char *path, const char *header, wq_buf *err);
-/* Opens an existing journal for reading only (--merge); the header is
- * returned in *header (valid while j is open). */
-wq_journal *wq_journal_read(const char *path, const char **header, wq_buf *err);
+/* The header binds a journal to the job and to the options that change
+ * results: a run may resume a journal only under an equal header, and the
+ * shards of one run differ only in their shard. */
+typedef struct wq_jheader {
+    uint64_t job;               /* wq_journal_hash of the job script */
+    wq_buf options;             /* one "name value\n" line per option */
+    int shard_k, shard_n;       /* --shard K/N; 1/1 without */
+} wq_jheader;
+
+#define WQ_JHEADER_INIT {0, WQ_BUF_INIT, 1, 1}
+
+/* Adds the line "name value" to h's options. Returns 0 or -1. */
+int wq_jheader_option(wq_jheader *h, const char *name, const char *value);
+void wq_jheader_free(wq_jheader *h);
+/* Whether two headers agree (in everything but the shard if any_shard):
+ * returns 0, or -1 with a message naming journal `path` and what differs:
+ * the job, an option, or the version of luaworkq. */
+int wq_jheader_compare(const char *path, const wq_jheader *had,
+                       const wq_jheader *now, int any_shard, wq_buf *err);
+
+/* Opens (creating it if missing) the journal at path for a run under
+ * header h. An existing journal with another header is refused with a
+ * message saying what differs. Returns NULL with a message in err. */
+wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err);
+/* Opens an existing journal for reading only (--merge); its header is
+ * parsed into *h (free it with wq_jheader_free). */
+wq_journal *wq_journal_read(const char *path, wq_jheader *h, wq_buf *err);
 void wq_journal_close(wq_journal *j);
-/* The message for a journal whose header `had` is not `now`: which line
- * differs, the job or an option. */
-void wq_journal_mismatch(const char *path, const char *had, const char *now,
-                         wq_buf *err);
 
 /* Whether the journal holds a segment that read its whole input, how many
- * items that input had, and their digest (wq_digest over all of them). */
+ * items that input had, and their digest (wq_journal_digest over all of them). */
 int wq_journal_complete(const wq_journal *j, int64_t *items, uint64_t *digest);
 
 /* The record that counts for index, if any (1) or none (0); -1 on a read

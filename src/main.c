@@ -5,6 +5,7 @@
 #define _GNU_SOURCE  /* sched_getaffinity */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <lua.h>
@@ -16,6 +17,9 @@
 #include "run.h"
 
 #define MAX_JOBS 1024
+
+/* Exit codes: see the README and luaworkq(1). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static char **wq_argv;  /* for messages about refused options */
 
@@ -215,6 +219,20 @@ static int check_combination(const wq_opts *o)
     return clash ? -1 : 0;
 }
 
+/* The one place outcomes become exit codes. */
+static int exit_code(enum wq_outcome outcome)
+{
+    switch (outcome) {
+    case WQ_OUTCOME_OK: return EXIT_OK;
+    case WQ_OUTCOME_FAILED: return EXIT_FAILED;
+    case WQ_OUTCOME_REFUSED: return EXIT_USAGE;
+    case WQ_OUTCOME_PIPE: return 128 + SIGPIPE;  /* as if ended by SIGPIPE */
+    case WQ_OUTCOME_SIGINT: return 128 + SIGINT;
+    case WQ_OUTCOME_SIGTERM: return 128 + SIGTERM;
+    }
+    return EXIT_FAILED;
+}
+
 /* The CPUs this process may run on (a Slurm allocation, a container's
  * cpuset, taskset), as nproc(1) counts them. */
 static int usable_cpus(void)
@@ -248,9 +266,9 @@ int main(int argc, char **argv)
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;
         o.ninputs = argc - optind - 1;
-        rc = wq_run(&o);
+        rc = exit_code(wq_run(&o));
     } else {
-        rc = rc > 0 ? WQ_EXIT_OK : WQ_EXIT_USAGE;
+        rc = rc > 0 ? EXIT_OK : EXIT_USAGE;
     }
     free(o.job.sets);
     return rc;

@@ -95,7 +95,7 @@ int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
     if (len == 0)
         return o->broken ? WQ_OUT_PIPE : WQ_OUT_OK;
     if (o->layout == WQ_LAYOUT_JSON && !o->started) {
-        p++;  /* the first result has no ',' before it */
+        p++;  /* the first result has no separator before it */
         len--;
         int rc = write_all(o, "[", 1, err);
         if (rc)

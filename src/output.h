@@ -1,10 +1,9 @@
 /*
- * output.h - the result writer: framing, the output file, a closed pipe.
+ * output.h - an output file: list brackets, the file put in place, a closed
+ * pipe.
  *
- * List outputs arrive as chunks already framed by the workers: for json each
- * result is preceded by ',', which the writer drops before the first one and
- * wraps in [ ]; for ndjson and lines each result ends with '\n'. A merged
- * value arrives whole. With a path, the output goes to a temporary file
+ * List outputs arrive as chunks framed as frame.h says; a merged value
+ * arrives whole. With a path, the output goes to a temporary file
  * beside it that wq_out_close renames into place, so the file is never seen
  * half-written. The writer knows nothing of threads or Lua.
  */
@@ -13,18 +12,9 @@
 
 #include <stddef.h>
 #include "buf.h"
-#include "codec.h"
+#include "frame.h"
 
 typedef struct wq_out wq_out;
-
-/* The result formats of -f. */
-enum wq_layout { WQ_LAYOUT_JSON, WQ_LAYOUT_NDJSON, WQ_LAYOUT_LINES };
-
-/* How results of a layout are encoded (codec.h). */
-static inline enum wq_format wq_layout_format(enum wq_layout l)
-{
-    return l == WQ_LAYOUT_LINES ? WQ_TEXT : WQ_JSON;
-}
 
 enum { WQ_OUT_OK = 0, WQ_OUT_ERROR = -1, WQ_OUT_PIPE = -2 };
 

@@ -17,7 +17,7 @@ static char status[256];  /* the status line shown now, "" if none */
 
 #define ERASE "\r\033[K"
 
-static void write_all(const char *s, size_t len)
+static void put_stderr(const char *s, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(STDERR_FILENO, s, len);
@@ -34,12 +34,12 @@ void wq_report(const char *s, size_t len)
 {
     pthread_mutex_lock(&lock);
     if (status[0])
-        write_all(ERASE, sizeof ERASE - 1);
-    write_all(s, len);
+        put_stderr(ERASE, sizeof ERASE - 1);
+    put_stderr(s, len);
     if (len == 0 || s[len - 1] != '\n')
-        write_all("\n", 1);
+        put_stderr("\n", 1);
     if (status[0])
-        write_all(status, strlen(status));
+        put_stderr(status, strlen(status));
     pthread_mutex_unlock(&lock);
 }
 
@@ -47,9 +47,9 @@ void wq_report_status(const char *line)
 {
     pthread_mutex_lock(&lock);
     if (status[0] || line)
-        write_all(ERASE, sizeof ERASE - 1);
+        put_stderr(ERASE, sizeof ERASE - 1);
     snprintf(status, sizeof status, "%s", line ? line : "");
-    write_all(status, strlen(status));
+    put_stderr(status, strlen(status));
     pthread_mutex_unlock(&lock);
 }
 

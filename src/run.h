@@ -1,16 +1,17 @@
 /*
- * run.h - one run of a job over its inputs, from options to exit code.
+ * run.h - one run of a job over its inputs, from options to outcome.
  *
- * The conductor: it loads the job in the host state, runs setup, starts the
- * pool, the reader thread and the signal thread, writes the results as the
- * main thread, and ends every run, finished or stopped, the same way: join,
- * finish, close the output, report.
+ * The conductor: it loads the job in the host state, runs setup, wires the
+ * stages (reader.h, worker.h, writer.h) with the queue and the window,
+ * starts them under the stop's watch (stop.h), and ends every run, finished
+ * or stopped, the same way: join, finish, close the outputs, report.
  */
 #ifndef WQ_RUN_H
 #define WQ_RUN_H
 
+#include "frame.h"
 #include "glue.h"
-#include "output.h"
+#include "stop.h"
 
 typedef struct wq_opts {
     wq_jobconf job;
@@ -28,14 +29,7 @@ typedef struct wq_opts {
     int progress;           /* the progress line: 1 on, 0 off */
 } wq_opts;
 
-/* Exit codes: see the README and luaworkq(1). */
-enum { WQ_EXIT_OK = 0, WQ_EXIT_FAILED = 1, WQ_EXIT_USAGE = 2 };
-
-/* Runs the job and returns the process's exit code. */
-int wq_run(wq_opts *o);
-
-/* The header text of the run's journal: the job's hash and every option
- * that changes results, the shard last. */
-void wq_run_header(const wq_opts *o, wq_buf *h);
+/* Runs the job; main.c maps the outcome to the exit code. */
+enum wq_outcome wq_run(wq_opts *o);
 
 #endif

@@ -11,9 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "journal.h"
-#include "output.h"
 #include "report.h"
+#include "writer.h"
 
 #define CHUNK (64 << 10)
 
@@ -25,53 +24,34 @@ struct part {
     uint64_t digest;          /* of the whole input the shard read */
 };
 
-/* Opens part i and checks it against the header prefix of this job. */
-static int open_part(struct part *p, const char *path, const char *prefix,
+/* Opens part i and checks it against this run's header. */
+static int open_part(struct part *p, const char *path, const wq_jheader *mine,
                      wq_buf *err)
 {
-    const char *header;
+    wq_jheader h = WQ_JHEADER_INIT;
     p->path = path;
-    if (!(p->j = wq_journal_read(path, &header, err)))
-        return -1;
-    const char *shard = strstr(header, "\nshard ");
-    size_t before = shard ? (size_t)(shard - header) + 1 : 0;
-    const char *after = shard ? shard + 1 + strcspn(shard + 1, "\n") : "";
-    if (shard && (strncmp(header, prefix, before) != 0 || prefix[before] ||
-                  strcmp(after, "\n") != 0)) {
-        wq_buf rest = WQ_BUF_INIT;  /* the header without its shard line */
-        wq_buf_add(&rest, header, before);
-        wq_buf_adds(&rest, *after ? after + 1 : after);
-        wq_buf_addc(&rest, '\0');
-        wq_journal_mismatch(path, rest.data, prefix, err);
-        wq_buf_free(&rest);
-        return -1;
-    }
-    if (!shard || sscanf(shard + 1, "shard %d/%d", &p->k, &p->n) != 2 || p->k < 1 ||
-        p->k > p->n) {
-        wq_buf_printf(err, "%s is not the journal of a shard", path);
-        return -1;
-    }
-    if (!wq_journal_complete(p->j, &p->items, &p->digest)) {
+    p->j = wq_journal_read(path, &h, err);
+    int ok = p->j && wq_jheader_compare(path, &h, mine, 1, err) == 0;
+    p->k = h.shard_k;
+    p->n = h.shard_n;
+    wq_jheader_free(&h);
+    if (ok && !wq_journal_complete(p->j, &p->items, &p->digest)) {
         wq_buf_printf(err, "%s: shard %d/%d did not finish; run it again with "
                       "its journal to complete it", path, p->k, p->n);
-        return -1;
+        ok = 0;
     }
-    return 0;
+    return ok ? 0 : -1;
 }
 
 /* Opens every part; returns them ordered by shard number, or NULL. */
-static struct part *open_parts(const wq_opts *o, wq_buf *err)
+static struct part *open_parts(const wq_shardconf *c, wq_buf *err)
 {
-    wq_buf prefix = WQ_BUF_INIT;
-    wq_run_header(o, &prefix);
-    char *shard = strstr(prefix.data, "\nshard ");
-    shard[1] = '\0';
-    int n = o->ninputs;
+    int n = c->n;
     struct part *parts = calloc((size_t)n + 1, sizeof *parts), *by = parts + 1;
     int ok = parts != NULL;
     for (int i = 0; ok && i < n; i++) {
         struct part p = {0};
-        ok = open_part(&p, o->inputs[i], prefix.data, err) == 0;
+        ok = open_part(&p, c->journals[i], c->header, err) == 0;
         if (ok && p.n != n)
             wq_buf_printf(err, "%s is shard %d of %d, but %d journals were given",
                           p.path, p.k, p.n, n);
@@ -93,7 +73,6 @@ static struct part *open_parts(const wq_opts *o, wq_buf *err)
         if (ok && i == 0)
             parts[0] = p;  /* the first part, for the comparisons */
     }
-    wq_buf_free(&prefix);
     if (!ok && parts) {
         for (int i = 0; i < n; i++)
             wq_journal_close(by[i].j);
@@ -105,10 +84,10 @@ static struct part *open_parts(const wq_opts *o, wq_buf *err)
 
 /* Writes (or folds) the records of every index in order. Returns the
  * number of failed items, or -1 on an error (reported). */
-static int64_t replay(const wq_opts *o, struct part *by, wq_lua *host,
-                      wq_out *out, wq_buf *err)
+static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *host,
+                             wq_out *out, wq_buf *err)
 {
-    int n = o->ninputs, fold = wq_lua_has(host, WQ_MERGE);
+    int n = c->n, fold = wq_lua_has(host, WQ_MERGE);
     int64_t failed = 0;
     wq_buf chunk = WQ_BUF_INIT;
     for (int64_t i = 1; i <= by[0].items; i++) {
@@ -139,46 +118,51 @@ static int64_t replay(const wq_opts *o, struct part *by, wq_lua *host,
     return err->len ? -1 : failed;
 }
 
-int wq_shards_merge(const wq_opts *o, wq_lua *host)
+/* Folds and writes every record; returns the outcome. */
+static enum wq_outcome merge_parts(const wq_shardconf *c, struct part *by,
+                                   wq_lua *host, wq_out *out, wq_buf *err)
+{
+    int64_t failed = write_records(c, by, host, out, err);
+    if (failed < 0)
+        return WQ_OUTCOME_REFUSED;
+    enum wq_outcome outcome = failed ? WQ_OUTCOME_FAILED : WQ_OUTCOME_OK;
+    if (wq_lua_has(host, WQ_MERGE)) {
+        enum wq_value_rc rc = wq_writer_value(host, c->format, out, err);
+        if (rc == WQ_VALUE_FINISH_FAILED) {
+            wq_reportf("finish failed: %.*s", (int)err->len, err->data);
+            wq_buf_reset(err);
+        }
+        if (rc != WQ_VALUE_OK)
+            outcome = WQ_OUTCOME_FAILED;
+    }
+    if (failed > 0 && !c->quiet)
+        wq_reportf("%lld of %lld items failed", (long long)failed,
+                   (long long)by[0].items);
+    return outcome;
+}
+
+enum wq_outcome wq_shards_merge(const wq_shardconf *c, wq_lua *host)
 {
     wq_buf err = WQ_BUF_INIT;
-    int code = WQ_EXIT_USAGE;
+    enum wq_outcome outcome = WQ_OUTCOME_REFUSED;
     signal(SIGPIPE, SIG_IGN);  /* a closed output is seen as EPIPE */
-    struct part *parts = o->ninputs ? open_parts(o, &err) : NULL;
+    struct part *parts = c->n ? open_parts(c, &err) : NULL;
     wq_out *out = NULL;
-    if (!o->ninputs)
+    if (!c->n)
         wq_buf_adds(&err, "--merge needs the journals of the shards");
     if (parts)
-        out = wq_out_open(o->output, o->layout, !wq_lua_has(host, WQ_MERGE), &err);
+        out = wq_out_open(c->output, c->layout, !wq_lua_has(host, WQ_MERGE), &err);
     if (out) {
-        int64_t failed = replay(o, parts + 1, host, out, &err);
-        code = failed < 0 ? WQ_EXIT_USAGE : failed ? WQ_EXIT_FAILED : WQ_EXIT_OK;
-        if (failed >= 0 && wq_lua_has(host, WQ_MERGE)) {
-            wq_buf value = WQ_BUF_INIT;
-            int raw = 0;
-            if (wq_lua_finish(host, wq_layout_format(o->layout), &value, &raw, &err) == -1) {
-                wq_reportf("finish failed: %.*s", (int)err.len, err.data);
-                wq_buf_reset(&err);
-                code = WQ_EXIT_FAILED;
-            } else if (err.len) {
-                code = WQ_EXIT_FAILED;
-            } else {
-                wq_out_value(out, value.data, value.len, raw, &err);
-            }
-            wq_buf_free(&value);
-        }
-        if (failed > 0 && !o->quiet)
-            wq_reportf("%lld of %lld items failed", (long long)failed,
-                       (long long)parts[1].items);
-        if (wq_out_close(out, code != WQ_EXIT_USAGE, &err) == WQ_OUT_PIPE)
-            code = 128 + SIGPIPE;
+        outcome = merge_parts(c, parts + 1, host, out, &err);
+        if (wq_out_close(out, outcome != WQ_OUTCOME_REFUSED, &err) == WQ_OUT_PIPE)
+            outcome = WQ_OUTCOME_PIPE;
     }
-    if (err.len && code != 128 + SIGPIPE)
+    if (err.len && outcome != WQ_OUTCOME_PIPE)
         wq_reportf("%.*s", (int)err.len, err.data);
     if (parts)
-        for (int i = 0; i < o->ninputs; i++)
+        for (int i = 0; i < c->n; i++)
             wq_journal_close(parts[i + 1].j);
     free(parts);
     wq_buf_free(&err);
-    return code;
+    return outcome;
 }

@@ -1,0 +1,61 @@
+-- What the specs share besides luaworkq.testing: reading output, making
+-- inputs, running shell commands, and Lua source that jobs include.
+local testing = require "luaworkq.testing"
+
+local M = {}
+
+function M.first_line(s) return s:match("^[^\n]*") end
+function M.last_line(s) return s:match("([^\n]*)\n?$") end
+
+-- The lines of s, each ended by "\n" (a last line without one is left out).
+function M.lines_of(s)
+  local t = {}
+  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
+  return t
+end
+
+-- The text "1\n2\n...n\n".
+function M.numbers(n)
+  local t = {}
+  for i = 1, n do t[i] = i .. "\n" end
+  return table.concat(t)
+end
+
+-- The names in a folder, hidden ones too.
+function M.listdir(dir)
+  local p = assert(io.popen("ls -A " .. testing.quote(dir)))
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  return names
+end
+
+-- Runs a shell command; returns its exit code (128 + N for signal N).
+function M.sh(cmd)
+  local _, how, n = os.execute(cmd)
+  return how == "exit" and n or 128 + n
+end
+
+-- The first line a shell command prints.
+function M.output_of(cmd)
+  local p = assert(io.popen(cmd))
+  local line = p:read("l")
+  p:close()
+  return line
+end
+
+function M.is_root() return M.output_of("id -u") == "0" end
+
+-- The repository's root: where CTest runs the specs.
+M.SRC = os.getenv("LUAWORKQ_SRC") or M.output_of("pwd")
+
+-- Lua source for jobs: busy(s) keeps the CPU busy for about s seconds of
+-- the process's CPU time (os.clock counts every thread).
+M.BUSY = [[
+local function busy(s)
+  local t = os.clock() + s
+  while os.clock() < t do end
+end
+]]
+
+return M

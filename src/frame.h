@@ -1,0 +1,28 @@
+/*
+ * frame.h - the result layouts of -f, and how list results are framed.
+ *
+ * Workers frame each list result as they make it, so the writer only
+ * concatenates: for json a result is preceded by ',' (the writer drops the
+ * first one and adds the brackets), for ndjson and lines it ends with '\n'.
+ * A merged value is not framed.
+ */
+#ifndef WQ_FRAME_H
+#define WQ_FRAME_H
+
+#include "buf.h"
+
+enum wq_layout { WQ_LAYOUT_JSON, WQ_LAYOUT_NDJSON, WQ_LAYOUT_LINES };
+
+#define WQ_FRAME_SEP ','    /* before every json result */
+
+static inline int wq_frame_open(wq_buf *b, enum wq_layout l)
+{
+    return l == WQ_LAYOUT_JSON ? wq_buf_addc(b, WQ_FRAME_SEP) : 0;
+}
+
+static inline int wq_frame_close(wq_buf *b, enum wq_layout l)
+{
+    return l == WQ_LAYOUT_JSON ? 0 : wq_buf_addc(b, '\n');
+}
+
+#endif

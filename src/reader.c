@@ -1,0 +1,281 @@
+/*
+ * reader.c - the reader stage; see reader.h.
+ *
+ * Producer: this thread alone, reading the input in order. Consumers: the
+ * workers, through the work queue. Order: every batch reserves the next
+ * sequence number in the window before it is filled, so the writer can put
+ * results back in input order; a full window makes the reservation wait,
+ * which is the backpressure that keeps memory flat. Shutdown: at the end of
+ * the input or at a stop, the reader closes the window and then the queue.
+ */
+#include "reader.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "input.h"
+
+/* How big batches grow: about `ns` of work, within caps. With merge, every
+ * batch ends by sending its folded value to the host, a cost that follows
+ * the distinct keys of a batch rather than its items (word counts); longer
+ * batches make it small next to the work. */
+static const struct sizing {
+    int64_t ns;
+    uint32_t items;
+    size_t bytes;
+} list_sizing = {2000000, 4096, 256 << 10}, fold_sizing = {50000000, 131072, 4 << 20};
+
+#define WINDOW_BYTES (64u << 20)  /* the items of all batches in flight */
+
+struct wq_reader {
+    wq_readconf c;
+    wq_input *in;
+    pthread_t tid;
+    int started;
+    const struct sizing *sizing;
+    size_t batch_bytes;       /* the sizing's cap, within WINDOW_BYTES */
+    wq_readtally t;
+    wq_buf error;
+    /* The item read but not yet added to a batch. */
+    int pending;
+    const char *item;
+    size_t len;
+};
+
+wq_reader *wq_reader_new(const wq_readconf *conf)
+{
+    wq_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->c = *conf;
+    r->sizing = conf->fold ? &fold_sizing : &list_sizing;
+    r->batch_bytes = WINDOW_BYTES / (size_t)conf->window;
+    if (r->batch_bytes > r->sizing->bytes)
+        r->batch_bytes = r->sizing->bytes;
+    if (!(r->in = wq_input_new(conf->paths, conf->npaths, conf->sep))) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void wq_reader_free(wq_reader *r)
+{
+    if (!r)
+        return;
+    wq_input_free(r->in);
+    wq_buf_free(&r->error);
+    free(r);
+}
+
+static int stopping(const wq_reader *r)
+{
+    return wq_stop_reason(r->c.stop) != WQ_GOING;
+}
+
+static void fail(wq_reader *r, enum wq_stop_reason why, const char *msg)
+{
+    if (msg)
+        wq_buf_adds(&r->error, msg);
+    wq_stop_request(r->c.stop, why);
+}
+
+/* How many items the next batch may hold, from the cost of recent items. */
+static uint32_t batch_size(const wq_reader *r)
+{
+    int64_t ns = atomic_load_explicit(r->c.item_ns, memory_order_relaxed);
+    if (ns <= 0)
+        return 1;
+    int64_t n = r->sizing->ns / ns;
+    return n < 1 ? 1 : n > r->sizing->items ? r->sizing->items : (uint32_t)n;
+}
+
+/* Reads the next item into r->item, retrying reads a signal interrupted
+ * unless a stop is due (then it is the end). */
+static enum wq_input_rc next_item(wq_reader *r, int wait)
+{
+    enum wq_input_rc rc;
+    while ((rc = wq_input_next(r->in, &r->item, &r->len, wait, &r->error)) ==
+           WQ_INPUT_INTERRUPTED)
+        if (stopping(r))
+            return WQ_INPUT_END;
+    if (rc == WQ_INPUT_ERROR)
+        fail(r, WQ_STOP_INPUT, NULL);
+    return rc;
+}
+
+/* Whether the item of this index is one this run processes (--shard). */
+static int in_shard(const wq_readconf *c, int64_t index)
+{
+    return c->shard_n == 1 || (index - 1) % c->shard_n == c->shard_k - 1;
+}
+
+/* Looks the last item added to b up in the journal: a result recorded
+ * there is carried over, not run again. Returns 0, or -1 on a stop. */
+static int carry(wq_reader *r, wq_batch *b)
+{
+    wq_jitem *j = &b->j[b->count - 1];
+    wq_jrecord rec;
+    j->hash = wq_journal_hash(r->item, r->len);
+    if (r->c.shard_n == 1)  /* sharded runs fold every item as they read it */
+        r->t.digest = wq_journal_digest(r->t.digest, j->hash);
+    int found = wq_journal_lookup(r->c.journal, r->t.read, &rec, &r->error);
+    if (found > 0 && rec.hash != j->hash) {
+        wq_buf_printf(&r->error, "item %lld (%s:%lld) differs from the one "
+                      "journal %s recorded: the input changed", (long long)r->t.read,
+                      wq_input_name(r->in, b->file), (long long)wq_input_line(r->in),
+                      r->c.journal_path);
+        found = -1;
+    }
+    if (found < 0) {
+        fail(r, WQ_STOP_INPUT, NULL);
+        return -1;
+    }
+    if (found && rec.status != WQ_J_FAILED) {
+        j->carried = 1;
+        j->status = rec.status == WQ_J_NIL ? WQ_SLOT_NIL : WQ_SLOT_RESULT;
+        j->start = b->jbuf.len;
+        wq_buf_add(&b->jbuf, rec.data, rec.len);
+        j->end = b->jbuf.len;
+    }
+    return 0;
+}
+
+/* Reads until an item of this run is pending. Returns WQ_INPUT_ITEM, or
+ * what ended the reading. */
+static enum wq_input_rc read_pending(wq_reader *r, int wait)
+{
+    while (!r->pending) {
+        enum wq_input_rc rc = next_item(r, wait);
+        if (rc != WQ_INPUT_ITEM)
+            return rc;
+        ++r->t.read;
+        if (r->c.journal && r->c.shard_n > 1)
+            r->t.digest = wq_journal_digest(r->t.digest,
+                                            wq_journal_hash(r->item, r->len));
+        r->pending = in_shard(&r->c, r->t.read);
+    }
+    return WQ_INPUT_ITEM;
+}
+
+/* Fills b from the input, starting with the pending item. A batch that
+ * holds items goes as soon as the next one would have to be waited for, so
+ * items from a slow pipe start at once. Returns 1 while items may follow,
+ * 0 at the end or on a stop. */
+static int fill_batch(wq_reader *r, wq_batch *b)
+{
+    uint32_t max = batch_size(r);
+    for (;;) {
+        enum wq_input_rc rc = read_pending(r, b->count == 0);
+        if (rc == WQ_INPUT_LATER)
+            return 1;
+        if (rc != WQ_INPUT_ITEM)
+            return 0;
+        int file = wq_input_file(r->in);
+        if (b->count == 0) {
+            b->file = file;
+            b->line = wq_input_line(r->in);
+            b->first = r->t.read;
+            b->stride = r->c.shard_n;
+        } else if (file != b->file || b->count >= max ||
+                   b->items.len + r->len > r->batch_bytes) {
+            return 1;
+        }
+        if (wq_batch_add(b, r->item, r->len, r->c.journal != NULL) < 0) {
+            fail(r, WQ_STOP_MEMORY, "out of memory");
+            return 0;
+        }
+        r->pending = 0;
+        if (r->c.journal && carry(r, b) < 0)
+            return 0;
+    }
+}
+
+/* After a stop: counts what was left unread, when that cannot block. */
+static void count_rest(wq_reader *r)
+{
+    const char *item;
+    size_t len;
+    r->t.rest = r->pending;
+    if (!wq_input_rest_is_regular(r->in)) {
+        r->t.rest_unknown = 1;
+        return;
+    }
+    wq_buf err = WQ_BUF_INIT;
+    enum wq_input_rc rc;
+    while ((rc = wq_input_next(r->in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
+           rc == WQ_INPUT_INTERRUPTED)
+        r->t.rest += rc == WQ_INPUT_ITEM && in_shard(&r->c, ++r->t.read);
+    wq_buf_free(&err);
+}
+
+/* Ends the stage: the workers and the writer learn that no batch follows. */
+static void finish(wq_reader *r)
+{
+    if (stopping(r))
+        count_rest(r);
+    else
+        r->t.complete = 1;
+    wq_order_close(r->c.order);
+    wq_queue_close(r->c.queue);
+}
+
+static void *reader_main(void *arg)
+{
+    wq_reader *r = arg;
+    int more = 1;
+    uint64_t seq;
+    wq_stop_enter(r->c.stop, r->c.slot, NULL);
+    while (more && !stopping(r)) {
+        wq_batch *b = wq_spares_take(r->c.spares);
+        if (!b) {
+            fail(r, WQ_STOP_MEMORY, "out of memory");
+            break;
+        }
+        if (wq_order_reserve(r->c.order, &seq) < 0) {
+            wq_batch_free(b);
+            break;
+        }
+        b->seq = seq;
+        more = fill_batch(r, b);
+        if (b->count == 0 || wq_queue_push(r->c.queue, b) < 0)
+            wq_order_done(r->c.order, seq, b);  /* nothing to run: hand it back */
+    }
+    wq_stop_leave(r->c.stop, r->c.slot);
+    finish(r);
+    return NULL;
+}
+
+int wq_reader_start(wq_reader *r, wq_buf *err)
+{
+    int rc = pthread_create(&r->tid, NULL, reader_main, r);
+    if (rc != 0) {
+        wq_buf_printf(err, "cannot start the reader thread: %s", strerror(rc));
+        wq_stop_request(r->c.stop, WQ_STOP_THREAD);
+        finish(r);
+        return -1;
+    }
+    r->started = 1;
+    return 0;
+}
+
+void wq_reader_join(wq_reader *r)
+{
+    if (r->started)
+        pthread_join(r->tid, NULL);
+    r->started = 0;
+}
+
+void wq_reader_skip(wq_reader *r)
+{
+    count_rest(r);
+}
+
+const wq_readtally *wq_reader_tally(const wq_reader *r) { return &r->t; }
+
+const wq_buf *wq_reader_error(const wq_reader *r) { return &r->error; }
+
+const char *wq_reader_name(const wq_reader *r, int file)
+{
+    return wq_input_name(r->in, file);
+}

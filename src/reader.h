@@ -1,0 +1,70 @@
+/*
+ * reader.h - the reader stage: input to batches, on a thread of its own.
+ *
+ * The reader reads items (input.h), groups consecutive items of one file
+ * into batches sized to about a fixed amount of work, and pushes them on the
+ * work queue under a sequence number reserved in the reorder window. With a
+ * journal it looks every item up there as it reads it: an item the journal
+ * has a result for is carried over in its batch instead of being run again.
+ *
+ * It ends at the end of the input or at a stop (it is entered in the stop's
+ * registry, so a stop ends a blocking read); either way it then closes the
+ * window and the queue, which is how the workers and the writer learn that
+ * no more batches come.
+ */
+#ifndef WQ_READER_H
+#define WQ_READER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "batch.h"
+#include "journal.h"
+#include "queue.h"
+#include "stop.h"
+
+typedef struct wq_reader wq_reader;
+
+typedef struct wq_readconf {
+    char *const *paths;         /* the inputs; none: standard input */
+    int npaths;
+    char sep;                   /* '\n' or '\0' */
+    int shard_k, shard_n;       /* --shard K/N; 1/1 without */
+    int fold;                   /* results are folded: longer batches */
+    int window;                 /* batches the window holds */
+    wq_journal *journal;        /* --journal, or NULL */
+    const char *journal_path;   /* for messages */
+    wq_stop *stop;
+    int slot;                   /* the reader's slot in the stop's registry */
+    wq_queue *queue;            /* where batches go */
+    wq_order *order;            /* where sequence numbers come from */
+    wq_spares *spares;          /* where batches come from */
+    _Atomic int64_t *item_ns;   /* the recent cost of an item (worker.h) */
+} wq_readconf;
+
+/* What the reader did, once it ended. */
+typedef struct wq_readtally {
+    int64_t read;               /* items read (in and out of the shard) */
+    int64_t rest;               /* items of this run left unread at a stop */
+    int rest_unknown;           /* more may have followed (a pipe) */
+    int complete;               /* the whole input was read */
+    uint64_t digest;            /* of every item read, when journaling */
+} wq_readtally;
+
+/* conf is borrowed. Returns NULL when out of memory. */
+wq_reader *wq_reader_new(const wq_readconf *conf);
+void wq_reader_free(wq_reader *r);
+/* Starts the thread. Returns 0, or -1 with a message in err (the window
+ * and the queue are closed then). */
+int wq_reader_start(wq_reader *r, wq_buf *err);
+/* Joins the thread. */
+void wq_reader_join(wq_reader *r);
+/* Counts, without a thread, what a stop before the first item left unread. */
+void wq_reader_skip(wq_reader *r);
+/* After the join (or skip). */
+const wq_readtally *wq_reader_tally(const wq_reader *r);
+/* The error that stopped the reader, if any (empty otherwise). */
+const wq_buf *wq_reader_error(const wq_reader *r);
+/* The name of input file number `file` ("stdin" for standard input). */
+const char *wq_reader_name(const wq_reader *r, int file);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * writer.c - the writer stage; see writer.h.
+ *
+ * Producer: the workers, handing batches back to the window in any order.
+ * Consumer: this stage alone, on the main thread, which takes them in
+ * sequence order, so the output, the journal and the failure reports follow
+ * the input. Shutdown: the reader closes the window; the writer drains what
+ * was reserved and returns.
+ */
+#include "writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+struct wq_writer {
+    wq_writeconf c;
+    wq_writetally t;
+    wq_buf err;
+};
+
+wq_writer *wq_writer_new(const wq_writeconf *conf)
+{
+    wq_writer *w = calloc(1, sizeof *w);
+    if (w)
+        w->c = *conf;
+    return w;
+}
+
+void wq_writer_free(wq_writer *w)
+{
+    if (!w)
+        return;
+    wq_buf_free(&w->err);
+    free(w);
+}
+
+const wq_writetally *wq_writer_tally(const wq_writer *w) { return &w->t; }
+
+/* Reports err (if any) once and stops the run for why. */
+static void fail(wq_writer *w, enum wq_stop_reason why)
+{
+    if (w->err.len)
+        wq_reportf("%.*s", (int)w->err.len, w->err.data);
+    wq_stop_request(w->c.stop, why);
+}
+
+/* The failure report: a header line naming the item, the message, the
+ * traceback. */
+static void report_failure(const wq_writer *w, const wq_batch *b,
+                           const wq_failure *f)
+{
+    wq_buf line = WQ_BUF_INIT;
+    wq_buf_printf(&line, "luaworkq: item %lld (%s:%lld) failed: ",
+                  (long long)f->index, wq_reader_name(w->c.reader, b->file),
+                  (long long)f->line);
+    wq_buf_add(&line, f->message.data, f->message.len);
+    if (line.data)
+        wq_report(line.data, line.len);
+    wq_buf_free(&line);
+}
+
+/* Where the traceback starts in a failure's message (not NUL-terminated),
+ * or NULL. */
+static const char *traceback_in(const char *msg, size_t len)
+{
+    static const char mark[] = "\nstack traceback:";
+    for (const char *p = msg; (p = memchr(p, '\n', len - (size_t)(p - msg))); p++)
+        if ((size_t)(msg + len - p) >= sizeof mark - 1 &&
+            memcmp(p, mark, sizeof mark - 1) == 0)
+            return p;
+    return NULL;
+}
+
+/* Appends the --errors record of a failure: one JSON object, keys sorted. */
+static void error_record(const wq_writer *w, const wq_batch *b,
+                         const wq_failure *f, wq_buf *rec)
+{
+    const char *msg = f->message.data ? f->message.data : "";
+    const char *tb = traceback_in(msg, f->message.len);
+    size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
+    const char *name = wq_reader_name(w->c.reader, b->file);
+    wq_buf_adds(rec, "{\"error\":");
+    wq_json_string(rec, msg, msglen);
+    wq_buf_printf(rec, ",\"index\":%lld,\"input\":", (long long)f->index);
+    wq_json_string(rec, f->item.data ? f->item.data : "", f->item.len);
+    wq_buf_printf(rec, ",\"line\":%lld,\"source\":", (long long)f->line);
+    wq_json_string(rec, name, strlen(name));
+    wq_buf_adds(rec, ",\"traceback\":");
+    wq_json_string(rec, tb ? tb + 1 : "", tb ? f->message.len - msglen - 1 : 0);
+    wq_buf_adds(rec, "}\n");
+}
+
+static const int journal_status[] = {
+    [WQ_SLOT_RESULT] = WQ_J_RESULT,
+    [WQ_SLOT_NIL] = WQ_J_NIL,
+    [WQ_SLOT_FAILED] = WQ_J_FAILED,
+};
+
+/* Appends to the journal what this run did with the batch's items. */
+static void journal_batch(wq_writer *w, const wq_batch *b)
+{
+    int rc = 0;
+    wq_buf_reset(&w->err);
+    for (uint32_t i = 0; i < b->count && rc == 0; i++) {
+        const wq_jitem *j = &b->j[i];
+        if (j->status == WQ_SLOT_NONE || j->carried)
+            continue;
+        wq_jrecord rec = {b->first + i * b->stride, j->hash, journal_status[(int)j->status],
+                          b->jbuf.data + j->start, j->end - j->start};
+        rc = wq_journal_add(w->c.journal, &rec, &w->err);
+    }
+    if (rc < 0 || wq_journal_flush(w->c.journal, &w->err) < 0)
+        fail(w, WQ_STOP_JOURNAL);
+}
+
+/* Reports the batch's failures, and writes them to --errors. */
+static void failures(wq_writer *w, const wq_batch *b)
+{
+    for (const wq_failure *f = b->failures; f; f = f->next) {
+        report_failure(w, b, f);
+        if (!w->c.errors)
+            continue;
+        wq_buf rec = WQ_BUF_INIT;
+        error_record(w, b, f, &rec);
+        wq_buf_reset(&w->err);
+        if (wq_out_list(w->c.errors, rec.data, rec.len, &w->err) == WQ_OUT_ERROR)
+            wq_reportf("%.*s", (int)w->err.len, w->err.data);
+        wq_buf_free(&rec);
+    }
+}
+
+/* Writes a batch's results: merged into the host's accumulator, or as a
+ * chunk of the list. */
+static void results(wq_writer *w, const wq_batch *b)
+{
+    wq_buf_reset(&w->err);
+    if (w->c.host) {
+        if (b->out.len && wq_stop_reason(w->c.stop) != WQ_STOP_HOOK &&
+            wq_lua_merge_in(w->c.host, b->out.data, b->out.len, &w->err) < 0)
+            wq_stop_fail(w->c.stop, WQ_STOP_HOOK, "merge", 0, &w->err);
+        return;
+    }
+    int rc = wq_out_list(w->c.out, b->out.data, b->out.len, &w->err);
+    if (rc == WQ_OUT_PIPE)
+        wq_stop_request(w->c.stop, WQ_STOP_PIPE);
+    else if (rc == WQ_OUT_ERROR)
+        fail(w, WQ_STOP_OUTPUT);
+}
+
+/* Writes one finished batch: the journal, its failures, then its results. */
+static void take(wq_writer *w, const wq_batch *b)
+{
+    if (w->c.journal && b->j)
+        journal_batch(w, b);
+    failures(w, b);
+    w->t.done += b->done;
+    w->t.carried += b->carried;
+    w->t.nil += b->nil;
+    w->t.failed += b->failed;
+    w->t.unrun += b->unrun;
+    results(w, b);
+}
+
+void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)
+{
+    wq_batch *b;
+    while ((b = wq_order_take(order))) {
+        take(w, b);
+        wq_spares_give(spares, b);
+        wq_progress_update(w->c.progress, w->t.done, w->t.failed);
+    }
+}
+
+enum wq_value_rc wq_writer_value(wq_lua *host, enum wq_format fmt, wq_out *out,
+                                 wq_buf *err)
+{
+    wq_buf value = WQ_BUF_INIT;
+    int raw = 0;
+    enum wq_value_rc rc = WQ_VALUE_OK;
+    int finished = wq_lua_finish(host, fmt, &value, &raw, err);
+    if (finished < 0)
+        rc = finished == -1 ? WQ_VALUE_FINISH_FAILED : WQ_VALUE_UNENCODABLE;
+    else if (wq_out_value(out, value.data, value.len, raw, err) == WQ_OUT_ERROR)
+        rc = WQ_VALUE_WRITE_FAILED;
+    wq_buf_free(&value);
+    return rc;
+}
