@@ -4,8 +4,10 @@
 -- stops on a signal; an item that does not answer its interrupt ends the
 -- run after a grace period.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 local quote = testing.quote
+local first_line, last_line = support.first_line, support.last_line
 
 -- The environment of runs that may end at once: a ThreadSanitizer build
 -- sleeps 1 s at exit while other threads live (its atexit_sleep_ms).
@@ -14,8 +16,6 @@ local function timed_env()
   return {TSAN_OPTIONS = (tsan and tsan ~= "" and tsan .. ":" or "") .. "atexit_sleep_ms=0"}
 end
 
-local function last_line(s) return s:match("([^\n]*)\n?$") end
-local function first_line(s) return s:match("^[^\n]*") end
 
 -- A `sleep` argument no other process on the machine has: children are
 -- found by it with pgrep.

@@ -136,12 +136,7 @@ describe("the examples", function()
     local list = testing.write_file(dir .. "/names.txt", table.concat(names, "\n") .. "\n")
     local out, err = dir .. "/names.out", dir .. "/names.err"
     local lw = os.getenv("LUAWORKQ") or "luaworkq"
-    local job = EXAMPLES .. "hash-files.lua"
-    if job:sub(1, 1) ~= "/" then
-      local p = assert(io.popen("pwd"))
-      job = p:read("l") .. "/" .. job
-      p:close()
-    end
+    local job = require("support").SRC .. "/scripts/examples/hash-files.lua"
     local ok = os.execute(("cd %s && %s -f ndjson %s %s >%s 2>%s"):format(
       testing.quote(sub), testing.quote(lw), testing.quote(job),
       testing.quote(list), testing.quote(out), testing.quote(err)))

@@ -2,12 +2,7 @@
 -- and io.stdout in any hook write whole lines to stderr; io.read and
 -- io.stdin never take the items' input.
 local testing = require "luaworkq.testing"
-
-local function numbers(n)
-  local t = {}
-  for i = 1, n do t[i] = i .. "\n" end
-  return table.concat(t)
-end
+local numbers = require("support").numbers
 
 describe("in a job, stdout is for results only:", function()
   -- {hook, the job: each hook writes "<hook> says hi" its own way}
