@@ -595,6 +595,8 @@ int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
 
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
 {
+    if (atomic_load(&lw->kill) == WQ_KILL_ALL)
+        wq_child_end_all(lw->L);  /* a stop by signal: popen handles too */
     wq_lua_kill(lw, 0);  /* shutdown runs also after a stop */
     if (!wq_lua_has(lw, WQ_SHUTDOWN))
         return 0;
