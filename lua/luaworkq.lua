@@ -8,6 +8,7 @@ local M = {
   args = core.args,        -- from --set KEY=VALUE, all strings
   version = core.version,
   null = core.null,        -- encodes as JSON null (the same value as cjson.null)
+  where = core.where,      -- in process: the item's input name and LINE
   -- JSON by the output's rules: sorted keys, exact integers, floats that
   -- read back exactly; decode keeps integers and names the byte of an error.
   json = {encode = core.json_encode, decode = core.json_decode},

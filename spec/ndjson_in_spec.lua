@@ -51,10 +51,41 @@ describe("--ndjson-in", function()
     assert.equals(2, #r.output)
   end)
 
-  it("fails an empty line: it is not JSON", function()
-    local r = run({'1', '', '3'}, {"-k"})
+  -- Blank lines are no items: indexes run on, lines keep counting.
+  local WHERE = [[
+function process(v, i)
+  local name, line = luaworkq.where()
+  if type(v) == "table" then v = "[" .. table.concat(v, ",") .. "]" end
+  return ("%d %s:%d %s"):format(i, name, line, v)
+end]]
+  local skips = {
+    {"skips empty and blank lines", "1\n\n \t\r\n3\n\n",
+     "1 stdin:1 1\n2 stdin:4 3\n"},
+    {"skips a UTF-8 BOM at the start of the input", "\239\187\191[1]\n2\n",
+     "1 stdin:1 [1]\n2 stdin:2 2\n"},
+    {"skips a BOM on a line of its own", "\239\187\191\n2\n", "1 stdin:2 2\n"},
+  }
+  for _, case in ipairs(skips) do
+    it(case[1], function()
+      local r = testing.run{job_source = WHERE, input = case[2],
+                            args = {"--ndjson-in", "-f", "lines"}}
+      assert.equals("", r.stderr)
+      assert.equals(0, r.code)
+      assert.equals(case[3], r.stdout)
+    end)
+  end
+
+  it("skips a BOM at the start of each file, not elsewhere", function()
+    local dir = testing.tmpdir()
+    local a = testing.write_file(dir .. "/a", "\239\187\1911\n")
+    local b = testing.write_file(dir .. "/b", "\239\187\1912\n\239\187\1913\n")
+    local r = testing.run{job_source = WHERE, files = {a, b},
+                          args = {"--ndjson-in", "-f", "lines", "-k"}}
+    testing.remove_tree(dir)
     assert.equals(1, r.code)
-    assert.matches("item 2 %(stdin:2%) failed: item is not JSON", r.stderr)
+    assert.equals("1 " .. a .. ":1 1\n2 " .. b .. ":1 2\n", r.stdout)
+    assert.matches("item 3 %(" .. b:gsub("%p", "%%%0") .. ":2%) failed: item is not JSON",
+                   r.stderr)
   end)
 
   it("gives the same output whatever -j", function()

@@ -5,7 +5,8 @@
  * hand them back to the window in a scrambled finishing order; the writer
  * must see every token exactly once, in sequence order (or all of them,
  * unordered), with never more than `window` tokens alive at once, plus the
- * one the writer holds between taking and freeing it.
+ * one the writer holds between taking and freeing it. Then the window's
+ * bounds: by weight, and (unordered) not by a batch that never finishes.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,13 +28,16 @@ static wq_queue *q;
 static wq_order *o;
 static atomic_int alive, max_alive;
 
+struct token { uint64_t seq, n; };
+
 static void *producer(void *arg)
 {
     (void)arg;
     uint64_t seq;
     for (int i = 0; i < TOKENS && wq_order_reserve(o, &seq) == 0; i++) {
-        uint64_t *t = malloc(sizeof *t);
-        *t = seq;
+        struct token *t = malloc(sizeof *t);
+        t->seq = seq;
+        t->n = (uint64_t)i;
         int now = atomic_fetch_add(&alive, 1) + 1, max = atomic_load(&max_alive);
         while (now > max && !atomic_compare_exchange_weak(&max_alive, &max, now))
             ;
@@ -47,12 +51,12 @@ static void *producer(void *arg)
 static void *consumer(void *arg)
 {
     unsigned spin = (unsigned)(uintptr_t)arg;
-    uint64_t *t;
+    struct token *t;
     while ((t = wq_queue_pop(q))) {
         spin = spin * 1103515245u + 12345u;  /* uneven work: finish out of order */
         for (volatile unsigned k = 0; k < (spin >> 20) % 2000; k++)
             ;
-        wq_order_done(o, *t, t);
+        wq_order_done(o, t->seq, t, 1);
     }
     return NULL;
 }
@@ -60,7 +64,7 @@ static void *consumer(void *arg)
 static void run(int unordered)
 {
     q = wq_queue_new(WINDOW);
-    o = wq_order_new(WINDOW, unordered);
+    o = wq_order_new(WINDOW, SIZE_MAX, unordered);
     atomic_store(&alive, 0);
     atomic_store(&max_alive, 0);
     pthread_t p, c[CONSUMERS];
@@ -68,12 +72,13 @@ static void run(int unordered)
     for (uintptr_t i = 0; i < CONSUMERS; i++)
         pthread_create(&c[i], NULL, consumer, (void *)(i + 1));
     char *seen = calloc(TOKENS, 1);
-    uint64_t next = 0, *t;
+    uint64_t next = 0;
+    struct token *t;
     int in_order = 1, count = 0;
     while ((t = wq_order_take(o))) {
-        in_order &= *t == next++;
-        if (*t < TOKENS)
-            seen[*t]++;
+        in_order &= t->n == next++;
+        if (t->n < TOKENS)
+            seen[t->n]++;
         count++;
         atomic_fetch_sub(&alive, 1);
         free(t);
@@ -98,14 +103,14 @@ static void run(int unordered)
 /* Closing early: reservations end, what was reserved still comes out. */
 static void close_early(void)
 {
-    o = wq_order_new(4, 0);
+    o = wq_order_new(4, SIZE_MAX, 0);
     uint64_t a, b, c;
     CHECK(wq_order_reserve(o, &a) == 0 && wq_order_reserve(o, &b) == 0, "reserve");
     wq_order_close(o);
     CHECK(wq_order_reserve(o, &c) == -1, "no reservation after close");
     int x = 1, y = 2;
-    wq_order_done(o, b, &y);
-    wq_order_done(o, a, &x);
+    wq_order_done(o, b, &y, 0);
+    wq_order_done(o, a, &x, 0);
     CHECK(wq_order_take(o) == &x && wq_order_take(o) == &y, "reserved batches still taken in order");
     CHECK(wq_order_take(o) == NULL, "then the end");
     wq_order_free(o);
@@ -118,11 +123,64 @@ static void close_early(void)
     wq_queue_free(q);
 }
 
+static atomic_int heavy_taken;
+
+static void *reserve_one(void *arg)
+{
+    uint64_t seq;
+    int *seen_taken = arg;
+    if (wq_order_reserve(o, &seq) == 0)
+        *seen_taken = atomic_load(&heavy_taken);
+    return NULL;
+}
+
+/* A window whose batches weigh the budget has no room until one is taken;
+ * an empty window has room for a batch of any weight. */
+static void by_weight(void)
+{
+    o = wq_order_new(8, 100, 0);
+    uint64_t a;
+    CHECK(wq_order_reserve(o, &a) == 0, "an empty window has room");
+    wq_order_weigh(o, a, 150);
+    int seen_taken = -1;
+    pthread_t t;
+    pthread_create(&t, NULL, reserve_one, &seen_taken);
+    int x = 1;
+    wq_order_done(o, a, &x, 150);
+    atomic_store(&heavy_taken, 1);  /* before the take makes room */
+    CHECK(wq_order_take(o) == &x, "the heavy batch is taken");
+    pthread_join(t, NULL);
+    CHECK(seen_taken == 1, "the next reservation waited for room (saw %d)", seen_taken);
+    wq_order_close(o);
+    wq_order_free(o);
+}
+
+/* Unordered, a batch that never finishes does not hold up the others,
+ * however many pass it. */
+static void unordered_passing(void)
+{
+    o = wq_order_new(4, SIZE_MAX, 1);
+    uint64_t slow, seq;
+    int x = 1, passed = 0;
+    CHECK(wq_order_reserve(o, &slow) == 0, "reserve the slow one");
+    for (int i = 0; i < 100 && wq_order_reserve(o, &seq) == 0; i++) {
+        wq_order_done(o, seq, &x, 1);
+        passed += wq_order_take(o) == &x;
+    }
+    CHECK(passed == 100, "100 batches passed the slow one (%d)", passed);
+    wq_order_close(o);
+    wq_order_done(o, slow, &x, 1);
+    CHECK(wq_order_take(o) == &x && wq_order_take(o) == NULL, "then the slow one, then the end");
+    wq_order_free(o);
+}
+
 int main(void)
 {
     run(0);
     run(1);
     close_early();
+    by_weight();
+    unordered_passing();
     printf("queue: %d passed, %d failed\n", checks - failures, failures);
     return failures != 0;
 }

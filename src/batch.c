@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KEEP_SPARES 64  /* more are freed: a stall made them, not the work */
+
 struct wq_spares {
     pthread_mutex_t mu;
     wq_batch *first;          /* linked by next */
+    int count;
 };
 
 wq_batch *wq_batch_new(void)
@@ -41,6 +44,7 @@ wq_batch *wq_batch_reset(wq_batch *b)
     b->out = keep.out;
     b->jbuf = keep.jbuf;
     b->ends = keep.ends;
+    b->lines = keep.lines;
     b->ends_cap = keep.ends_cap;
     b->j = keep.j;
     wq_buf_reset(&b->items);
@@ -59,10 +63,12 @@ void wq_batch_free(wq_batch *b)
     free(b->j);
     wq_buf_free(&b->out);
     free(b->ends);
+    free(b->lines);
     free(b);
 }
 
-int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
+int wq_batch_add(wq_batch *b, const char *item, size_t len, int64_t line,
+                 int journaling)
 {
     if (b->count == b->ends_cap) {
         size_t cap = b->ends_cap ? b->ends_cap * 2 : 64;
@@ -70,6 +76,10 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
         if (!ends)
             return -1;
         b->ends = ends;
+        int64_t *lines = realloc(b->lines, cap * sizeof *lines);
+        if (!lines)
+            return -1;
+        b->lines = lines;
         if (journaling) {
             wq_jitem *j = realloc(b->j, cap * sizeof *j);
             if (!j)
@@ -82,8 +92,14 @@ int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling)
         memset(&b->j[b->count], 0, sizeof *b->j);
     if (wq_buf_add(&b->items, item, len) < 0)
         return -1;
+    b->lines[b->count] = line;
     b->ends[b->count++] = b->items.len;
     return 0;
+}
+
+size_t wq_batch_weight(const wq_batch *b)
+{
+    return b->items.len + b->out.len + b->jbuf.len + b->count * sizeof *b->ends;
 }
 
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len)
@@ -99,7 +115,7 @@ void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
     if (!f)
         return;  /* the count still says it failed */
     f->index = b->first + i * b->stride;
-    f->line = b->line + i * b->stride;
+    f->line = b->lines[i];
     size_t len;
     const char *item = wq_batch_item(b, i, &len);
     wq_buf_add(&f->item, item, len);
@@ -134,8 +150,10 @@ wq_batch *wq_spares_take(wq_spares *s)
 {
     pthread_mutex_lock(&s->mu);
     wq_batch *b = s->first;
-    if (b)
+    if (b) {
         s->first = b->next;
+        s->count--;
+    }
     pthread_mutex_unlock(&s->mu);
     return b ? b : wq_batch_new();
 }
@@ -145,7 +163,13 @@ void wq_spares_give(wq_spares *s, wq_batch *b)
     if (!(b = wq_batch_reset(b)))
         return;
     pthread_mutex_lock(&s->mu);
-    b->next = s->first;
-    s->first = b;
+    int keep = s->count < KEEP_SPARES;
+    if (keep) {
+        b->next = s->first;
+        s->first = b;
+        s->count++;
+    }
     pthread_mutex_unlock(&s->mu);
+    if (!keep)
+        wq_batch_free(b);
 }

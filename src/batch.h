@@ -45,6 +45,7 @@ typedef struct wq_batch {
     uint32_t count;
     wq_buf items;               /* the items' bytes, back to back */
     size_t *ends;               /* ends[i]: where item i ends in items */
+    int64_t *lines;             /* lines[i]: item i's LINE in the file */
     size_t ends_cap;
 
     wq_buf out;                 /* results: framed list output, or one
@@ -69,11 +70,20 @@ void wq_batch_free(wq_batch *b);
 /* Empties b for reuse, keeping its buffers. Returns b, or NULL when it grew
  * too big to keep (it is freed then). */
 wq_batch *wq_batch_reset(wq_batch *b);
-/* Appends an item (with its journal entry when journaling). Returns 0 or
- * -1 (out of memory). */
-int wq_batch_add(wq_batch *b, const char *item, size_t len, int journaling);
+/* Appends an item that starts at LINE line of the batch's file (with its
+ * journal entry when journaling). Returns 0 or -1 (out of memory). */
+int wq_batch_add(wq_batch *b, const char *item, size_t len, int64_t line,
+                 int journaling);
+/* What the batch weighs in the reorder window: the bytes of its items and
+ * results. */
+size_t wq_batch_weight(const wq_batch *b);
 /* Item i's bytes. */
 const char *wq_batch_item(const wq_batch *b, uint32_t i, size_t *len);
+/* Item i's LINE: records may span lines, so it is kept per item. */
+static inline int64_t wq_batch_line(const wq_batch *b, uint32_t i)
+{
+    return b->lines[i];
+}
 /* Records the failure of item i, taking a copy of msg. */
 void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg);
 

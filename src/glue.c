@@ -21,6 +21,7 @@
 #include <time.h>
 #include "child.h"
 #include "embedded.h"
+#include "input.h"
 #include "report.h"
 #include "streams.h"
 
@@ -50,6 +51,12 @@ struct wq_lua {
     _Atomic uint64_t kill_call;  /* `calls` when a kill reached a call */
     _Atomic int64_t kill_ns;     /* when */
     struct wq_lua *prev, *next;  /* every open state, under states_mu */
+    int file;                    /* where the item comes from: wq_lua_at */
+    int64_t line;
+    int names_file;              /* the file whose header names are cached */
+    int names_ref;               /* in the registry, or LUA_NOREF */
+    int nfields;                 /* of the last record, to size the next */
+    wq_buf field;                /* an unquoted CSV field */
 };
 
 static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -345,6 +352,18 @@ static int l_json_decode(lua_State *L)
     return 1;
 }
 
+/* luaworkq.where(): the current item's input name and LINE; nil outside
+ * process. */
+static int l_where(lua_State *L)
+{
+    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    if (lw->item == 0)
+        return 0;
+    lua_pushstring(L, wq_input_name_of(lw->conf->inputs, lw->conf->ninputs, lw->file));
+    lua_pushinteger(L, lw->line);
+    return 2;
+}
+
 /* os.exit would end the process under the other workers' feet, with the
  * output half-written: in a job it raises an error instead, which fails the
  * item (or the hook) that called it. */
@@ -389,6 +408,8 @@ static void push_core(lua_State *L, const wq_lua *lw)
     lua_setfield(L, -2, "json_decode");
     wq_child_open(L, child_interrupt);
     lua_setfield(L, -2, "exec");
+    lua_pushcfunction(L, l_where);
+    lua_setfield(L, -2, "where");
     lua_createtable(L, 0, lw->conf->nsets);
     for (int i = 0; i < lw->conf->nsets; i++) {
         const char *kv = lw->conf->sets[i], *eq = strchr(kv, '=');
@@ -491,6 +512,8 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     }
     lw->conf = conf;
     lw->worker = worker;
+    lw->names_file = -1;
+    lw->names_ref = LUA_NOREF;
     lw->limit = conf->memory_limit;
     lw->L = lua_newstate(alloc, lw);
     if (!lw->L) {
@@ -533,6 +556,7 @@ void wq_lua_close(wq_lua *lw)
         lw->next->prev = lw->prev;
     pthread_mutex_unlock(&states_mu);
     lua_close(lw->L);
+    wq_buf_free(&lw->field);
     free(lw);
 }
 
@@ -634,12 +658,91 @@ static int room_for(wq_lua *lw, size_t n)
     return lw->used + n <= lw->limit;
 }
 
-/* Pushes the item: its bytes, or the Lua value of its JSON text. */
+void wq_lua_at(wq_lua *lw, int file, int64_t line)
+{
+    lw->file = file;
+    lw->line = line;
+}
+
+/* Pushes the names of the current file's fields (its header record split),
+ * building them at the file's first item. */
+static void push_names(lua_State *L, wq_lua *lw)
+{
+    if (lw->names_file != lw->file) {
+        const wq_recfmt *f = &lw->conf->rec;
+        size_t len = 0, n;
+        const char *h = wq_headers_get(f->headers, lw->file, &len), *name;
+        wq_fields it;
+        wq_fields_init(&it, f, h ? h : "", h ? len : 0);
+        lua_newtable(L);
+        for (int i = 1; wq_fields_next(&it, &lw->field, &name, &n); i++) {
+            lua_pushlstring(L, name, n);
+            lua_rawseti(L, -2, i);
+        }
+        luaL_unref(L, LUA_REGISTRYINDEX, lw->names_ref);
+        lw->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lw->names_file = lw->file;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lw->names_ref);
+}
+
+struct record { wq_lua *lw; const char *p; size_t len; };
+
+/* Pushes a CSV/TSV record as the array of its fields, or with a header as
+ * a table keyed by the header's names (a field past the names keeps its
+ * position as key). Runs protected: building tables may run out of
+ * memory. */
+static int push_record(lua_State *L)
+{
+    const struct record *r = lua_touserdata(L, 1);
+    wq_lua *lw = r->lw;
+    int named = lw->conf->rec.header, names = 2, t = named ? 3 : 2;
+    if (named)
+        push_names(L, lw);
+    int nnames = named ? (int)lua_rawlen(L, names) : 0;
+    lua_createtable(L, named ? 0 : lw->nfields, named ? nnames : 0);
+    wq_fields it;
+    wq_fields_init(&it, &lw->conf->rec, r->p, r->len);
+    const char *field;
+    size_t n;
+    int i = 1;
+    for (; wq_fields_next(&it, &lw->field, &field, &n); i++) {
+        if (i <= nnames)
+            lua_rawgeti(L, names, i);
+        else if (named)
+            lua_pushinteger(L, i);
+        lua_pushlstring(L, field, n);
+        if (named)
+            lua_rawset(L, t);
+        else
+            lua_rawseti(L, t, i);
+    }
+    lw->nfields = i - 1;
+    return 1;
+}
+
+static int push_fields(wq_lua *lw, const char *item, size_t len)
+{
+    struct record r = {lw, item, len};
+    lua_pushcfunction(lw->L, push_record);
+    lua_pushlightuserdata(lw->L, &r);
+    if (lua_pcall(lw->L, 1, 1, 0) == LUA_OK)
+        return 0;
+    lua_pop(lw->L, 1);
+    lua_gc(lw->L, LUA_GCCOLLECT);
+    return -1;  /* out of memory: push_item says so */
+}
+
+/* Pushes the item: its bytes, its fields (CSV, TSV), or the Lua value of
+ * its JSON text. */
 static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
 {
     char msg[WQ_ERRLEN];
     int rc = room_for(lw, len + 64) ? 0 : -1;  /* 64: a string's header */
-    if (rc == 0 && !lw->conf->ndjson_in)
+    enum wq_rec_kind kind = lw->conf->rec.kind;
+    if (rc == 0 && (kind == WQ_REC_CSV || kind == WQ_REC_TSV))
+        rc = push_fields(lw, item, len);
+    else if (rc == 0 && !lw->conf->ndjson_in)
         lua_pushlstring(lw->L, item, len);
     else if (rc == 0 && (rc = wq_json_decode(lw->L, item, len, msg)) == -1)
         wq_buf_printf(err, "item is not JSON: %s", msg);

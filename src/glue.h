@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "codec.h"
+#include "record.h"
 
 typedef struct wq_lua wq_lua;
 
@@ -36,6 +37,10 @@ typedef struct wq_jobconf {
     size_t memory_limit;       /* bytes per state; 0 for none */
     double timeout;            /* seconds per item; 0 for none */
     int ndjson_in;             /* decode each item as JSON */
+    wq_recfmt rec;             /* the record format: CSV and TSV items are
+                                  tables of their fields */
+    char *const *inputs;       /* the input files, for where() */
+    int ninputs;
 } wq_jobconf;
 
 enum wq_hook { WQ_SETUP, WQ_INIT, WQ_PROCESS, WQ_MERGE, WQ_FINISH, WQ_SHUTDOWN };
@@ -68,6 +73,10 @@ int wq_lua_shutdown(wq_lua *lw, wq_buf *err);
 enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
                             int64_t index, enum wq_format fmt, int fold,
                             wq_buf *out, wq_buf *err);
+/* Where the next item comes from (before wq_lua_process): its file's
+ * number among conf->inputs and its LINE, for where() and, with a header,
+ * the names of its fields. */
+void wq_lua_at(wq_lua *lw, int file, int64_t line);
 /* Appends the accumulator (WQ_BINARY) to out and clears it. Returns 1 if
  * there was one, 0 if not, -1 on error. */
 int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);

@@ -3,7 +3,9 @@
  *
  * One buffer holds [start, end) of unread bytes from the current file. An
  * item is handed out as a pointer into it, so most items are never copied
- * here; the buffer is compacted or grown only when an item reaches its end.
+ * here; the buffer is compacted or grown only when a record reaches its
+ * end. The search for a record's end (record.c) keeps its place across
+ * reads, so a long record is scanned once.
  */
 #include "input.h"
 
@@ -14,19 +16,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "decompress.h"
 
 #define CHUNK (1 << 20)
 
 struct wq_input {
     char *const *paths;
     int npaths, file, fd, eof;
-    char sep;
-    int64_t line;
+    const wq_recfmt *fmt;
+    wq_decomp *dz;            /* the current file, decompressed if need be */
+    int64_t line;             /* LINE of the byte at start */
+    int64_t item_line;        /* LINE of the last item */
+    int64_t records;          /* of the current file, header included */
+    int bom_done;
+    wq_scan scan;
     char *buf;
-    size_t cap, start, end, scan;  /* scan: bytes after start known to hold no sep */
+    size_t cap, start, end;
 };
 
-static const char *name_of(char *const *paths, int n, int i)
+const char *wq_input_name_of(char *const *paths, int n, int i)
 {
     return n == 0 || strcmp(paths[i], "-") == 0 ? "stdin" : paths[i];
 }
@@ -51,17 +59,24 @@ static int open_path(const char *path, wq_buf *err)
 
 int wq_input_check(char *const *paths, int n, wq_buf *err)
 {
+    struct stat st;
     for (int i = 0; i < n; i++) {
-        int fd = open_path(paths[i], err);
-        if (fd < 0)
+        const char *path = paths[i];
+        if (strcmp(path, "-") == 0)
+            continue;
+        if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+            wq_buf_printf(err, "cannot open %s: %s", path, strerror(errno));
             return -1;
-        if (fd != STDIN_FILENO)
-            close(fd);
+        }
+        if (S_ISDIR(st.st_mode)) {
+            wq_buf_printf(err, "%s: is a directory", path);
+            return -1;
+        }
     }
     return 0;
 }
 
-wq_input *wq_input_new(char *const *paths, int n, char sep)
+wq_input *wq_input_new(char *const *paths, int n, const wq_recfmt *fmt)
 {
     wq_input *in = calloc(1, sizeof *in);
     if (!in || !(in->buf = malloc(CHUNK))) {
@@ -70,19 +85,27 @@ wq_input *wq_input_new(char *const *paths, int n, char sep)
     }
     in->paths = paths;
     in->npaths = n;
-    in->sep = sep;
+    in->fmt = fmt;
     in->cap = CHUNK;
     in->fd = -1;
     in->file = -1;
     return in;
 }
 
+static void close_file(wq_input *in)
+{
+    wq_decomp_free(in->dz);
+    in->dz = NULL;
+    if (in->fd > STDIN_FILENO)
+        close(in->fd);
+    in->fd = -1;
+}
+
 void wq_input_free(wq_input *in)
 {
     if (!in)
         return;
-    if (in->fd > STDIN_FILENO)
-        close(in->fd);
+    close_file(in);
     free(in->buf);
     free(in);
 }
@@ -90,18 +113,24 @@ void wq_input_free(wq_input *in)
 /* Moves to the next file. Returns 1, 0 when there is none, -1 on error. */
 static int next_file(wq_input *in, wq_buf *err)
 {
-    if (in->fd > STDIN_FILENO)
-        close(in->fd);
-    in->fd = -1;
+    close_file(in);
     int last = in->npaths ? in->npaths : 1;
     if (in->file + 1 >= last)
         return 0;
     in->file++;
-    in->line = 0;
-    in->eof = 0;
-    in->start = in->end = in->scan = 0;
+    in->line = 1;
+    in->records = 0;
+    in->eof = in->bom_done = 0;
+    in->start = in->end = 0;
+    in->scan = (wq_scan)WQ_SCAN_INIT;
     in->fd = in->npaths ? open_path(in->paths[in->file], err) : STDIN_FILENO;
-    return in->fd < 0 ? -1 : 1;
+    if (in->fd < 0)
+        return -1;
+    if (!(in->dz = wq_decomp_new(in->fd, wq_input_name(in, in->file)))) {
+        wq_buf_adds(err, "out of memory");
+        return -1;
+    }
+    return 1;
 }
 
 /* Reads more of the current file after what is buffered. Returns the bytes
@@ -117,73 +146,110 @@ static ssize_t fill(wq_input *in, wq_buf *err)
     if (in->cap - in->end < CHUNK / 2) {
         char *p = realloc(in->buf, in->cap * 2);
         if (!p) {
-            wq_buf_printf(err, "%s: line %lld is too long for memory",
-                          wq_input_name(in, in->file), (long long)in->line + 1);
+            wq_buf_printf(err, "%s: the item at line %lld is too long for memory",
+                          wq_input_name(in, in->file), (long long)in->line);
             return -1;
         }
         in->buf = p;
         in->cap *= 2;
     }
-    ssize_t n = read(in->fd, in->buf + in->end, in->cap - in->end);
-    if (n < 0 && errno == EINTR)
-        return -2;
-    if (n < 0)
-        wq_buf_printf(err, "cannot read %s: %s", wq_input_name(in, in->file),
-                      strerror(errno));
-    else
+    ssize_t n = wq_decomp_read(in->dz, in->buf + in->end, in->cap - in->end, err);
+    if (n > 0)
         in->end += (size_t)n;
     return n;
 }
 
-/* Cuts the item [start, start + len) out of the buffer, dropping `skip`
- * separator bytes after it. */
-static int emit(wq_input *in, const char **item, size_t *len, size_t n, size_t skip)
+/* --ndjson-in: a UTF-8 BOM at the start of a file is no part of it.
+ * Returns 0 until enough bytes are there to tell. */
+static int skip_bom(wq_input *in)
 {
+    static const char bom[] = "\xEF\xBB\xBF";
+    size_t have = in->end - in->start;
+    if (have < 3 && !in->eof && memcmp(in->buf + in->start, bom, have) == 0)
+        return 0;
+    if (have >= 3 && memcmp(in->buf + in->start, bom, 3) == 0)
+        in->start += 3;
+    in->bom_done = 1;
+    return 1;
+}
+
+/* Cuts the next record out of the buffer. Returns 1, 0 when more bytes
+ * are needed, -1 when the file has no more. */
+static int take(wq_input *in, const char **item, size_t *len)
+{
+    const wq_recfmt *f = in->fmt;
+    if (f->ndjson && !in->bom_done && !skip_bom(in))
+        return 0;
+    if (in->scan.pos == 0) {
+        size_t lead = wq_record_lead(f, in->buf + in->start, in->end - in->start);
+        in->start += lead;
+        in->line += (int64_t)lead;  /* blank lines */
+    }
+    size_t n, skip;
+    int64_t lines;
+    int rc = wq_record_end(f, &in->scan, in->buf + in->start, in->end - in->start,
+                           in->eof, &n, &skip, &lines);
+    if (rc <= 0)
+        return rc;
     *item = in->buf + in->start;
     *len = n;
-    if (in->sep == '\n' && n > 0 && (*item)[n - 1] == '\r' && skip)
-        (*len)--;
+    in->item_line = in->line;
+    in->line += lines;
     in->start += n + skip;
-    in->scan = 0;
-    in->line++;
+    in->scan = (wq_scan)WQ_SCAN_INIT;
+    in->records++;
     return 1;
+}
+
+/* Whether a record is no item: a header (kept), a blank NDJSON line.
+ * Returns 1 to skip it, 0 to hand it out, -1 on error. */
+static int not_an_item(wq_input *in, const char *rec, size_t len, wq_buf *err)
+{
+    const wq_recfmt *f = in->fmt;
+    if (f->header && in->records == 1) {
+        if (f->headers && wq_headers_set(f->headers, in->file, rec, len) < 0) {
+            wq_buf_adds(err, "out of memory");
+            return -1;
+        }
+        return 1;
+    }
+    return f->ndjson && wq_record_blank(rec, len);
 }
 
 /* Whether a read of the current file would return at once. */
 static int readable(const wq_input *in)
 {
     struct pollfd p = {.fd = in->fd, .events = POLLIN};
-    return poll(&p, 1, 0) != 0;  /* an error too: let read report it */
+    return wq_decomp_ready(in->dz) ||
+           poll(&p, 1, 0) != 0;  /* an error too: let read report it */
 }
 
 enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
                                int wait, wq_buf *err)
 {
-    if (in->fd < 0) {
-        int rc = next_file(in, err);
-        if (rc <= 0)
-            return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
-    }
     for (;;) {
-        char *from = in->buf + in->start + in->scan;
-        char *hit = memchr(from, in->sep, in->end - in->start - in->scan);
-        if (hit)
-            return emit(in, item, len, (size_t)(hit - (in->buf + in->start)), 1);
-        in->scan = in->end - in->start;
-        if (!in->eof) {
+        if (in->fd < 0) {
+            int rc = next_file(in, err);
+            if (rc <= 0)
+                return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
+        }
+        int rc = take(in, item, len);
+        if (rc > 0) {
+            int skip = not_an_item(in, *item, *len, err);
+            if (skip < 0)
+                return WQ_INPUT_ERROR;
+            if (!skip)
+                return WQ_INPUT_ITEM;
+        } else if (rc < 0) {
+            close_file(in);  /* on to the next file */
+        } else {
             if (!wait && !readable(in))
                 return WQ_INPUT_LATER;
             ssize_t n = fill(in, err);
             if (n < 0)
                 return n == -2 ? WQ_INPUT_INTERRUPTED : WQ_INPUT_ERROR;
             in->eof = n == 0;
-            continue;
         }
-        if (in->end > in->start)
-            return emit(in, item, len, in->end - in->start, 0);
-        int rc = next_file(in, err);
-        if (rc <= 0)
-            return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
     }
 }
 
@@ -191,10 +257,10 @@ int wq_input_file(const wq_input *in) { return in->file; }
 
 const char *wq_input_name(const wq_input *in, int file)
 {
-    return name_of(in->paths, in->npaths, file);
+    return wq_input_name_of(in->paths, in->npaths, file);
 }
 
-int64_t wq_input_line(const wq_input *in) { return in->line; }
+int64_t wq_input_line(const wq_input *in) { return in->item_line; }
 
 int wq_input_rest_is_regular(const wq_input *in)
 {

@@ -1,10 +1,14 @@
 /*
  * input.h - items from files or standard input, as a stream.
  *
- * The files are read in order as one stream of items separated by '\n' (a
- * '\r' before it is removed too) or by NUL. Empty items are items; a last
- * item without a separator is an item. Memory is one read buffer that grows
- * only to hold the longest item. No threads, no Lua.
+ * The files are read in order as one stream of records in the format of a
+ * wq_recfmt (record.h): lines by default, NUL or -d STR delimited items,
+ * paragraphs, CSV or TSV records. Empty items are items; a last item
+ * without a terminator is an item. A file (or standard input) that starts
+ * with a gzip, xz or zstd magic number is decompressed as it is read. Each
+ * file is opened once, when its turn comes, so pipes and FIFOs lose
+ * nothing. Memory is one read buffer that grows only to hold the longest
+ * record. No threads, no Lua.
  */
 #ifndef WQ_INPUT_H
 #define WQ_INPUT_H
@@ -12,15 +16,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "record.h"
 
 typedef struct wq_input wq_input;
 
-/* Checks that every path ("-" is standard input) can be opened for reading
- * and is not a directory. Returns 0, or -1 with a message in err. */
+/* Checks that every path ("-" is standard input) exists, is readable and
+ * is not a directory, without opening it (opening a FIFO would take its
+ * writer's data). Returns 0, or -1 with a message in err. */
 int wq_input_check(char *const *paths, int n, wq_buf *err);
 
-/* paths are borrowed and must outlive the reader; n == 0 means stdin. */
-wq_input *wq_input_new(char *const *paths, int n, char sep);
+/* paths and fmt are borrowed and must outlive the reader; n == 0 means
+ * stdin. With fmt->header, each file's header record goes to
+ * fmt->headers (when not NULL) before any item of that file is returned. */
+wq_input *wq_input_new(char *const *paths, int n, const wq_recfmt *fmt);
 void wq_input_free(wq_input *in);
 
 /* What wq_input_next returns. */
@@ -39,10 +47,13 @@ enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
                                int wait, wq_buf *err);
 
 /* Where the last item came from: the file's number (0-based), its name
- * ("stdin" for standard input) and its line (record) number there. */
+ * ("stdin" for standard input) and its LINE there: the line it starts on,
+ * or its number for -0 and a -d STR without a newline. */
 int wq_input_file(const wq_input *in);
 const char *wq_input_name(const wq_input *in, int file);
 int64_t wq_input_line(const wq_input *in);
+/* The name of file i among paths, as wq_input_name gives it. */
+const char *wq_input_name_of(char *const *paths, int n, int i);
 
 /* Whether what is left to read is regular files only, so that counting the
  * rest cannot block. */

@@ -31,6 +31,12 @@ static const char usage[] =
     "\n"
     "  -j, --jobs N           worker threads (default: online CPUs)\n"
     "  -0, --null             items are separated by NUL bytes\n"
+    "  -d, --delimiter STR    items are separated by STR (escapes \\n \\t \\0 \\xHH)\n"
+    "      --paragraph        an item is a block of lines ended by a blank line\n"
+    "      --csv, --tsv       an item is a CSV (RFC 4180) or TSV record: an array\n"
+    "                         of its fields\n"
+    "      --header           with --csv/--tsv: each file's first record names the\n"
+    "                         fields; items are tables keyed by those names\n"
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
     "  -o, --output FILE      write the result to FILE (complete or not at all)\n"
     "  -f, --format FMT       json (default), ndjson or lines\n"
@@ -52,16 +58,25 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "  -V, --version          the version\n"
     "\n"
+    "Compressed inputs (gzip, xz, zstd) are read decompressed. Options may\n"
+    "follow JOB.lua and ITEMS; -- ends them.\n"
+    "\n"
     "Exit: 0 all items succeeded, 1 an item or hook failed, 2 usage or setup\n"
     "error, 130/143 stopped by SIGINT/SIGTERM.\n";
 
 enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
-       OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE };
+       OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
+       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"null", no_argument, NULL, '0'},
+    {"delimiter", required_argument, NULL, 'd'},
+    {"paragraph", no_argument, NULL, OPT_PARAGRAPH},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"tsv", no_argument, NULL, OPT_TSV},
+    {"header", no_argument, NULL, OPT_HEADER},
     {"ndjson-in", no_argument, NULL, OPT_NDJSON_IN},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
@@ -139,6 +154,34 @@ static int parse_format(const char *s, enum wq_layout *layout)
     return 0;
 }
 
+/* Sets the record format; two different ones on one command line are
+ * refused. */
+static int record_format(wq_opts *o, int c, const char *arg)
+{
+    static const char *given;
+    const char *name = c == '0' ? "-0" : c == 'd' ? "-d" : c == OPT_PARAGRAPH
+                     ? "--paragraph" : c == OPT_CSV ? "--csv" : "--tsv";
+    if (given && strcmp(given, name) != 0) {
+        wq_reportf("%s and %s are two record formats: give one", given, name);
+        return -1;
+    }
+    given = name;
+    wq_recfmt *f = &o->job.rec;
+    wq_buf err = WQ_BUF_INIT;
+    int rc = 0;
+    switch (c) {
+    case '0': rc = wq_record_delimiter(f, "\\0", &err); break;
+    case 'd': rc = wq_record_delimiter(f, arg, &err); break;
+    case OPT_PARAGRAPH: f->kind = WQ_REC_PARAGRAPH; break;
+    case OPT_CSV: f->kind = WQ_REC_CSV; break;
+    default: f->kind = WQ_REC_TSV; break;
+    }
+    if (rc < 0)
+        wq_reportf("%.*s", (int)err.len, err.data);
+    wq_buf_free(&err);
+    return rc;
+}
+
 /* The option getopt_long just refused, as the user wrote it. */
 static const char *bad_option(void)
 {
@@ -160,8 +203,10 @@ static int parse_option(int c, const char *arg, wq_opts *o)
             return -1;
         o->job.workers = (int)n;
         return 0;
-    case '0': o->sep = '\0'; return 0;
-    case OPT_NDJSON_IN: o->job.ndjson_in = 1; return 0;
+    case '0': case 'd': case OPT_PARAGRAPH: case OPT_CSV: case OPT_TSV:
+        return record_format(o, c, arg);
+    case OPT_HEADER: o->job.rec.header = 1; return 0;
+    case OPT_NDJSON_IN: o->job.ndjson_in = o->job.rec.ndjson = 1; return 0;
     case 'o': o->output = arg; return 0;
     case 'f': return parse_format(arg, &o->layout);
     case OPT_UNORDERED: o->unordered = 1; return 0;
@@ -208,7 +253,14 @@ static int parse_option(int c, const char *arg, wq_opts *o)
 static int check_combination(const wq_opts *o)
 {
     const char *clash = NULL;
-    if (o->errors && !o->keep_going)
+    enum wq_rec_kind kind = o->job.rec.kind;
+    int table = kind == WQ_REC_CSV || kind == WQ_REC_TSV;
+    if (o->job.rec.header && !table)
+        clash = "--header goes with --csv or --tsv";
+    else if (o->job.ndjson_in && (table || kind == WQ_REC_PARAGRAPH))
+        clash = "--ndjson-in reads lines of JSON: it cannot go with --csv, --tsv "
+                "or --paragraph";
+    else if (o->errors && !o->keep_going)
         clash = "--errors needs -k";
     else if (o->journal && o->unordered)
         clash = "--journal keeps results in input order: it cannot go with --unordered";
@@ -246,13 +298,13 @@ static int usable_cpus(void)
 int main(int argc, char **argv)
 {
     wq_argv = argv;
-    wq_opts o = {.sep = '\n', .layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1,
+    wq_opts o = {.layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1,
                  .progress = isatty(STDERR_FILENO)};
-    o.job.workers = usable_cpus();
+    o.job.workers = o.cpus = usable_cpus();
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
     int c, rc = 0;
     opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, "+:j:0o:f:kqhV", longopts, NULL)) != -1)
+    while (rc == 0 && (c = getopt_long(argc, argv, ":j:0d:o:f:kqhV", longopts, NULL)) != -1)
         rc = parse_option(c, optarg, &o);
     if (rc == 0 && optind >= argc) {
         wq_reportf("no job script given\nTry 'luaworkq --help'.");
@@ -266,10 +318,18 @@ int main(int argc, char **argv)
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;
         o.ninputs = argc - optind - 1;
-        rc = exit_code(wq_run(&o));
+        o.job.inputs = o.inputs;
+        o.job.ninputs = o.ninputs;
+        if (o.job.rec.header && !(o.job.rec.headers = wq_headers_new(o.ninputs))) {
+            wq_reportf("out of memory");
+            rc = EXIT_USAGE;
+        } else {
+            rc = exit_code(wq_run(&o));
+        }
     } else {
         rc = rc > 0 ? EXIT_OK : EXIT_USAGE;
     }
     free(o.job.sets);
+    wq_headers_free(o.job.rec.headers);
     return rc;
 }

@@ -10,12 +10,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "input.h"
 #include "report.h"
 
 struct wq_progress {
     char *const *paths;
     int n, counting, shard_k, shard_n;
-    char sep;
+    wq_recfmt fmt;            /* the run's, without its header store */
     pthread_t counter;
     _Atomic int64_t total;    /* -1 until counted, or if it cannot be */
     _Atomic int cancel;
@@ -29,33 +30,26 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Items in one regular file: separators, plus a last item without one. */
-static int64_t count_file(struct wq_progress *p, const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    static _Thread_local char buf[1 << 16];
-    int64_t items = 0;
-    ssize_t n;
-    char last = p->sep;
-    while (!atomic_load(&p->cancel) && (n = read(fd, buf, sizeof buf)) > 0) {
-        for (char *s = buf, *end = buf + n; (s = memchr(s, p->sep, (size_t)(end - s))); s++)
-            items++;
-        last = buf[n - 1];
-    }
-    close(fd);
-    return items + (last != p->sep);
-}
-
+/* Counts the items with a reader of its own over the same files and in the
+ * same format, so that the total is what the run will read (compressed
+ * files are decompressed here too). */
 static void *count_main(void *arg)
 {
     struct wq_progress *p = arg;
-    int64_t total = 0;
-    for (int i = 0; i < p->n && total >= 0; i++) {
-        int64_t items = count_file(p, p->paths[i]);
-        total = items < 0 ? -1 : total + items;
-    }
+    wq_input *in = wq_input_new(p->paths, p->n, &p->fmt);
+    wq_buf err = WQ_BUF_INIT;
+    const char *item;
+    size_t len;
+    int64_t total = in ? 0 : -1;
+    int rc = WQ_INPUT_END;
+    while (in && !atomic_load_explicit(&p->cancel, memory_order_relaxed) &&
+           ((rc = wq_input_next(in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
+            rc == WQ_INPUT_INTERRUPTED))
+        total += rc == WQ_INPUT_ITEM;
+    if (rc != WQ_INPUT_END || atomic_load(&p->cancel))
+        total = -1;
+    wq_input_free(in);
+    wq_buf_free(&err);
     if (total >= 0)  /* the items of index k, k + n, ... up to total */
         atomic_store(&p->total, total < p->shard_k ? 0
                                 : (total - p->shard_k) / p->shard_n + 1);
@@ -72,15 +66,16 @@ static int all_regular(char *const *paths, int n)
     return n > 0;
 }
 
-wq_progress *wq_progress_start(char *const *paths, int n, char sep, int shard_k,
-                               int shard_n)
+wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
+                               int shard_k, int shard_n)
 {
     struct wq_progress *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->paths = paths;
     p->n = n;
-    p->sep = sep;
+    p->fmt = *fmt;
+    p->fmt.headers = NULL;
     p->shard_k = shard_k;
     p->shard_n = shard_n;
     p->total = -1;

@@ -5,7 +5,11 @@
  * batch and pushes it on the work queue. Consumers: the worker threads, which
  * pop batches and hand them back to the window when done. The writer (the
  * main thread) takes them from the window in sequence order, so output order
- * is input order however the workers interleave. Shutdown: the reader closes
+ * is input order however the workers interleave.
+ *
+ * The window is bounded by what its batches weigh (the bytes of their items
+ * and results), not by their number: a slow batch at its head does not stop
+ * the free workers until the batches done after it weigh the whole budget. Shutdown: the reader closes
  * both at end of input or on a stop; workers drain the queue and exit on
  * NULL; the writer ends when every reserved batch has been taken.
  *
@@ -103,23 +107,37 @@ enum { FREE, RESERVED, DONE };
 struct wq_order {
     pthread_mutex_t mu;
     pthread_cond_t has_room, has_done;
-    struct slot { int state; void *p; } *slots;
-    size_t window;
+    struct slot { int state; void *p; size_t bytes; } *slots;
+    size_t nslots;
+    size_t budget;       /* bytes the held batches may weigh */
+    size_t bytes;        /* what they weigh now */
+    size_t held;         /* slots not free */
     uint64_t next_seq;   /* next sequence number to reserve */
     uint64_t next_take;  /* ordered: next sequence number to hand out */
     uint64_t taken;      /* batches handed to the writer */
+    size_t *ring;        /* unordered: free slots, then done slots */
+    size_t nfree;        /* free slots: ring[0 .. nfree) */
+    size_t done_head, ndone;  /* done slots, in the order they were done:
+                                 ring[nslots + (done_head + i) % nslots] */
     int unordered, closed;
 };
 
-wq_order *wq_order_new(size_t window, int unordered)
+wq_order *wq_order_new(size_t slots, size_t budget, int unordered)
 {
     wq_order *o = calloc(1, sizeof *o);
-    if (!o || !(o->slots = calloc(window, sizeof *o->slots))) {
+    if (!o || !(o->slots = calloc(slots, sizeof *o->slots)) ||
+        !(o->ring = calloc(2 * slots, sizeof *o->ring))) {
+        if (o)
+            free(o->slots);
         free(o);
         return NULL;
     }
-    o->window = window;
+    o->nslots = slots;
+    o->budget = budget;
     o->unordered = unordered;
+    for (size_t i = 0; i < slots; i++)
+        o->ring[i] = slots - 1 - i;  /* slot 0 is popped first */
+    o->nfree = slots;
     init_sync(&o->mu, &o->has_room, &o->has_done);
     return o;
 }
@@ -132,31 +150,73 @@ void wq_order_free(wq_order *o)
     pthread_cond_destroy(&o->has_room);
     pthread_cond_destroy(&o->has_done);
     free(o->slots);
+    free(o->ring);
     free(o);
+}
+
+/* The slot the next reservation gets, or NULL while there is no room: no
+ * free slot (in sequence, when ordered), or the held batches weigh more
+ * than the budget. An empty window always has room, whatever a batch
+ * weighs. Called with the lock held. */
+static struct slot *room(wq_order *o)
+{
+    if (o->held > 0 && o->bytes >= o->budget)
+        return NULL;
+    if (o->unordered)
+        return o->nfree ? &o->slots[o->ring[o->nfree - 1]] : NULL;
+    struct slot *s = &o->slots[o->next_seq % o->nslots];
+    return s->state == FREE ? s : NULL;
 }
 
 int wq_order_reserve(wq_order *o, uint64_t *seq)
 {
     pthread_mutex_lock(&o->mu);
-    struct slot *s = &o->slots[o->next_seq % o->window];
-    while (s->state != FREE && !o->closed)
+    struct slot *s;
+    while (!(s = room(o)) && !o->closed)
         pthread_cond_wait(&o->has_room, &o->mu);
     int rc = -1;
     if (!o->closed) {
         s->state = RESERVED;
-        *seq = o->next_seq++;
+        s->bytes = 0;
+        o->held++;
+        if (o->unordered)
+            o->nfree--;
+        *seq = o->unordered ? (uint64_t)(s - o->slots) : o->next_seq;
+        o->next_seq++;
         rc = 0;
     }
     pthread_mutex_unlock(&o->mu);
     return rc;
 }
 
-void wq_order_done(wq_order *o, uint64_t seq, void *p)
+static struct slot *slot_of(wq_order *o, uint64_t seq)
+{
+    return &o->slots[o->unordered ? seq : seq % o->nslots];
+}
+
+/* Called with the lock held. */
+static void weigh(wq_order *o, struct slot *s, size_t bytes)
+{
+    o->bytes += bytes - s->bytes;
+    s->bytes = bytes;
+}
+
+void wq_order_weigh(wq_order *o, uint64_t seq, size_t bytes)
 {
     pthread_mutex_lock(&o->mu);
-    struct slot *s = &o->slots[seq % o->window];
+    weigh(o, slot_of(o, seq), bytes);
+    pthread_mutex_unlock(&o->mu);
+}
+
+void wq_order_done(wq_order *o, uint64_t seq, void *p, size_t bytes)
+{
+    pthread_mutex_lock(&o->mu);
+    struct slot *s = slot_of(o, seq);
+    weigh(o, s, bytes);
     s->state = DONE;
     s->p = p;
+    if (o->unordered)
+        o->ring[o->nslots + (o->done_head + o->ndone++) % o->nslots] = (size_t)seq;
     pthread_cond_broadcast(&o->has_done);
     pthread_mutex_unlock(&o->mu);
 }
@@ -164,14 +224,10 @@ void wq_order_done(wq_order *o, uint64_t seq, void *p)
 /* The slot the writer may take now, or NULL. Called with the lock held. */
 static struct slot *ready_slot(wq_order *o)
 {
-    if (!o->unordered) {
-        struct slot *s = &o->slots[o->next_take % o->window];
-        return o->next_take < o->next_seq && s->state == DONE ? s : NULL;
-    }
-    for (size_t i = 0; i < o->window; i++)
-        if (o->slots[i].state == DONE)
-            return &o->slots[i];
-    return NULL;
+    if (o->unordered)
+        return o->ndone ? &o->slots[o->ring[o->nslots + o->done_head]] : NULL;
+    struct slot *s = &o->slots[o->next_take % o->nslots];
+    return o->next_take < o->next_seq && s->state == DONE ? s : NULL;
 }
 
 void *wq_order_take(wq_order *o)
@@ -185,8 +241,15 @@ void *wq_order_take(wq_order *o)
         p = s->p;
         s->p = NULL;
         s->state = FREE;
+        weigh(o, s, 0);
+        o->held--;
         o->taken++;
         o->next_take++;
+        if (o->unordered) {
+            o->done_head = (o->done_head + 1) % o->nslots;
+            o->ndone--;
+            o->ring[o->nfree++] = (size_t)(s - o->slots);
+        }
         pthread_cond_signal(&o->has_room);
     }
     pthread_mutex_unlock(&o->mu);

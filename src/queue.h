@@ -5,9 +5,11 @@
  * pop the next one when they are free. wq_order is the reorder window: the
  * reader reserves a sequence number before it builds a batch, a worker hands
  * the finished batch back under that number, and the writer takes finished
- * batches in sequence order (or in any order when unordered). A reservation
- * waits while the window is full, so at most `window` batches exist at once
- * whatever the input size: that is the backpressure that keeps memory flat.
+ * batches in sequence order (or in the order they finish when unordered).
+ * The window holds at most `slots` batches and, past the first, at most
+ * `budget` bytes: what the reader and the workers say each batch weighs. A
+ * reservation waits while the window is full, so memory stays bounded
+ * whatever the input size: that is the backpressure that keeps it flat.
  *
  * Both know nothing of what the pointers are. Pushing or handing back a
  * pointer gives it away; popping or taking it hands it to the caller.
@@ -30,13 +32,15 @@ void *wq_queue_pop(wq_queue *q);
 /* No more pushes; poppers drain what is queued, then get NULL. */
 void wq_queue_close(wq_queue *q);
 
-wq_order *wq_order_new(size_t window, int unordered);
+wq_order *wq_order_new(size_t slots, size_t budget, int unordered);
 void wq_order_free(wq_order *o);
 /* Blocks until the next sequence number has room in the window; stores it
  * in *seq. Returns 0, or -1 once wq_order_close was called. */
 int wq_order_reserve(wq_order *o, uint64_t *seq);
-/* Hands back the batch reserved as seq. */
-void wq_order_done(wq_order *o, uint64_t seq, void *p);
+/* Says what the batch reserved as seq weighs now, in bytes. */
+void wq_order_weigh(wq_order *o, uint64_t seq, size_t bytes);
+/* Hands back the batch reserved as seq, finished, and what it weighs. */
+void wq_order_done(wq_order *o, uint64_t seq, void *p, size_t bytes);
 /* Blocks for the next finished batch (in order, or any when unordered).
  * Returns NULL once closed and every reserved batch has been taken. */
 void *wq_order_take(wq_order *o);

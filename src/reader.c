@@ -25,7 +25,6 @@ static const struct sizing {
     size_t bytes;
 } list_sizing = {2000000, 4096, 256 << 10}, fold_sizing = {50000000, 131072, 4 << 20};
 
-#define WINDOW_BYTES (64u << 20)  /* the items of all batches in flight */
 
 struct wq_reader {
     wq_readconf c;
@@ -49,10 +48,10 @@ wq_reader *wq_reader_new(const wq_readconf *conf)
         return NULL;
     r->c = *conf;
     r->sizing = conf->fold ? &fold_sizing : &list_sizing;
-    r->batch_bytes = WINDOW_BYTES / (size_t)conf->window;
+    r->batch_bytes = WQ_WINDOW_BYTES / (size_t)conf->window;
     if (r->batch_bytes > r->sizing->bytes)
         r->batch_bytes = r->sizing->bytes;
-    if (!(r->in = wq_input_new(conf->paths, conf->npaths, conf->sep))) {
+    if (!(r->in = wq_input_new(conf->paths, conf->npaths, conf->fmt))) {
         free(r);
         return NULL;
     }
@@ -80,10 +79,15 @@ static void fail(wq_reader *r, enum wq_stop_reason why, const char *msg)
     wq_stop_request(r->c.stop, why);
 }
 
-/* How many items the next batch may hold, from the cost of recent items. */
+/* How many items the next batch may hold, from the cost of recent items.
+ * Workers measure an item's wall time; where more workers than CPUs share
+ * them, that is the item's cost times the sharing, which would make batches
+ * (and so folded values for the host to merge) shrink as -j grows. */
 static uint32_t batch_size(const wq_reader *r)
 {
     int64_t ns = atomic_load_explicit(r->c.item_ns, memory_order_relaxed);
+    if (r->c.cpus > 0 && r->c.workers > r->c.cpus)
+        ns = ns * r->c.cpus / r->c.workers;
     if (ns <= 0)
         return 1;
     int64_t n = r->sizing->ns / ns;
@@ -181,7 +185,8 @@ static int fill_batch(wq_reader *r, wq_batch *b)
                    b->items.len + r->len > r->batch_bytes) {
             return 1;
         }
-        if (wq_batch_add(b, r->item, r->len, r->c.journal != NULL) < 0) {
+        if (wq_batch_add(b, r->item, r->len, wq_input_line(r->in),
+                         r->c.journal != NULL) < 0) {
             fail(r, WQ_STOP_MEMORY, "out of memory");
             return 0;
         }
@@ -238,8 +243,9 @@ static void *reader_main(void *arg)
         }
         b->seq = seq;
         more = fill_batch(r, b);
+        wq_order_weigh(r->c.order, seq, wq_batch_weight(b));
         if (b->count == 0 || wq_queue_push(r->c.queue, b) < 0)
-            wq_order_done(r->c.order, seq, b);  /* nothing to run: hand it back */
+            wq_order_done(r->c.order, seq, b, 0);  /* nothing to run: hand it back */
     }
     wq_stop_leave(r->c.stop, r->c.slot);
     finish(r);

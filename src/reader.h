@@ -20,17 +20,27 @@
 #include "batch.h"
 #include "journal.h"
 #include "queue.h"
+#include "record.h"
 #include "stop.h"
 
 typedef struct wq_reader wq_reader;
 
+/* What the batches in the reorder window may weigh together, their items
+ * and results: past it, the reader waits for the writer. */
+#define WQ_WINDOW_BYTES (64u << 20)
+/* How many batches it may hold: enough that a batch which takes long does
+ * not stop the others before the weight does. */
+#define WQ_WINDOW_SLOTS 4096
+
 typedef struct wq_readconf {
     char *const *paths;         /* the inputs; none: standard input */
     int npaths;
-    char sep;                   /* '\n' or '\0' */
+    const wq_recfmt *fmt;       /* the record format */
     int shard_k, shard_n;       /* --shard K/N; 1/1 without */
     int fold;                   /* results are folded: longer batches */
-    int window;                 /* batches the window holds */
+    int workers, cpus;          /* more workers than CPUs share them */
+    int window;                 /* batches usually in flight: each may weigh
+                                   WQ_WINDOW_BYTES / window */
     wq_journal *journal;        /* --journal, or NULL */
     const char *journal_path;   /* for messages */
     wq_stop *stop;

@@ -90,7 +90,9 @@ static void make_header(struct run *r)
     wq_jheader *h = &r->header;
     h->job = wq_journal_hash(o->job.source, o->job.source_len);
     wq_jheader_option(h, "format", layouts[o->layout]);
-    wq_jheader_option(h, "separator", o->sep ? "newline" : "nul");
+    char records[WQ_RECORD_NAME];
+    wq_record_name(&o->job.rec, records, sizeof records);
+    wq_jheader_option(h, "separator", records);
     wq_jheader_option(h, "ndjson-in", o->job.ndjson_in ? "yes" : "no");
     for (int i = 0; i < o->job.nsets; i++)
         wq_jheader_option(h, "set", o->job.sets[i]);
@@ -107,13 +109,13 @@ static int build(struct run *r, wq_buf *err)
         return -1;
     r->stop = wq_stop_new(workers + 2);
     r->queue = wq_queue_new((size_t)window);
-    r->order = wq_order_new((size_t)window, o->unordered && !r->fold);
+    r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, o->unordered && !r->fold);
     r->spares = wq_spares_new();
     if (r->stop && r->queue && r->order && r->spares) {
         wq_poolconf pc = {&o->job, o->layout, r->format, r->fold, o->keep_going,
                           o->retries, r->stop, r->queue, r->order, &r->item_ns};
-        wq_readconf rc = {o->inputs, o->ninputs, o->sep, o->shard_k, o->shard_n,
-                          r->fold, window, r->journal, o->journal, r->stop,
+        wq_readconf rc = {o->inputs, o->ninputs, &o->job.rec, o->shard_k, o->shard_n,
+                          r->fold, workers, o->cpus, window, r->journal, o->journal, r->stop,
                           workers + 1, r->queue, r->order, r->spares, &r->item_ns};
         r->pool = wq_pool_new(&pc);
         r->reader = wq_reader_new(&rc);
@@ -144,7 +146,7 @@ static void pump(struct run *r, const wq_buf *shared)
 {
     wq_buf err = WQ_BUF_INIT;
     if (r->o->progress)
-        r->progress = wq_progress_start(r->o->inputs, r->o->ninputs, r->o->sep,
+        r->progress = wq_progress_start(r->o->inputs, r->o->ninputs, &r->o->job.rec,
                                         r->o->shard_k, r->o->shard_n);
     wq_writeconf wc = {r->out, r->errors, r->journal, r->fold ? r->host : NULL,
                        r->reader, r->progress, r->stop};
@@ -242,6 +244,9 @@ static void stats(const struct run *r, int64_t left)
     wq_reportf("%lld without a result, %lld not processed; %.3f s, %.0f items/s",
                (long long)t->nil, (long long)left, wall,
                wall > 0 ? (double)(t->done + t->failed) / wall : 0.0);
+    wq_reportf("writer: %lld batches, busy %.3f s (%.0f%%)", (long long)t->batches,
+               (double)t->busy_ns / 1e9,
+               wall > 0 ? 100.0 * (double)t->busy_ns / 1e9 / wall : 0.0);
     for (int i = 0; i < wq_pool_size(r->pool); i++) {
         int64_t n, busy;
         wq_pool_worker_stats(r->pool, i, &n, &busy);

@@ -17,7 +17,6 @@ typedef struct wq_opts {
     wq_jobconf job;
     char **inputs;          /* files; none means standard input */
     int ninputs;
-    char sep;               /* '\n' or '\0' */
     const char *output;     /* -o FILE, or NULL */
     const char *errors;     /* --errors FILE, or NULL */
     const char *journal;    /* --journal FILE, or NULL */
@@ -27,6 +26,7 @@ typedef struct wq_opts {
     int unordered, keep_going, retries;
     int quiet, stats, check;
     int progress;           /* the progress line: 1 on, 0 off */
+    int cpus;               /* the CPUs this process may run on */
 } wq_opts;
 
 /* Runs the job; main.c maps the outcome to the exit code. */

@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "batch.h"
 
 struct worker {
@@ -31,13 +30,6 @@ struct wq_pool {
     _Atomic int nstarted;        /* read by the timeout checks */
     struct worker w[];
 };
-
-int64_t wq_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void wq_pool_check_timeouts(wq_pool *p)
 {
@@ -133,6 +125,7 @@ static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
     wq_buf *res = !c->fold ? &b->out : b->j ? &b->jbuf : NULL;
     size_t len, framed = res ? res->len : 0;
     const char *item = wq_batch_item(b, i, &len);
+    wq_lua_at(w->lua, b->file, wq_batch_line(b, i));
     if (!c->fold)
         wq_frame_open(res, c->layout);
     size_t from = res ? res->len : 0;
@@ -231,7 +224,7 @@ static void *worker_main(void *arg)
             run_batch(w, b);
         else
             b->unrun = b->count;
-        wq_order_done(p->conf.order, b->seq, b);
+        wq_order_done(p->conf.order, b->seq, b, wq_batch_weight(b));
     }
     stop_state(w);
     wq_buf_free(&w->err);

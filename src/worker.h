@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include "clock.h"
 #include "frame.h"
 #include "glue.h"
 #include "queue.h"
@@ -48,7 +49,5 @@ int wq_pool_size(const wq_pool *p);
 void wq_pool_worker_stats(const wq_pool *p, int i, int64_t *items, int64_t *busy_ns);
 /* Frees a joined pool. */
 void wq_pool_free(wq_pool *p);
-
-int64_t wq_now_ns(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
+#include "clock.h"
 
 struct wq_writer {
     wq_writeconf c;
@@ -166,7 +167,10 @@ void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)
 {
     wq_batch *b;
     while ((b = wq_order_take(order))) {
+        int64_t t0 = wq_now_ns();
         take(w, b);
+        w->t.busy_ns += wq_now_ns() - t0;
+        w->t.batches++;
         wq_spares_give(spares, b);
         wq_progress_update(w->c.progress, w->t.done, w->t.failed);
     }

@@ -42,6 +42,8 @@ typedef struct wq_writetally {
     int64_t unrun;              /* taken by a worker, not processed */
     int64_t carried;            /* of done: results the journal had */
     int64_t nil;                /* of done: no result */
+    int64_t batches;            /* batches written */
+    int64_t busy_ns;            /* time spent writing and merging them */
 } wq_writetally;
 
 /* conf is borrowed. */

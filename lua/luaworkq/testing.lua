@@ -126,6 +126,7 @@ local function make_luaworkq(opts, logs)
     args = opts.args or {},
     version = opts.version or version(),
     null = testing.null,
+    where = function() end,
   }
   function lw.log(...)
     local parts = table.pack(...)
@@ -180,9 +181,12 @@ local function in_host(lw, hook, ...)
 end
 
 -- Calls process on item i and copies its result; an error names the item.
-local function process_one(h, item, i)
+-- luaworkq.where() gives "items" and i meanwhile.
+local function process_one(h, lw, item, i)
   local ok, r = pcall(function()
+    lw.where = function() return "items", i end
     local r = h.process(item, i)
+    lw.where = function() end
     if r ~= nil then return transfer(r, "result", {}) end
   end)
   if not ok then
@@ -195,7 +199,7 @@ end
 local function process_all(h, lw, items)
   local results, acc = {}, nil
   for i, item in ipairs(items) do
-    local r = process_one(h, item, i)
+    local r = process_one(h, lw, item, i)
     if r ~= nil then
       if not h.merge then results[#results + 1] = r
       elseif acc == nil then acc = r
@@ -264,11 +268,15 @@ local function format_of(args)
   return format
 end
 
+-- Linear in the length of s: a last line without "\n" is taken from where
+-- the last "\n" left off, never searched for from every position.
 local function split_lines(s)
-  local lines = {}
-  for line in s:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
-  local rest = s:match("[^\n]+$")
-  if rest then lines[#lines + 1] = rest end
+  local lines, rest = {}, 1
+  for line, after in s:gmatch("([^\n]*)\n()") do
+    lines[#lines + 1] = line
+    rest = after
+  end
+  if rest <= #s then lines[#lines + 1] = s:sub(rest) end
   return lines
 end
 
@@ -289,6 +297,96 @@ local function decode(stdout, format)
   if ok then return v end
 end
 
+-- The escapes of -d STR, as the binary reads them.
+local ESCAPES = {n = "\n", t = "\t", r = "\r", ["0"] = "\0", ["\\"] = "\\"}
+
+local function unescape(s)
+  local out, i = {}, 1
+  while i <= #s do
+    local c, e = s:sub(i, i), s:sub(i + 1, i + 1)
+    if c ~= "\\" then
+      out[#out + 1], i = c, i + 1
+    elseif e == "x" and s:sub(i + 2, i + 3):match("^%x%x$") then
+      out[#out + 1], i = string.char(tonumber(s:sub(i + 2, i + 3), 16)), i + 4
+    else
+      out[#out + 1], i = assert(ESCAPES[e], "-d: unknown escape"), i + 2
+    end
+  end
+  return table.concat(out)
+end
+
+--- The record format that args ask for: "lines" (the default), "delimiter"
+-- (with the delimiter's bytes: -0, -d STR), "paragraph", "csv" or "tsv".
+local function record_format(args)
+  local kind, delim = "lines", nil
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then break end
+    if a == "-0" or a == "--null" then kind, delim = "delimiter", "\0"
+    elseif a == "-d" or a == "--delimiter" then
+      kind, delim, i = "delimiter", unescape(args[i + 1] or ""), i + 1
+    elseif a:match("^%-%-delimiter=") then kind, delim = "delimiter", unescape(a:sub(13))
+    elseif a:match("^%-d.") then kind, delim = "delimiter", unescape(a:sub(3))
+    elseif a == "--paragraph" or a == "--csv" or a == "--tsv" then kind = a:sub(3)
+    elseif a == "-j" or a == "-o" or a == "-f" or (a:match("^%-%-%a") and
+        ({["--jobs"] = 1, ["--output"] = 1, ["--format"] = 1, ["--errors"] = 1,
+          ["--retries"] = 1, ["--timeout"] = 1, ["--memory-limit"] = 1,
+          ["--journal"] = 1, ["--shard"] = 1, ["--set"] = 1})[a]) then
+      i = i + 1  -- its value is no option
+    end
+    i = i + 1
+  end
+  return kind, delim
+end
+
+-- A CSV field, quoted when it must be.
+local function csv_field(f)
+  f = tostring(f)
+  if f:find('[,"\r\n]') then return '"' .. f:gsub('"', '""') .. '"' end
+  return f
+end
+
+-- One item as the record format writes it; an item the format cannot hold
+-- whole is an error rather than silently becoming several items.
+local function record(item, i, kind, delim)
+  local function refuse(why)
+    error(("items[%d] %s: it would not be one item"):format(i, why), 0)
+  end
+  if type(item) == "table" and (kind == "csv" or kind == "tsv") then
+    local fields = {}
+    for k, f in ipairs(item) do
+      f = tostring(f)
+      if kind == "tsv" and f:find("[\t\n]") then refuse("has a tab or newline in a field") end
+      fields[k] = kind == "csv" and csv_field(f) or f
+    end
+    return table.concat(fields, kind == "csv" and "," or "\t") .. "\n"
+  end
+  item = tostring(item)
+  if kind == "delimiter" then
+    if item:find(delim, 1, true) then refuse("holds the delimiter") end
+    return item .. delim
+  elseif kind == "paragraph" then
+    if item == "" or item:find("\n\n", 1, true) or item:find("^\n") or item:find("\n$") then
+      refuse("is empty, or holds a blank line")
+    end
+    return item .. "\n\n"
+  elseif kind ~= "csv" and item:find("\n", 1, true) then
+    refuse("holds a newline (give -0 or -d)")
+  end
+  return item .. "\n"
+end
+
+--- Writes items in the record format of args: joined by newlines, NUL
+-- bytes (-0), a -d delimiter or blank lines (--paragraph); with --csv and
+-- --tsv an item may be an array of fields, quoted as the format needs.
+function testing.items_input(items, args)
+  local kind, delim = record_format(args or {})
+  local out = {}
+  for i, item in ipairs(items) do out[i] = record(item, i, kind, delim) end
+  return table.concat(out)
+end
+
 --- Writes the temp files of a run and builds its command. The command reads
 -- stdin from a file and writes stdout and stderr to files.
 local function prepare(opts)
@@ -301,9 +399,7 @@ local function prepare(opts)
     job = testing.write_file(files.job, opts.job_source)
   end
   local input = opts.input or ""
-  if opts.items then
-    input = #opts.items > 0 and table.concat(opts.items, "\n") .. "\n" or ""
-  end
+  if opts.items then input = testing.items_input(opts.items, opts.args) end
   testing.write_file(files.stdin, input)
 
   local words = {}
@@ -334,7 +430,8 @@ local function collect(opts, files, code)
 end
 
 --- Runs the binary and waits for it. opts: job (a path) or job_source (the
--- script's text); items (strings, one per line) or input (bytes) for stdin;
+-- script's text); items (strings, one per line, or in the record format
+-- that args give: see items_input) or input (bytes) for stdin;
 -- files (paths, given after the job); args (options, given before the job);
 -- env (extra environment variables); bin (default: $LUAWORKQ, luaworkq).
 -- Returns {code, stdout, stderr, output}, output being stdout decoded by

@@ -21,6 +21,45 @@ POOL_FACTOR = 5.0
 RSS_LIMIT_MB = 64.0
 RSS_FLAT = 1.20
 STARTUP_MS = 15.0
+CSV_OVER_TSV = 1.3      # --csv --header at most this times --tsv --header
+GZ_OVER_PEERS = 1.1     # a .gz input at most this times max(zcat, plain)
+
+
+def input_rows(data, verdict):
+    """The records and gz workloads: luaworkq against its own other format
+    and the tool a user would otherwise pick."""
+    out = []
+    for w, tools in (("records", ["luaworkq", "tsv", "pool"]), ("gz", ["luaworkq", "plain", "zcat"])):
+        if w not in data:
+            continue
+        d = data[w]
+        med = {t: statistics.median(x["wall"]) for t, x in d.items() if x["wall"]}
+        for t in tools:
+            if t not in d:
+                continue
+            x = d[t]
+            runs = len(x["wall"]) + len(x["bad"])
+            if t not in med or x["bad"]:
+                out.append(f"| {w} | {x['label']} | {runs} | - | - | | | "
+                           + verdict(False, f"{w} {t}", "; ".join(x["bad"])) + " |")
+                continue
+            m, cpu, lwq = med[t], statistics.median(x["cpu"]), med.get("luaworkq")
+            target = result = ""
+            if w == "records" and t == "luaworkq" and "tsv" in med:
+                target = f"<= {CSV_OVER_TSV:g}x --tsv"
+                result = verdict(m <= CSV_OVER_TSV * med["tsv"], "csv over tsv", f"{m / med['tsv']:.2f}x")
+            elif w == "records" and t == "pool" and lwq:
+                target = "luaworkq faster"
+                result = verdict(lwq < m, "csv vs DictReader", f"luaworkq {m / lwq:.1f}x faster")
+            elif w == "gz" and t == "luaworkq" and "plain" in med and "zcat" in med:
+                peer = max(med["plain"], med["zcat"])
+                target = f"<= {GZ_OVER_PEERS:g}x max(zcat, uncompressed)"
+                result = verdict(m <= GZ_OVER_PEERS * peer, "gz", f"{m / peer:.2f}x")
+            out.append(f"| {w} | {x['label']} | {runs} | {fmt_s(m)} | {fmt_s(cpu)} | {target} | {result} |")
+    if out:
+        out = ["", "| input | tool | runs | median s | CPU s | target | result |",
+               "|---|---|---:|---:|---:|---|---|"] + out
+    return out
 
 
 def rows(path):
@@ -135,6 +174,8 @@ def main():
                 result = verdict(m / lwq >= POOL_FACTOR, f"{w} vs Pool", f"{m / lwq:.1f}x")
             cpu = statistics.median(d["cpu"])
             out.append(f"| {name} | {d['label']} | {runs} | {fmt_s(m)} | {fmt_s(cpu)} | {ratio} | {target} | {result} |")
+
+    out += input_rows(data, verdict)
 
     mem = rows(os.path.join(outdir, "memory.tsv"))
     start = rows(os.path.join(outdir, "startup.tsv"))

@@ -1,0 +1,63 @@
+-- Scheduling: a free worker takes the next item, however long another item
+-- runs. The reorder window is bounded by what its batches weigh, not by
+-- their number, so a slow item at its head does not stop the others.
+local testing = require "luaworkq.testing"
+local support = require "support"
+
+-- Item 1 runs until the last item has run on the other worker: a window
+-- that held a fixed number of batches (4 x workers + 4, at most 4096 items
+-- each) would stop the other worker long before item N and never end.
+local N = 100000
+local JOB = [[
+local marker = luaworkq.args.dir .. "/last-done"
+local N = tonumber(luaworkq.args.n)
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+function process(item, index)
+  if index == 1 then
+    local deadline = os.time() + 120  -- a stalled run still ends
+    while not exists(marker) do
+      if os.time() > deadline then error("the other worker never reached item " .. N) end
+    end
+  elseif index == N then
+    assert(io.open(marker, "w")):close()
+  end
+  return index
+end
+]]
+
+describe("a free worker", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  for _, case in ipairs{
+    {"writes results in input order while the first item waits for the last",
+     {}, function(lines) return lines[1] == "1" and lines[N] == tostring(N) end},
+    -- The other worker hands back every batch but the one holding item N
+    -- before item 1 can end.
+    {"with --unordered writes the waiting item's result after the others",
+     {"--unordered"}, function(lines)
+       local at
+       for i, l in ipairs(lines) do if l == "1" then at = i end end
+       return at ~= nil and at > N / 2
+     end},
+  } do
+    local name, extra, ordered_as_expected = case[1], case[2], case[3]
+    it(name, function()
+      local args = {"-j", "2", "-f", "lines", "--set", "dir=" .. dir, "--set", "n=" .. N}
+      for _, a in ipairs(extra) do args[#args + 1] = a end
+      local r = testing.run{job_source = JOB, input = support.numbers(N), args = args}
+      assert.are.same({0, ""}, {r.code, r.stderr})
+      local lines = support.lines_of(r.stdout)
+      assert.are.equal(N, #lines)
+      assert.is_true(ordered_as_expected(lines))
+      local seen = {}
+      for _, l in ipairs(lines) do seen[tonumber(l)] = true end
+      for i = 1, N do assert(seen[i], "result " .. i .. " is missing") end
+    end)
+  end
+end)

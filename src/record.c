@@ -1,0 +1,337 @@
+/* record.c - record formats; see record.h. */
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hex(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* One escape after a backslash at s; returns its byte, or -1. *used: the
+ * characters after the backslash it took. */
+static int unescape(const char *s, int *used)
+{
+    static const char from[] = "ntr0\\", to[] = "\n\t\r\0\\";
+    const char *at = *s ? strchr(from, *s) : NULL;
+    *used = 1;
+    if (at)
+        return (unsigned char)to[at - from];
+    if (*s == 'x' && hex(s[1]) >= 0 && hex(s[2]) >= 0) {
+        *used = 3;
+        return hex(s[1]) * 16 + hex(s[2]);
+    }
+    return -1;
+}
+
+int wq_record_delimiter(wq_recfmt *f, const char *s, wq_buf *err)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        int c = (unsigned char)*p, used = 0;
+        if (c == '\\' && (c = unescape(p + 1, &used)) < 0) {
+            wq_buf_printf(err, "--delimiter: unknown escape in '%s' (use \\n \\t "
+                          "\\r \\0 \\\\ or \\xHH)", s);
+            return -1;
+        }
+        if (n == WQ_DELIM_MAX) {
+            wq_buf_printf(err, "--delimiter: longer than %d bytes", WQ_DELIM_MAX);
+            return -1;
+        }
+        f->delim[n++] = (char)c;
+        p += used;
+    }
+    if (n == 0) {
+        wq_buf_adds(err, "--delimiter: empty");
+        return -1;
+    }
+    f->kind = WQ_REC_DELIM;
+    f->delim_len = n;
+    return 0;
+}
+
+void wq_record_name(const wq_recfmt *f, char *name, size_t size)
+{
+    static const char *const kinds[] = {"newline", "delimiter", "paragraph",
+                                        "csv", "tsv"};
+    int n = snprintf(name, size, "%s", kinds[f->kind]);
+    if (f->kind == WQ_REC_DELIM && f->delim_len == 1 && f->delim[0] == '\0')
+        snprintf(name, size, "nul");  /* as -0 always was */
+    else if (f->kind == WQ_REC_DELIM)
+        for (size_t i = 0; i < f->delim_len && n > 0 && (size_t)n < size; i++)
+            n += snprintf(name + n, size - (size_t)n, "%s%02x", i ? "" : " ",
+                          (unsigned char)f->delim[i]);
+    if (f->header && n > 0 && (size_t)n < size)
+        snprintf(name + n, size - (size_t)n, " header");
+}
+
+int wq_record_by_line(const wq_recfmt *f)
+{
+    return f->kind != WQ_REC_DELIM || memchr(f->delim, '\n', f->delim_len);
+}
+
+static int64_t count_nl(const char *p, size_t n)
+{
+    int64_t k = 0;
+    for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        k++;
+    return k;
+}
+
+size_t wq_record_lead(const wq_recfmt *f, const char *p, size_t n)
+{
+    size_t i = 0;
+    if (f->kind == WQ_REC_PARAGRAPH)
+        while (i < n && p[i] == '\n')
+            i++;
+    return i;
+}
+
+/* The end of a record that runs to the end of the input. */
+static int last(size_t n, int64_t lines, size_t *len, size_t *skip,
+                int64_t *nl)
+{
+    if (n == 0)
+        return -1;
+    *len = n;
+    *skip = 0;
+    *nl = lines;
+    return 1;
+}
+
+static int end_line(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
+                    size_t *skip, int64_t *lines)
+{
+    const char *hit = memchr(p + s->pos, '\n', n - s->pos);
+    if (!hit) {
+        s->pos = n;
+        return eof ? last(n, 1, len, skip, lines) : 0;
+    }
+    size_t i = (size_t)(hit - p);
+    *len = i - (i > 0 && p[i - 1] == '\r');
+    *skip = i + 1 - *len;
+    *lines = 1;
+    return 1;
+}
+
+static const char *find(const char *p, size_t n, const char *d, size_t dlen)
+{
+    for (const char *end = p + n; (size_t)(end - p) >= dlen; p++) {
+        if (!(p = memchr(p, d[0], (size_t)(end - p) - dlen + 1)))
+            return NULL;
+        if (memcmp(p, d, dlen) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static int end_delim(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
+                     int eof, size_t *len, size_t *skip, int64_t *lines)
+{
+    size_t dlen = f->delim_len;
+    const char *hit = find(p + s->pos, n - s->pos, f->delim, dlen);
+    int by_line = wq_record_by_line(f);
+    if (!hit) {
+        if (n - s->pos >= dlen)
+            s->pos = n - dlen + 1;  /* a delimiter may start in the last bytes */
+        return eof ? last(n, by_line ? count_nl(p, n) : 1, len, skip, lines) : 0;
+    }
+    *len = (size_t)(hit - p);
+    *skip = dlen;
+    *lines = by_line ? count_nl(p, *len + dlen) : 1;
+    return 1;
+}
+
+/* A paragraph ends at its first blank line ("\n\n"); the blank lines after
+ * it are the next record's lead. */
+static int end_paragraph(wq_scan *s, const char *p, size_t n, int eof,
+                         size_t *len, size_t *skip, int64_t *lines)
+{
+    for (const char *q = p + s->pos; (q = memchr(q, '\n', (size_t)(p + n - q))); q++) {
+        size_t k = (size_t)(q - p);
+        if (k + 1 == n && !eof) {
+            s->pos = k;  /* is the next byte a newline too? */
+            return 0;
+        }
+        if (k + 1 == n || p[k + 1] == '\n') {
+            *len = k;
+            *skip = k + 1 == n ? 1 : 2;
+            *lines = count_nl(p, k + *skip);
+            return 1;
+        }
+    }
+    s->pos = n;
+    return eof ? last(n, count_nl(p, n), len, skip, lines) : 0;
+}
+
+/* CSV quoting states, as Python's csv module has them. */
+enum { C_START, C_FIELD, C_QUOTED, C_QUOTE };
+
+static int end_csv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
+                   size_t *skip, int64_t *lines)
+{
+    size_t i = s->pos;
+    int st = s->state;
+    int64_t nl = s->nl;
+    if (st != C_QUOTED) {  /* no quote before the next newline: it ends the record */
+        const char *end = memchr(p + i, '\n', n - i);
+        if (end && !memchr(p + i, '"', (size_t)(end - p) - i))
+            i = (size_t)(end - p);
+    }
+    for (; i < n; i++) {
+        if (st == C_QUOTED) {  /* to the closing quote, newlines and all */
+            const char *q = memchr(p + i, '"', n - i);
+            size_t stop = q ? (size_t)(q - p) : n;
+            nl += count_nl(p + i, stop - i);
+            i = stop;
+            if (!q)
+                break;
+            st = C_QUOTE;
+            continue;
+        }
+        char c = p[i];
+        if (c == '\n') {
+            *len = i - (i > 0 && p[i - 1] == '\r');
+            *skip = i + 1 - *len;
+            *lines = nl + 1;
+            return 1;
+        }
+        st = c == ',' ? C_START
+           : c == '"' && st != C_FIELD ? C_QUOTED : C_FIELD;
+    }
+    s->pos = n;
+    s->state = st;
+    s->nl = nl;
+    return eof ? last(n, nl + 1, len, skip, lines) : 0;
+}
+
+int wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
+                  int eof, size_t *len, size_t *skip, int64_t *lines)
+{
+    switch (f->kind) {
+    case WQ_REC_DELIM: return end_delim(f, s, p, n, eof, len, skip, lines);
+    case WQ_REC_PARAGRAPH: return end_paragraph(s, p, n, eof, len, skip, lines);
+    case WQ_REC_CSV: return end_csv(s, p, n, eof, len, skip, lines);
+    default: return end_line(s, p, n, eof, len, skip, lines);
+    }
+}
+
+int wq_record_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+void wq_fields_init(wq_fields *it, const wq_recfmt *f, const char *rec,
+                    size_t len)
+{
+    it->p = rec;
+    it->end = rec + len;
+    it->more = len > 0;
+    it->csv = f->kind == WQ_REC_CSV;
+}
+
+/* Ends the field at stop, a delimiter or the record's end. */
+static void after(wq_fields *it, const char *stop)
+{
+    it->more = stop < it->end;
+    it->p = stop < it->end ? stop + 1 : stop;
+}
+
+/* A quoted field: its text unquoted, then whatever follows the closing
+ * quote up to the next comma (kept, as Python's csv does). Points into the
+ * record unless a "" or such a tail made a copy necessary. */
+static void quoted(wq_fields *it, wq_buf *tmp, const char **field, size_t *len)
+{
+    const char *p = it->p + 1, *end = it->end, *q;
+    int copied = 0;
+    wq_buf_reset(tmp);
+    while ((q = memchr(p, '"', (size_t)(end - p))) && q + 1 < end && q[1] == '"') {
+        wq_buf_add(tmp, p, (size_t)(q + 1 - p));  /* "" is one quote */
+        copied = 1;
+        p = q + 2;
+    }
+    const char *close = q ? q : end;  /* no closing quote: the rest */
+    const char *rest = q ? q + 1 : end;
+    const char *stop = memchr(rest, ',', (size_t)(end - rest));
+    stop = stop ? stop : end;
+    if (!copied && stop == rest) {
+        *field = p;
+        *len = (size_t)(close - p);
+    } else {
+        wq_buf_add(tmp, p, (size_t)(close - p));
+        wq_buf_add(tmp, rest, (size_t)(stop - rest));
+        *field = tmp->data ? tmp->data : "";
+        *len = tmp->len;
+    }
+    after(it, stop);
+}
+
+int wq_fields_next(wq_fields *it, wq_buf *tmp, const char **field, size_t *len)
+{
+    if (!it->more)
+        return 0;
+    if (it->csv && it->p < it->end && *it->p == '"') {
+        quoted(it, tmp, field, len);
+        return 1;
+    }
+    const char *stop = memchr(it->p, it->csv ? ',' : '\t', (size_t)(it->end - it->p));
+    stop = stop ? stop : it->end;
+    *field = it->p;
+    *len = (size_t)(stop - it->p);
+    after(it, stop);
+    return 1;
+}
+
+struct wq_headers {
+    int n;
+    struct { char *data; size_t len; } *file;
+};
+
+wq_headers *wq_headers_new(int nfiles)
+{
+    wq_headers *h = calloc(1, sizeof *h);
+    if (h && !(h->file = calloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof *h->file))) {
+        free(h);
+        return NULL;
+    }
+    if (h)
+        h->n = nfiles > 0 ? nfiles : 1;
+    return h;
+}
+
+void wq_headers_free(wq_headers *h)
+{
+    if (!h)
+        return;
+    for (int i = 0; i < h->n; i++)
+        free(h->file[i].data);
+    free(h->file);
+    free(h);
+}
+
+int wq_headers_set(wq_headers *h, int file, const char *rec, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, rec, len);
+    copy[len] = '\0';
+    h->file[file].data = copy;
+    h->file[file].len = len;
+    return 0;
+}
+
+const char *wq_headers_get(const wq_headers *h, int file, size_t *len)
+{
+    if (!h || file < 0 || file >= h->n)
+        return NULL;
+    *len = h->file[file].len;
+    return h->file[file].data;
+}

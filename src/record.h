@@ -1,0 +1,103 @@
+/*
+ * record.h - record formats: where one item ends in a stream of bytes, and
+ * the fields of a CSV or TSV record.
+ *
+ * The reader (input.c) and the progress line's counter find records with
+ * wq_record_end; a worker splits a CSV/TSV record's bytes into fields with
+ * wq_fields_next. A record crosses threads as its raw bytes (quotes and all,
+ * without its terminator), so journals hash and --errors show what the input
+ * held. No threads, no Lua.
+ */
+#ifndef WQ_RECORD_H
+#define WQ_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+
+enum wq_rec_kind {
+    WQ_REC_LINES,      /* '\n' ends an item, a '\r' before it is removed */
+    WQ_REC_DELIM,      /* -0, -d STR: the delimiter's bytes end an item */
+    WQ_REC_PARAGRAPH,  /* blocks of lines separated by blank lines */
+    WQ_REC_CSV,        /* RFC 4180 records */
+    WQ_REC_TSV         /* lines split on tabs */
+};
+
+#define WQ_DELIM_MAX 64
+
+typedef struct wq_headers wq_headers;
+
+typedef struct wq_recfmt {
+    enum wq_rec_kind kind;
+    char delim[WQ_DELIM_MAX];  /* WQ_REC_DELIM */
+    size_t delim_len;
+    int header;                /* csv/tsv: each file's first record names
+                                  the fields; it is no item */
+    int ndjson;                /* blank lines and a BOM at the start of a
+                                  file are skipped */
+    wq_headers *headers;       /* with header: where the reader keeps them;
+                                  NULL: they are dropped (counting) */
+} wq_recfmt;
+
+/* Sets f to -d STR: escapes \n \t \r \0 \\ \xHH. Returns 0, or -1 with a
+ * message in err. */
+int wq_record_delimiter(wq_recfmt *f, const char *s, wq_buf *err);
+
+/* The format in a few words for the journal's header: "newline", "nul",
+ * "delimiter 2c0a", "paragraph", "csv header"... */
+#define WQ_RECORD_NAME (2 * WQ_DELIM_MAX + 32)
+void wq_record_name(const wq_recfmt *f, char *name, size_t size);
+
+/* Whether a record's LINE (where(), failure reports) is its line in the
+ * file (else it is its number: -0, a -d STR without a newline). */
+int wq_record_by_line(const wq_recfmt *f);
+
+/* The state of a search for a record's end, kept while more bytes are read:
+ * zero it (WQ_SCAN_INIT) at the start of each record. */
+typedef struct wq_scan {
+    size_t pos;                /* bytes known not to end the record */
+    int state;                 /* CSV quoting */
+    int64_t nl;                /* newlines before pos (CSV) */
+} wq_scan;
+
+#define WQ_SCAN_INIT {0, 0, 0}
+
+/* Bytes at the start of p (n bytes) that belong to no record: the blank
+ * lines before a paragraph. Returns how many; all n may be. */
+size_t wq_record_lead(const wq_recfmt *f, const char *p, size_t n);
+
+/* Finds the end of the record that starts at p, of which n bytes are
+ * buffered (and no more follow when eof). Returns 1 with *len (the item's
+ * bytes), *skip (its terminator's) and *lines (what LINE advances by) set;
+ * 0 when the end may lie past n: call again with the same start and more
+ * bytes; -1 at eof when no record is left. */
+int wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
+                  int eof, size_t *len, size_t *skip, int64_t *lines);
+
+/* Whether a line holds only blanks (skipped with --ndjson-in). */
+int wq_record_blank(const char *p, size_t n);
+
+/* The fields of one CSV or TSV record, in order. An empty record has none. */
+typedef struct wq_fields {
+    const char *p, *end;
+    int more, csv;
+} wq_fields;
+
+void wq_fields_init(wq_fields *it, const wq_recfmt *f, const char *rec,
+                    size_t len);
+/* Returns 1 with the next field in *field and *len (pointing into the
+ * record, or into tmp when unquoting changed it: valid until the next
+ * call), or 0 after the last. */
+int wq_fields_next(wq_fields *it, wq_buf *tmp, const char **field, size_t *len);
+
+/* Header records, one per input file, kept by the reader for the workers.
+ * The reader sets a file's header before it hands out any item of that
+ * file; a worker reads it after taking a batch of that file from the queue,
+ * whose lock orders the two. Each is set once. */
+wq_headers *wq_headers_new(int nfiles);
+void wq_headers_free(wq_headers *h);
+int wq_headers_set(wq_headers *h, int file, const char *rec, size_t len);
+/* The header record of file, or NULL when it has none. */
+const char *wq_headers_get(const wq_headers *h, int file, size_t *len);
+
+#endif
