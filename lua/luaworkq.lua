@@ -9,6 +9,13 @@ local M = {
   version = core.version,
   null = core.null,        -- encodes as JSON null (the same value as cjson.null)
   where = core.where,      -- in process: the item's input name and LINE
+  -- JSON by the output's rules: sorted keys, exact integers, floats that
+  -- read back exactly; decode keeps integers and names the byte of an error.
+  json = {encode = core.json_encode, decode = core.json_decode},
+  -- exec(argv [, {stdin = s}]) -> code, stdout, stderr: a program run
+  -- without a shell, argv[1] looked up on PATH; code is the exit status or
+  -- 128 + the signal.
+  exec = core.exec,
 }
 
 local array_mt = core.array_mt

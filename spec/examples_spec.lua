@@ -20,13 +20,12 @@ local function run(example, files, args)
   return r
 end
 
--- FNV-1a, 32 bits, as the specification of the hash writes it.
-local function fnv1a(s)
-  local h = 0x811c9dc5
-  for c in s:gmatch(".") do
-    h = (h ~ c:byte()) * 0x01000193 % (1 << 32)
-  end
-  return ("%08x"):format(h)
+-- SHA-256 of a file, by sha256sum reading it on stdin.
+local function sha256(path)
+  local p = assert(io.popen("sha256sum < " .. testing.quote(path)))
+  local h = p:read("a"):match("^%x+")
+  p:close()
+  return h
 end
 
 describe("the examples", function()
@@ -106,23 +105,47 @@ describe("the examples", function()
     assert.are.same(s, run("access-log.lua", {DATA .. "access.log"}).output)
   end)
 
-  it("hash-files gives the size and FNV-1a hash of each file, across block boundaries",
-    function()
-      local paths, expected, seed = {}, {}, 7
-      for i, size in ipairs{0, 1, 1000, 65535, 65536, 65537, 200000} do
-        local bytes = {}
-        for k = 1, size do
-          seed = (seed * 1103515245 + 12345) % 2147483648
-          bytes[k] = string.char(seed >> 16 & 255)
-        end
-        local content = table.concat(bytes)
-        paths[i] = testing.write_file(("%s/file %d.bin"):format(dir, i), content)
-        expected[i] = {path = paths[i], bytes = size, fnv1a = fnv1a(content)}
+  it("hash-files gives the size and SHA-256 of each file", function()
+    local paths, expected, seed = {}, {}, 7
+    for i, size in ipairs{0, 1, 1000, 200000} do
+      local bytes = {}
+      for k = 1, size do
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        bytes[k] = string.char(seed >> 16 & 255)
       end
-      local list = testing.write_file(dir .. "/list.txt", table.concat(paths, "\n") .. "\n")
-      local r = run("hash-files.lua", {list}, {"-f", "ndjson"})
-      assert.are.same(expected, r.output)
-    end)
+      paths[i] = testing.write_file(("%s/file %d.bin"):format(dir, i), table.concat(bytes))
+      expected[i] = {path = paths[i], bytes = size, sha256 = sha256(paths[i])}
+    end
+    local list = testing.write_file(dir .. "/list.txt", table.concat(paths, "\n") .. "\n")
+    local r = run("hash-files.lua", {list}, {"-f", "ndjson"})
+    assert.are.same(expected, r.output)
+  end)
+
+  it("hash-files takes names with quotes, spaces, $, a backslash and a leading dash as "
+     .. "they are", function()
+    local names = {"it's.txt", 'a "quoted" name', "-n", "--help", "$(touch pwned)",
+                   "back\\slash", " space first"}
+    local sub = dir .. "/names"
+    assert.is_true(os.execute("mkdir " .. testing.quote(sub)))
+    local expected = {}
+    for i, name in ipairs(names) do
+      testing.write_file(sub .. "/" .. name, name)
+      expected[i] = {path = name, bytes = #name, sha256 = sha256(sub .. "/" .. name)}
+    end
+    -- Run in that folder, so that each item is the bare name.
+    local list = testing.write_file(dir .. "/names.txt", table.concat(names, "\n") .. "\n")
+    local out, err = dir .. "/names.out", dir .. "/names.err"
+    local lw = os.getenv("LUAWORKQ") or "luaworkq"
+    local job = require("support").SRC .. "/scripts/examples/hash-files.lua"
+    local ok = os.execute(("cd %s && %s -f ndjson %s %s >%s 2>%s"):format(
+      testing.quote(sub), testing.quote(lw), testing.quote(job),
+      testing.quote(list), testing.quote(out), testing.quote(err)))
+    assert.are.same({true, ""}, {ok, testing.read_file(err)})
+    local got = {}
+    for line in testing.read_file(out):gmatch("[^\n]+") do got[#got + 1] = cjson.decode(line) end
+    assert.are.same(expected, got)
+    assert.is_nil(testing.read_file(sub .. "/pwned"))
+  end)
 
   it("hash-files fails a missing file with -k and hashes the others", function()
     local a = testing.write_file(dir .. "/a.txt", "a")
@@ -130,7 +153,7 @@ describe("the examples", function()
     local r = testing.run{job = EXAMPLES .. "hash-files.lua", files = {list},
                           args = {"-k", "-f", "ndjson"}}
     assert.are.equal(1, r.code)
-    assert.are.same({{path = a, bytes = 1, fnv1a = fnv1a("a")}}, r.output)
+    assert.are.same({{path = a, bytes = 1, sha256 = sha256(a)}}, r.output)
     assert.matches("item 2 %(.-list2.txt:2%) failed: .-/nope: No such file or directory", r.stderr)
   end)
 

@@ -17,12 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include "child.h"
 #include "embedded.h"
 #include "heap.h"
 #include "input.h"
 #include "report.h"
+#include "streams.h"
 
 enum { MSGH = 1, PROCESS, MERGE, ACC };
+
+#define BUF_MT "luaworkq.buf"
 
 static const char *const hook_names[] = {
     "setup", "init", "process", "merge", "finish", "shutdown"
@@ -35,11 +41,18 @@ struct wq_lua {
     unsigned has;                /* bit per enum wq_hook defined by the job */
     wq_heap heap;                /* its memory, without locks: see heap.h */
     size_t used, limit;          /* heap bytes, cap (0: none) */
-    int64_t item;                /* index of the item running, 0 if none */
+    _Atomic int64_t item;        /* index of the item running, 0 if none */
     lua_State *volatile current; /* the coroutine running, NULL for L; read
                                     by the signal handler on this thread */
     _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
     int killed;                  /* the last error came from a kill */
+    char killmsg[64];            /* the message of that error */
+    /* The grace period (wq_lua_unanswered), read by other threads: */
+    _Atomic int hook;            /* the hook of the call running, or -1 */
+    _Atomic uint64_t calls;      /* calls begun and ended: odd while one runs */
+    _Atomic uint64_t kill_call;  /* `calls` when a kill reached a call */
+    _Atomic int64_t kill_ns;     /* when */
+    struct wq_lua *prev, *next;  /* every open state, under states_mu */
     int file;                    /* where the item comes from: wq_lua_at */
     int64_t line;
     int names_file;              /* the file whose header names are cached */
@@ -47,6 +60,9 @@ struct wq_lua {
     int nfields;                 /* of the last record, to size the next */
     wq_buf field;                /* an unquoted CSV field */
 };
+
+static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
+static wq_lua *states;
 
 /* The allocator: the state's own heap (a state runs on one thread at a
  * time), with the optional cap. Lua turns a NULL into a memory error that
@@ -99,13 +115,25 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
-/* Calls the function under nargs arguments. On error, the message goes to
- * err (replacing what it held) and is popped. Returns the pcall status. */
-static int call(wq_lua *lw, int nargs, int nresults, wq_buf *err)
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Calls the function under nargs arguments, as hook (-1: the top level).
+ * On error, the message goes to err (replacing what it held) and is
+ * popped. Returns the pcall status. After a kill, the children the call
+ * left running are ended; what it printed without a newline is written. */
+static int call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err)
 {
     lua_State *L = lw->L;
     lw->killed = 0;
+    atomic_store(&lw->hook, hook);
+    atomic_fetch_add(&lw->calls, 1);
     int status = lua_pcall(L, nargs, nresults, MSGH);
+    atomic_fetch_add(&lw->calls, 1);
     if (status != LUA_OK) {
         size_t len;
         const char *msg = lua_tolstring(L, -1, &len);
@@ -122,7 +150,36 @@ static int call(wq_lua *lw, int nargs, int nresults, wq_buf *err)
     }
     if (lua_gethook(L))
         lua_sethook(L, NULL, 0, 0);  /* a kill came too late to matter */
+    if (lw->killed)
+        wq_child_end_all(L);
+    wq_streams_flush(L);
     return status;
+}
+
+/* The message of a pending kill that concerns what runs now, or NULL; a
+ * non-NULL answer marks the error to come as a kill's. */
+static const char *pending_kill(wq_lua *lw)
+{
+    int64_t k = atomic_load(&lw->kill);
+    if (k != WQ_KILL_ALL && (k == 0 || k != atomic_load(&lw->item)))
+        return NULL;
+    if (k == WQ_KILL_ALL)
+        snprintf(lw->killmsg, sizeof lw->killmsg, "interrupted");
+    else
+        snprintf(lw->killmsg, sizeof lw->killmsg, "timed out after %g s",
+                 lw->conf->timeout);
+    lw->killed = 1;
+    return lw->killmsg;
+}
+
+/* The interrupt function of child.c: a wait on a child asks it. */
+static const char *child_interrupt(lua_State *L)
+{
+    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    const char *msg = pending_kill(lw);
+    if (msg)
+        wq_lua_arm(lw);
+    return msg;
 }
 
 /* Raises the error of a pending kill that concerns what runs now. */
@@ -131,13 +188,8 @@ static void on_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
     int64_t k = atomic_load(&lw->kill);
-    if (k == WQ_KILL_ALL || (k != 0 && k == lw->item)) {
-        char msg[64];  /* the hook stays: a pcall in the job cannot hide it */
-        if (k == WQ_KILL_ALL)
-            snprintf(msg, sizeof msg, "interrupted");
-        else
-            snprintf(msg, sizeof msg, "timed out after %g s", lw->conf->timeout);
-        lw->killed = 1;
+    const char *msg = pending_kill(lw);
+    if (msg) {  /* the hook stays: a pcall in the job cannot hide it */
         lua_pushstring(L, msg);
         lua_error(L);
     }
@@ -146,7 +198,56 @@ static void on_hook(lua_State *L, lua_Debug *ar)
         wq_lua_arm(lw);
 }
 
-void wq_lua_kill(wq_lua *lw, int64_t item) { atomic_store(&lw->kill, item); }
+/* Besides recording the kill, notes when it reached a running call that it
+ * concerns: from then on the call has the grace period to end. */
+void wq_lua_kill(wq_lua *lw, int64_t item)
+{
+    atomic_store(&lw->kill, item);
+    uint64_t c = atomic_load(&lw->calls);
+    if (item == 0 || !(c & 1) || atomic_load(&lw->kill_call) == c)
+        return;
+    if (item == WQ_KILL_ALL || item == atomic_load(&lw->item)) {
+        atomic_store(&lw->kill_ns, now_ns());
+        atomic_store(&lw->kill_call, c);
+    }
+}
+
+/* Describes the call of lw that has not ended within the grace period of
+ * a kill, if there is one. */
+static int overdue(wq_lua *lw, int64_t now, wq_buf *what)
+{
+    uint64_t c = atomic_load(&lw->calls);
+    if (!(c & 1) || atomic_load(&lw->kill_call) != c ||
+        now - atomic_load(&lw->kill_ns) < WQ_GRACE_NS)
+        return 0;
+    int hook = atomic_load(&lw->hook);
+    int64_t k = atomic_load(&lw->kill);
+    if (hook == WQ_PROCESS)
+        wq_buf_printf(what, "item %lld", (long long)atomic_load(&lw->item));
+    else
+        wq_buf_printf(what, "%s", hook < 0 ? "loading the job" : hook_names[hook]);
+    if (lw->worker)
+        wq_buf_printf(what, " (worker %d)", lw->worker);
+    wq_buf_printf(what, " did not stop within %g s of %s",
+                  (double)WQ_GRACE_NS / 1e9,
+                  k == WQ_KILL_ALL ? "the interrupt" : "its timeout");
+    return 1;
+}
+
+int wq_lua_unanswered(void)
+{
+    wq_buf what = WQ_BUF_INIT;
+    int64_t now = now_ns();
+    int found = 0;
+    pthread_mutex_lock(&states_mu);
+    for (wq_lua *lw = states; lw && !found; lw = lw->next)
+        found = overdue(lw, now, &what);
+    pthread_mutex_unlock(&states_mu);
+    if (found)
+        wq_reportf("%.*s; ending the run", (int)what.len, what.data);
+    wq_buf_free(&what);
+    return found;
+}
 
 /* Hooks belong to each coroutine: the one running now is armed too. */
 void wq_lua_arm(wq_lua *lw)
@@ -217,6 +318,43 @@ static int l_write(lua_State *L)
     return 0;
 }
 
+/* luaworkq.json.encode: the output's JSON. The text is made in a buffer
+ * that a userdata owns, so that a memory error leaks nothing. */
+static int l_json_encode(lua_State *L)
+{
+    char msg[WQ_ERRLEN];
+    luaL_checkany(L, 1);
+    lua_settop(L, 1);
+    wq_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
+    *b = (wq_buf)WQ_BUF_INIT;
+    luaL_setmetatable(L, BUF_MT);
+    if (wq_encode(L, 1, WQ_JSON, "value", b, msg) < 0)
+        return luaL_error(L, "%s", msg);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    wq_buf_free(b);
+    return 1;
+}
+
+static int buf_gc(lua_State *L)
+{
+    wq_buf_free(lua_touserdata(L, 1));
+    return 0;
+}
+
+/* luaworkq.json.decode: integers stay integers; an error names the byte. */
+static int l_json_decode(lua_State *L)
+{
+    char msg[WQ_ERRLEN];
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    int rc = wq_json_decode(L, s, len, msg);
+    if (rc == WQ_ENOMEM)
+        return luaL_error(L, "not enough memory");
+    if (rc < 0)
+        return luaL_error(L, "invalid JSON %s", msg);
+    return 1;
+}
+
 /* luaworkq.where(): the current item's input name and LINE; nil outside
  * process. */
 static int l_where(lua_State *L)
@@ -267,6 +405,12 @@ static void push_core(lua_State *L, const wq_lua *lw)
     lua_setfield(L, -2, "array_mt");
     lua_pushcfunction(L, l_write);
     lua_setfield(L, -2, "write");
+    lua_pushcfunction(L, l_json_encode);
+    lua_setfield(L, -2, "json_encode");
+    lua_pushcfunction(L, l_json_decode);
+    lua_setfield(L, -2, "json_decode");
+    wq_child_open(L, child_interrupt);
+    lua_setfield(L, -2, "exec");
     lua_pushcfunction(L, l_where);
     lua_setfield(L, -2, "where");
     lua_createtable(L, 0, lw->conf->nsets);
@@ -326,6 +470,11 @@ static int open_job(lua_State *L)
     const wq_jobconf *c = lw->conf;
     luaL_openlibs(L);
     lua_gc(L, LUA_GCGEN, 0, 0);  /* as lua(1) does: young objects die cheaply */
+    wq_streams_open(L);
+    luaL_newmetatable(L, BUF_MT);
+    lua_pushcfunction(L, buf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     lua_getglobal(L, "os");
     lua_pushcfunction(L, l_no_exit);
     lua_setfield(L, -2, "exit");
@@ -378,10 +527,17 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     }
     lua_State *L = lw->L;
     *(wq_lua **)lua_getextraspace(L) = lw;
+    atomic_store(&lw->hook, -1);
+    pthread_mutex_lock(&states_mu);
+    lw->next = states;
+    if (states)
+        states->prev = lw;
+    states = lw;
+    pthread_mutex_unlock(&states_mu);
     lua_pushcfunction(L, msghandler);
     lua_pushcfunction(L, open_job);
     lua_pushlightuserdata(L, lw);
-    if (call(lw, 1, 0, err) != LUA_OK) {
+    if (call(lw, -1, 1, 0, err) != LUA_OK) {
         wq_lua_close(lw);
         return NULL;
     }
@@ -395,6 +551,14 @@ void wq_lua_close(wq_lua *lw)
 {
     if (!lw)
         return;
+    pthread_mutex_lock(&states_mu);
+    if (lw->prev)
+        lw->prev->next = lw->next;
+    else if (states == lw)
+        states = lw->next;
+    if (lw->next)
+        lw->next->prev = lw->prev;
+    pthread_mutex_unlock(&states_mu);
     lua_close(lw->L);
     wq_buf_free(&lw->field);
     wq_heap_close(&lw->heap);
@@ -417,7 +581,7 @@ int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
     if (!wq_lua_has(lw, WQ_SETUP))
         return 0;
     push_hook(lw, WQ_SETUP);
-    if (call(lw, 0, 1, err) != LUA_OK)
+    if (call(lw, WQ_SETUP, 0, 1, err) != LUA_OK)
         return -1;
     char msg[WQ_ERRLEN];
     int rc = 0;
@@ -455,16 +619,18 @@ int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
         lua_pop(lw->L, 1);
         return -1;
     }
-    return call(lw, 1, 0, err) == LUA_OK ? 0 : -1;
+    return call(lw, WQ_INIT, 1, 0, err) == LUA_OK ? 0 : -1;
 }
 
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
 {
+    if (atomic_load(&lw->kill) == WQ_KILL_ALL)
+        wq_child_end_all(lw->L);  /* a stop by signal: popen handles too */
     wq_lua_kill(lw, 0);  /* shutdown runs also after a stop */
     if (!wq_lua_has(lw, WQ_SHUTDOWN))
         return 0;
     push_hook(lw, WQ_SHUTDOWN);
-    return call(lw, 0, 0, err) == LUA_OK ? 0 : -1;
+    return call(lw, WQ_SHUTDOWN, 0, 0, err) == LUA_OK ? 0 : -1;
 }
 
 /* Replaces the accumulator by merge(accumulator, top), or by top when there
@@ -480,7 +646,7 @@ static int fold_top(wq_lua *lw, wq_buf *err)
     lua_insert(L, -2);
     lua_pushvalue(L, ACC);
     lua_insert(L, -2);
-    if (call(lw, 2, 1, err) != LUA_OK)
+    if (call(lw, WQ_MERGE, 2, 1, err) != LUA_OK)
         return -1;
     lua_replace(L, ACC);
     return 0;
@@ -604,8 +770,10 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
         return WQ_ITEM_FAILED;
     }
     lua_pushinteger(L, index);
+    int64_t stale = index;  /* a retry starts with no timeout pending */
+    atomic_compare_exchange_strong(&lw->kill, &stale, 0);
     lw->item = index;
-    int status = call(lw, 2, 1, err);
+    int status = call(lw, WQ_PROCESS, 2, 1, err);
     lw->item = 0;
     if (status != LUA_OK)
         return lw->killed && atomic_load(&lw->kill) == WQ_KILL_ALL
@@ -664,7 +832,7 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
     if (wq_lua_has(lw, WQ_FINISH)) {
         push_hook(lw, WQ_FINISH);
         lua_insert(L, -2);
-        if (call(lw, 1, 1, err) != LUA_OK)
+        if (call(lw, WQ_FINISH, 1, 1, err) != LUA_OK)
             return -1;
     }
     *raw = wq_lua_has(lw, WQ_FINISH) && lua_type(L, -1) == LUA_TSTRING;

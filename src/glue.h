@@ -10,7 +10,11 @@
  * Interrupts: wq_lua_kill may be called from any thread; it records what to
  * interrupt. wq_lua_arm, called on the state's own thread (typically from a
  * signal handler there), installs a hook that raises the error at the next
- * Lua instruction. No hook is installed otherwise.
+ * Lua instruction. No hook is installed otherwise. A wait on a child process
+ * (child.h) asks for pending kills itself; after a call that a kill ended,
+ * the children it left running are ended.
+ *
+ * A job's stdout is for results only: see streams.h.
  */
 #ifndef WQ_GLUE_H
 #define WQ_GLUE_H
@@ -89,5 +93,14 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
  * item), WQ_KILL_ALL (a stop), or 0 (nothing). */
 void wq_lua_kill(wq_lua *lw, int64_t item);
 void wq_lua_arm(wq_lua *lw);
+
+/* The grace period: a call that a kill concerns (the item timed out, or a
+ * stop interrupts it) and that has not ended WQ_GRACE_NS after the kill does
+ * not answer interrupts (a finalizer that loops, where Lua runs no hooks; a
+ * C function that blocks). wq_lua_unanswered, from any thread, reports the
+ * first such call of any open state ("item 7 (worker 2) did not stop
+ * within 2 s of its timeout; ending the run") and returns 1, or returns 0. */
+#define WQ_GRACE_NS 2000000000LL
+int wq_lua_unanswered(void);
 
 #endif

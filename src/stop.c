@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "child.h"
 #include "glue.h"
 
 #define KICK SIGPIPE
@@ -197,14 +198,17 @@ static void *watch_main(void *arg)
     wq_stop *s = arg;
     sigset_t set;
     watched(&set);
-    int stopped = 0;
+    int stopped = 0;  /* the signal of the stop */
     while (!atomic_load(&s->unwatch)) {
         int sig;
-        if (s->tick) {
+        if (s->tick || stopped) {
             struct timespec tick = {0, 20 * 1000 * 1000};
             sig = sigtimedwait(&set, NULL, &tick);
             if (sig < 0) {
-                s->tick(s->tick_arg);
+                if (s->tick)
+                    s->tick(s->tick_arg);
+                if (wq_lua_unanswered())  /* as a second signal would; 1: */
+                    wq_child_exit(stopped ? 128 + stopped : 1);  /* failed */
                 continue;
             }
         } else if (sigwait(&set, &sig) != 0) {
@@ -213,8 +217,8 @@ static void *watch_main(void *arg)
         if (sig == WAKE)
             continue;
         if (stopped)
-            _exit(128 + sig);  /* the second signal: at once */
-        stopped = 1;
+            wq_child_exit(128 + sig);  /* the second signal: at once */
+        stopped = sig;
         wq_stop_request(s, sig == SIGINT ? WQ_STOP_SIGINT : WQ_STOP_SIGTERM);
     }
     return NULL;

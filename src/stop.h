@@ -22,7 +22,11 @@
  *
  * The watch thread alone takes SIGINT and SIGTERM (every other thread
  * blocks them): the first is an orderly stop, the second ends the process
- * at once. It also calls a periodic tick (per-item timeouts).
+ * at once (wq_child_exit: the jobs' children are killed first). It also
+ * calls a periodic tick (per-item timeouts) and, while a timeout or a stop
+ * by signal may be pending, checks the grace period (wq_lua_unanswered): a
+ * state that has not answered its interrupt ends the process as a second
+ * signal would, with exit 1 after a timeout.
  */
 #ifndef WQ_STOP_H
 #define WQ_STOP_H

@@ -5,7 +5,8 @@ performance targets, PASS/FAIL each.
 
 Reads OUTDIR/meta.tsv (key, value), results.tsv (workload, tool, run,
 label, wall s, user s, sys s, max RSS KB, status), memory.tsv (lines,
-run, max RSS KB, wall s, status) and startup.tsv (tool, run, ms, status).
+run, max RSS KB, wall s, status), startup.tsv (tool, run, ms, status) and
+exec.tsv (tool, label, run, wall s, status).
 """
 import csv
 import os
@@ -141,6 +142,47 @@ def workload_rows(w, tools, meta, jobs, verdict):
     return lines
 
 
+def exec_table(rows_, meta, out, verdict):
+    """The exec workload: wall time and time per item of each tool; luaworkq
+    -j8 must be at least as fast as xargs -P8 and faster than parallel -j8.
+    luaworkq -j1 against a posix_spawn loop in C is what exec adds to an
+    item."""
+    if not rows_:
+        return
+    n = int(meta.get("exec_items", "1"))
+    by = {}
+    for tool, label, run, wall, status in rows_:
+        d = by.setdefault(tool, {"label": label, "wall": [], "bad": []})
+        if status == "ok":
+            d["wall"].append(float(wall))
+        else:
+            d["bad"].append(f"run {run}: {status}")
+    med = {t: statistics.median(d["wall"]) for t, d in by.items() if d["wall"]}
+    lwq = med.get("luaworkq")
+    if out:
+        out.append("")
+    out.append(f"| exec ({n} items, each runs `true ITEM`) | runs | median s | µs an item | target | result |")
+    out.append("|---|---:|---:|---:|---|---|")
+    for tool, d in by.items():
+        runs = len(d["wall"]) + len(d["bad"])
+        if tool not in med or d["bad"]:
+            out.append(f"| {d['label']} | {runs} | - | - | | "
+                       + verdict(False, f"exec {tool}", "; ".join(d["bad"])) + " |")
+            continue
+        m = med[tool]
+        target = result = ""
+        if tool == "xargs" and lwq:
+            target = "luaworkq at least as fast"
+            result = verdict(lwq <= m, "exec vs xargs", f"luaworkq {m / lwq:.2f}x faster")
+        elif tool == "parallel" and lwq:
+            target = "luaworkq faster"
+            result = verdict(lwq < m, "exec vs parallel", f"luaworkq {m / lwq:.2f}x faster")
+        out.append(f"| {d['label']} | {runs} | {fmt_s(m)} | {m / n * 1e6:.0f} | {target} | {result} |")
+    if "luaworkq1" in med and "spawn" in med:
+        extra = (med["luaworkq1"] - med["spawn"]) / n * 1e6
+        out.append(f"| what luaworkq.exec adds to an item (-j1 over the posix_spawn loop) | | | {extra:.0f} | | |")
+
+
 def main():
     outdir, check = sys.argv[1], sys.argv[2] == "1"
     meta = dict(rows(os.path.join(outdir, "meta.tsv")))
@@ -231,6 +273,8 @@ def main():
                 target = f"< {STARTUP_MS:g} ms"
                 result = verdict(ms < STARTUP_MS, "startup")
             out.append(f"| startup, one item | {label} | {runs} | {ms:.1f} ms | {target} | {result} |")
+
+    exec_table(rows(os.path.join(outdir, "exec.tsv")), meta, out, verdict)
 
     out.append("")
     out.append(f"Machine: {meta.get('nproc')} CPUs ({meta.get('cpu')}), Linux {meta.get('kernel')}; "

@@ -1,0 +1,48 @@
+/*
+ * child.h - the programs a job starts: luaworkq.exec, os.execute, io.popen.
+ *
+ * Every child runs in a process group of its own, with its standard input
+ * from /dev/null (or the pipe the caller asked for) and, unless it is
+ * captured, its standard output on luaworkq's standard error: a child never
+ * reads the items nor writes into the results. From its start until it is
+ * reaped, each child is registered, process-wide, with the state that
+ * started it.
+ *
+ * Waits are interruptible. While a state's thread waits on a child (exec,
+ * os.execute, closing a popen handle), the interrupt signal of a stop or a
+ * timeout wakes it; the wait asks the state's interrupt function whether the
+ * interrupt concerns what runs now and, if so, ends the child and returns
+ * fail and the message: the interrupt function has armed the state's hook,
+ * which raises the error as the function returns (as it does for any C
+ * function, so the traceback reads as usual). Ending a child means SIGTERM
+ * to its group, SIGKILL to the group after WQ_CHILD_GRACE_MS if it has not
+ * exited by then, and reaping it.
+ *
+ * A state's children are touched only by its own thread; wq_child_exit, from
+ * any thread, only sends signals.
+ */
+#ifndef WQ_CHILD_H
+#define WQ_CHILD_H
+
+#include <lua.h>
+
+#define WQ_CHILD_GRACE_MS 500
+
+/* On the state's thread: the message of an interrupt that concerns what L
+ * runs now, with the hook that raises it armed, or NULL. */
+typedef const char *(*wq_child_interrupt)(lua_State *L);
+
+/* Replaces os.execute and io.popen in L and pushes luaworkq.exec. Call while
+ * the state is set up, under a protected call (it allocates). */
+void wq_child_open(lua_State *L, wq_child_interrupt interrupt);
+
+/* Ends every child that L started and that is still running, such as those
+ * of popen handles an interrupted item left open. */
+void wq_child_end_all(lua_State *L);
+
+/* Ends the process at once with code, sending SIGKILL to the group of
+ * every registered child first: no child outlives the run. Safe from any
+ * thread, not from a signal handler. */
+_Noreturn void wq_child_exit(int code);
+
+#endif

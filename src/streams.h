@@ -1,0 +1,24 @@
+/*
+ * streams.h - a job's standard streams: stdout is for results only.
+ *
+ * In a job's state, print, io.write and io.stdout write into a line buffer
+ * of the state; every whole line goes to standard error through wq_report,
+ * so that it is never torn by other threads' lines or the progress line.
+ * io.stdin, io.read and io.lines() read nothing: the items' own input is
+ * never taken by a job. io.stderr is left as it is.
+ */
+#ifndef WQ_STREAMS_H
+#define WQ_STREAMS_H
+
+#include <lua.h>
+
+/* Sets the streams up in L, after the standard libraries are open. Call
+ * under a protected call (it allocates). */
+void wq_streams_open(lua_State *L);
+
+/* Writes what the state wrote after its last newline as a line of its own:
+ * called at the end of every hook call, so that nothing waits in the
+ * buffer. */
+void wq_streams_flush(lua_State *L);
+
+#endif
