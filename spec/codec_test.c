@@ -36,7 +36,7 @@ static void check(int ok, int line, const char *what, const char *detail)
 static int array_fn(lua_State *S)
 {
     luaL_checktype(S, 1, LUA_TTABLE);
-    wq_push_array_mt(S);
+    wq_codec_push_array_mt(S);
     lua_setmetatable(S, 1);
     lua_settop(S, 1);
     return 1;
@@ -77,8 +77,8 @@ static int encode_top(enum wq_format fmt, wq_buf *out, char *err, int line)
 {
     int top = lua_gettop(L);
     wq_buf_reset(out);
-    int r = wq_encode(L, -1, fmt, "result", out, err);
-    check(lua_gettop(L) == top, line, "wq_encode left the stack as it was", NULL);
+    int r = wq_codec_encode(L, -1, fmt, "result", out, err);
+    check(lua_gettop(L) == top, line, "wq_codec_encode left the stack as it was", NULL);
     check(strlen(err) < WQ_ERRLEN, line, "err is terminated", NULL);
     return r;
 }
@@ -130,12 +130,12 @@ static void roundtrip(const char *chunk, int line)
         lua_pop(L, 1);
         return;
     }
-    if (wq_decode(L, out.data, out.len, err) < 0) {
+    if (wq_codec_decode(L, out.data, out.len, err) < 0) {
         check(0, line, chunk, err);
         lua_pop(L, 1);
         return;
     }
-    check(lua_gettop(L) == top + 1, line, "wq_decode pushed one value", NULL);
+    check(lua_gettop(L) == top + 1, line, "wq_codec_decode pushed one value", NULL);
     lua_getglobal(L, "deepeq");
     lua_pushvalue(L, -3);
     lua_pushvalue(L, -3);
@@ -144,8 +144,8 @@ static void roundtrip(const char *chunk, int line)
     lua_pop(L, 1);
     wq_buf a = WQ_BUF_INIT, b = WQ_BUF_INIT;
     char e1[WQ_ERRLEN], e2[WQ_ERRLEN];
-    int r1 = wq_encode(L, -2, WQ_JSON, "result", &a, e1);
-    int r2 = wq_encode(L, -1, WQ_JSON, "result", &b, e2);
+    int r1 = wq_codec_encode(L, -2, WQ_JSON, "result", &a, e1);
+    int r2 = wq_codec_encode(L, -1, WQ_JSON, "result", &b, e2);
     check(r1 == r2 && (r1 < 0 ? strcmp(e1, e2) == 0
                               : a.len == b.len && memcmp(a.data, b.data, a.len) == 0),
           line, chunk, "JSON of the decoded value differs");
@@ -379,7 +379,7 @@ static void test_binary(void)
     /* A table with another metatable arrives as a plain table. */
     if (eval("return setmetatable({1, x = 2}, {__index = error, __pairs = error})", __LINE__) == 0) {
         encode_top(WQ_BINARY, &out, err, __LINE__);
-        CHECK(wq_decode(L, out.data, out.len, err) == 0 && !lua_getmetatable(L, -1),
+        CHECK(wq_codec_decode(L, out.data, out.len, err) == 0 && !lua_getmetatable(L, -1),
               "other metatables are dropped", err);
         lua_pop(L, 2);
     }
@@ -390,8 +390,8 @@ static void test_binary(void)
 static int decode_fails(const char *p, size_t n, int line)
 {
     int top = lua_gettop(L);
-    int r = wq_decode(L, p, n, err);
-    check(lua_gettop(L) == top + (r == 0), line, "wq_decode stack effect", err);
+    int r = wq_codec_decode(L, p, n, err);
+    check(lua_gettop(L) == top + (r == 0), line, "wq_codec_decode stack effect", err);
     if (r == 0)
         lua_pop(L, 1);
     return r < 0;
@@ -450,7 +450,7 @@ static void test_binary_bad(void)
                 m[(seed >> 8) % out.len] = (char)(seed >> 20);
             }
             int top = lua_gettop(L);
-            int r = wq_decode(L, m, out.len, err);
+            int r = wq_codec_decode(L, m, out.len, err);
             balanced &= lua_gettop(L) == top + (r == 0);
             lua_settop(L, top);
             free(m);
@@ -516,12 +516,12 @@ static void test_text(void)
 static void json_in(const char *s, size_t n, const char *want, size_t wantlen, int line)
 {
     int top = lua_gettop(L);
-    if (wq_json_decode(L, s, n, err) < 0) {
+    if (wq_codec_json_decode(L, s, n, err) < 0) {
         check(0, line, s, err);
-        check(lua_gettop(L) == top, line, "wq_json_decode stack effect", NULL);
+        check(lua_gettop(L) == top, line, "wq_codec_json_decode stack effect", NULL);
         return;
     }
-    check(lua_gettop(L) == top + 1, line, "wq_json_decode stack effect", NULL);
+    check(lua_gettop(L) == top + 1, line, "wq_codec_json_decode stack effect", NULL);
     if (encode_top(WQ_JSON, &out, err, line) < 0)
         check(0, line, s, err);
     else
@@ -538,8 +538,8 @@ static void json_in(const char *s, size_t n, const char *want, size_t wantlen, i
 static void json_in_error(const char *s, size_t n, const char *want, int line)
 {
     int top = lua_gettop(L);
-    int r = wq_json_decode(L, s, n, err);
-    check(lua_gettop(L) == top + (r == 0), line, "wq_json_decode stack effect", NULL);
+    int r = wq_codec_json_decode(L, s, n, err);
+    check(lua_gettop(L) == top + (r == 0), line, "wq_codec_json_decode stack effect", NULL);
     check(r < 0 && strcmp(err, want) == 0, line, want, r < 0 ? err : "decoded");
     lua_settop(L, top);
 }
@@ -550,7 +550,7 @@ static void json_in_error(const char *s, size_t n, const char *want, int line)
 static void json_in_is(const char *s, const char *pred, int line)
 {
     int top = lua_gettop(L);
-    if (wq_json_decode(L, s, strlen(s), err) < 0) {
+    if (wq_codec_json_decode(L, s, strlen(s), err) < 0) {
         check(0, line, s, err);
         return;
     }
@@ -650,7 +650,7 @@ static void test_json_decode(void)
         if (eval(values[i], __LINE__) < 0)
             continue;
         wq_buf first = WQ_BUF_INIT;
-        if (wq_encode(L, -1, WQ_JSON, "result", &first, err) < 0)
+        if (wq_codec_encode(L, -1, WQ_JSON, "result", &first, err) < 0)
             CHECK(0, values[i], err);
         else
             json_in(first.data, first.len, first.data, first.len, __LINE__);
@@ -664,7 +664,7 @@ static void test_json_decode(void)
         memset(deep, '[', (size_t)levels);
         memset(deep + levels, ']', (size_t)levels);
         int top = lua_gettop(L);
-        int r = wq_json_decode(L, deep, 2 * (size_t)levels, err);
+        int r = wq_codec_json_decode(L, deep, 2 * (size_t)levels, err);
         lua_settop(L, top);
         CHECK(levels == 200 ? r == 0 : r < 0 && strcmp(err, "at byte 200: nested deeper than 200 levels") == 0,
               levels == 200 ? "200 nested arrays" : "201 nested arrays", err);
@@ -680,16 +680,16 @@ static void test_json_decode(void)
 static void test_array_mt(void)
 {
     int top = lua_gettop(L);
-    wq_push_array_mt(L);
-    wq_push_array_mt(L);
+    wq_codec_push_array_mt(L);
+    wq_codec_push_array_mt(L);
     CHECK(lua_istable(L, -1) && lua_rawequal(L, -1, -2), "one array metatable per state", NULL);
     lua_getfield(L, -1, "__name");
     CHECK(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "luaworkq.array") == 0,
           "__name is luaworkq.array", NULL);
     lua_settop(L, top);
     lua_State *other = luaL_newstate();
-    wq_push_array_mt(other);
-    wq_push_array_mt(L);
+    wq_codec_push_array_mt(other);
+    wq_codec_push_array_mt(L);
     CHECK(lua_topointer(other, -1) != lua_topointer(L, -1), "each state has its own", NULL);
     lua_close(other);
     lua_settop(L, top);
@@ -730,21 +730,21 @@ static void test_out_of_memory(void)
         return;
     }
     char e[WQ_ERRLEN];
-    CHECK(wq_encode(S, -1, WQ_JSON, "result", &json, e) == 0, "encode with memory", e);
-    CHECK(wq_encode(S, -1, WQ_BINARY, "result", &bin, e) == 0, "encode with memory", e);
+    CHECK(wq_codec_encode(S, -1, WQ_JSON, "result", &json, e) == 0, "encode with memory", e);
+    CHECK(wq_codec_encode(S, -1, WQ_BINARY, "result", &bin, e) == 0, "encode with memory", e);
     lua_gc(S, LUA_GCCOLLECT);
     mem_limit = mem_used;
     int top = lua_gettop(S);
     wq_buf o = WQ_BUF_INIT;
-    int r = wq_encode(S, -1, WQ_JSON, "result", &o, e);
+    int r = wq_codec_encode(S, -1, WQ_JSON, "result", &o, e);
     CHECK(r < 0 && strcmp(e, "result: not enough memory") == 0, "encode without memory", e);
-    r = wq_json_decode(S, json.data, json.len, e);
+    r = wq_codec_json_decode(S, json.data, json.len, e);
     CHECK(r < 0 && strcmp(e, "not enough memory") == 0, "JSON decode without memory", e);
-    r = wq_decode(S, bin.data, bin.len, e);
+    r = wq_codec_decode(S, bin.data, bin.len, e);
     CHECK(r < 0 && strcmp(e, "not enough memory") == 0, "binary decode without memory", e);
     CHECK(lua_gettop(S) == top, "stack kept without memory", NULL);
     mem_limit = (size_t)-1;
-    r = wq_json_decode(S, json.data, json.len, e);
+    r = wq_codec_json_decode(S, json.data, json.len, e);
     CHECK(r == 0, "the state works again", e);
     lua_close(S);
     wq_buf_free(&json);
@@ -770,7 +770,7 @@ static void bench(const char *chunk, enum wq_format fmt, int decode)
     double t0 = now();
     for (int i = 0; i < n; i++) {
         wq_buf_reset(&b);
-        if (wq_encode(L, -1, fmt, "result", &b, err) < 0)
+        if (wq_codec_encode(L, -1, fmt, "result", &b, err) < 0)
             abort();
     }
     double t1 = now();
@@ -779,7 +779,7 @@ static void bench(const char *chunk, enum wq_format fmt, int decode)
     if (decode) {
         t0 = now();
         for (int i = 0; i < n; i++) {
-            if ((fmt == WQ_JSON ? wq_json_decode : wq_decode)(L, b.data, b.len, err) < 0)
+            if ((fmt == WQ_JSON ? wq_codec_json_decode : wq_codec_decode)(L, b.data, b.len, err) < 0)
                 abort();
             lua_pop(L, 1);
         }
@@ -808,7 +808,7 @@ int main(int argc, char **argv)
 {
     L = luaL_newstate();
     luaL_openlibs(L);
-    wq_pushnull(L);
+    wq_codec_pushnull(L);
     lua_setglobal(L, "null");
     lua_register(L, "array", array_fn);
     if (luaL_dostring(L, prelude) != LUA_OK) {

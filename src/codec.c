@@ -53,7 +53,7 @@ static const char array_mt_key;     /* its address keys the registry */
  * memory error: the Lua glue makes that call while it builds the luaworkq
  * module under lua_pcall, and the decoders call it under their own. */
 
-void wq_push_array_mt(lua_State *L)
+void wq_codec_push_array_mt(lua_State *L)
 {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &array_mt_key) != LUA_TNIL)
         return;
@@ -255,7 +255,7 @@ static int fmt_double(char *buf, double x)
 
 /* JSON string: escapes '"', '\\' and control bytes, keeps valid UTF-8 and
  * replaces each maximal invalid subpart by one U+FFFD. */
-int wq_json_string(wq_buf *out, const char *str, size_t n)
+int wq_codec_json_string(wq_buf *out, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
@@ -475,7 +475,7 @@ static int put_tag(struct enc *e, int tag, const char *json)
 }
 
 /* A tag followed by a varint. */
-static int put_varint(struct enc *e, int tag, uint64_t v)
+static int put_tagged(struct enc *e, int tag, uint64_t v)
 {
     unsigned char b[11];
     int n = 0;
@@ -493,7 +493,7 @@ static int put_int(struct enc *e, lua_Integer i)
         return put(e, text, (size_t)fmt_int(text, i));
     }
     uint64_t u = (uint64_t)i;
-    return put_varint(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
+    return put_tagged(e, T_INT, (u << 1) ^ (0 - (u >> 63)));
 }
 
 static int put_float(struct enc *e, lua_Number x)
@@ -518,8 +518,8 @@ static int put_float(struct enc *e, lua_Number x)
 static int put_string(struct enc *e, const char *s, size_t n)
 {
     if (e->fmt == WQ_JSON)
-        return wq_json_string(e->out, s, n) < 0 ? nomem(e) : 0;
-    if (put_varint(e, T_STR, n) < 0)
+        return wq_codec_json_string(e->out, s, n) < 0 ? nomem(e) : 0;
+    if (put_tagged(e, T_STR, n) < 0)
         return -1;
     return put(e, s, n);
 }
@@ -556,7 +556,7 @@ static int encode_value(struct enc *e, int idx)
     return fail(e, e->depth, msg);
 }
 
-/* The fast path of wq_check: whether the value at idx (absolute) can
+/* The fast path of wq_codec_check: whether the value at idx (absolute) can
  * plainly be encoded. It writes nothing and names nothing; anything it is
  * not sure of (depth, stack) sends the caller to the encoder. */
 static int plain(lua_State *L, int idx, const void **open, int depth)
@@ -591,7 +591,7 @@ static int plain(lua_State *L, int idx, const void **open, int depth)
     return 1;
 }
 
-int wq_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN])
+int wq_codec_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN])
 {
     const void *open[WQ_MAX_DEPTH];
     idx = lua_absindex(L, idx);
@@ -602,7 +602,7 @@ int wq_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN])
     if (ok)
         return 0;
     wq_buf scratch = WQ_BUF_INIT;  /* the encoder knows why, and where */
-    int rc = wq_encode(L, idx, WQ_BINARY, root, &scratch, err);
+    int rc = wq_codec_encode(L, idx, WQ_BINARY, root, &scratch, err);
     wq_buf_free(&scratch);
     return rc;
 }
@@ -748,7 +748,7 @@ static int valid_utf8(const unsigned char *s, size_t n)
 
 /* Sets the entry's text: numbers and booleans as JSON writes them, and
  * for a string with invalid UTF-8, the string with each maximal invalid
- * subpart replaced by U+FFFD, as wq_json_string writes it. */
+ * subpart replaced by U+FFFD, as wq_codec_json_string writes it. */
 static int set_text(struct entry *en)
 {
     int n = 0;
@@ -1101,7 +1101,7 @@ static int encode_text(struct enc *e, int idx)
     return -1;
 }
 
-int wq_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
+int wq_codec_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
               wq_buf *out, char err[WQ_ERRLEN])
 {
     struct enc e;           /* not zeroed: it is large and this path is hot */
@@ -1167,7 +1167,7 @@ static int dfail(struct dec *d, const char *what)
     return -1;
 }
 
-static int get_varint(struct dec *d, uint64_t *v)
+static int read_varint(struct dec *d, uint64_t *v)
 {
     uint64_t x = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -1235,7 +1235,7 @@ static int dec_table(lua_State *L, struct dec *d, int marked)
             return -1;
     d->depth--;
     if (marked) {
-        wq_push_array_mt(L);
+        wq_codec_push_array_mt(L);
         lua_setmetatable(L, -2);
     }
     return 0;
@@ -1250,9 +1250,9 @@ static int dec_value(lua_State *L, struct dec *d)
     case T_NIL: lua_pushnil(L); return 0;
     case T_FALSE: lua_pushboolean(L, 0); return 0;
     case T_TRUE: lua_pushboolean(L, 1); return 0;
-    case T_NULL: wq_pushnull(L); return 0;
+    case T_NULL: wq_codec_pushnull(L); return 0;
     case T_INT:
-        if (get_varint(d, &u) < 0)
+        if (read_varint(d, &u) < 0)
             return -1;
         lua_pushinteger(L, (lua_Integer)((u >> 1) ^ (0 - (u & 1))));
         return 0;
@@ -1267,7 +1267,7 @@ static int dec_value(lua_State *L, struct dec *d)
         return 0;
     }
     case T_STR:
-        if (get_varint(d, &u) < 0)
+        if (read_varint(d, &u) < 0)
             return -1;
         if (u > (uint64_t)(d->end - d->p))
             return dfail(d, "truncated");
@@ -1294,7 +1294,7 @@ static int decode_main(lua_State *L)
     return 1;
 }
 
-int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN])
+int wq_codec_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN])
 {
     struct dec d;
     d.p = d.start = (const unsigned char *)p;
@@ -1478,7 +1478,7 @@ static int scan_number(struct jdec *j, size_t *end, int *isint)
 }
 
 /* Whether the digits s[0..n) (with a leading '-') fit in an integer. */
-static int parse_int(const char *s, size_t n, lua_Integer *out)
+static int parse_json_int(const char *s, size_t n, lua_Integer *out)
 {
     int neg = s[0] == '-';
     uint64_t u = 0, lim = (uint64_t)INT64_MAX + (uint64_t)neg;
@@ -1502,7 +1502,7 @@ static int json_number(lua_State *L, struct jdec *j)
     if (scan_number(j, &end, &isint) < 0)
         return -1;
     j->pos = end;
-    if (isint && parse_int(j->s + start, end - start, &i)) {
+    if (isint && parse_json_int(j->s + start, end - start, &i)) {
         lua_pushinteger(L, i);
         return 0;
     }
@@ -1530,7 +1530,7 @@ static int json_literal(lua_State *L, struct jdec *j, const char *word)
         return jfail(j, j->len, END_OF_INPUT);
     j->pos += n;
     if (word[0] == 'n')
-        wq_pushnull(L);
+        wq_codec_pushnull(L);
     else
         lua_pushboolean(L, word[0] == 't');
     return 0;
@@ -1571,7 +1571,7 @@ static int json_array_dec(lua_State *L, struct jdec *j)
     if (enter(L, j) < 0)
         return -1;
     lua_newtable(L);
-    wq_push_array_mt(L);
+    wq_codec_push_array_mt(L);
     lua_setmetatable(L, -2);
     int r;
     for (lua_Integer i = 1; (r = next_element(j, ']', "expected ',' or ']'", i == 1)) == 0; i++) {
@@ -1634,7 +1634,7 @@ static int json_main(lua_State *L)
     return 1;
 }
 
-int wq_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN])
+int wq_codec_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN])
 {
     struct jdec j = {s, len, 0, err, 0, 0};
     err[0] = '\0';

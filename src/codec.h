@@ -6,7 +6,7 @@
  *
  *   WQ_BINARY  exact transfer format: nil, booleans, integers (64 bits),
  *              floats (bit-exact), strings (any bytes), luaworkq.null, tables
- *              (with their luaworkq.array mark). Read back by wq_decode.
+ *              (with their luaworkq.array mark). Read back by wq_codec_decode.
  *   WQ_JSON    the output format: a table whose keys are exactly 1..n
  *              (n >= 1) is an array, any other an object with its keys as
  *              strings sorted bytewise by their text as written (after
@@ -43,35 +43,35 @@
 enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
 
 /* Appends the encoding of the value at idx to out. Returns 0 or -1. */
-int wq_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
+int wq_codec_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
               wq_buf *out, char err[WQ_ERRLEN]);
 
-/* Whether wq_encode would take the value at idx (in WQ_BINARY), without
+/* Whether wq_codec_encode would take the value at idx (in WQ_BINARY), without
  * encoding it: the cheap check of a result that is merged where it is
  * made. Returns 0, or -1 with the encoder's message in err. */
-int wq_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN]);
+int wq_codec_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN]);
 
 /* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns 0, -1 on
  * malformed input, or WQ_ENOMEM (nothing pushed, message in err). */
-int wq_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
+int wq_codec_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
 
 /* Pushes the value of one JSON text s[0..len) (surrounding white space
  * allowed): null is luaworkq.null, arrays come marked with luaworkq.array,
  * numbers without fraction or exponent that fit are integers. Returns 0,
  * -1 with a message naming the byte offset ("at byte 7: expected ','"), or
  * WQ_ENOMEM. */
-int wq_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
+int wq_codec_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
 
 /* Appends s[0..len) as a JSON string, by the rules of WQ_JSON. Returns 0,
  * or -1 when out cannot grow. */
-int wq_json_string(wq_buf *out, const char *s, size_t len);
+int wq_codec_json_string(wq_buf *out, const char *s, size_t len);
 
 /* Pushes the metatable that luaworkq.array sets (created on first use, kept
  * in the registry). The first call in a state allocates, so it may raise a
  * memory error: make it while the state is set up under lua_pcall. */
-void wq_push_array_mt(lua_State *L);
+void wq_codec_push_array_mt(lua_State *L);
 
 /* luaworkq.null is the light userdata NULL (the same value as cjson.null). */
-#define wq_pushnull(L) lua_pushlightuserdata((L), NULL)
+#define wq_codec_pushnull(L) lua_pushlightuserdata((L), NULL)
 
 #endif

@@ -328,7 +328,7 @@ static int l_json_encode(lua_State *L)
     wq_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
     *b = (wq_buf)WQ_BUF_INIT;
     luaL_setmetatable(L, BUF_MT);
-    if (wq_encode(L, 1, WQ_JSON, "value", b, msg) < 0)
+    if (wq_codec_encode(L, 1, WQ_JSON, "value", b, msg) < 0)
         return luaL_error(L, "%s", msg);
     lua_pushlstring(L, b->data ? b->data : "", b->len);
     wq_buf_free(b);
@@ -347,7 +347,7 @@ static int l_json_decode(lua_State *L)
     char msg[WQ_ERRLEN];
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    int rc = wq_json_decode(L, s, len, msg);
+    int rc = wq_codec_json_decode(L, s, len, msg);
     if (rc == WQ_ENOMEM)
         return luaL_error(L, "not enough memory");
     if (rc < 0)
@@ -399,9 +399,9 @@ static void push_core(lua_State *L, const wq_lua *lw)
     lua_setfield(L, -2, "workers");
     lua_pushliteral(L, LUAWORKQ_VERSION);
     lua_setfield(L, -2, "version");
-    wq_pushnull(L);
+    wq_codec_pushnull(L);
     lua_setfield(L, -2, "null");
-    wq_push_array_mt(L);
+    wq_codec_push_array_mt(L);
     lua_setfield(L, -2, "array_mt");
     lua_pushcfunction(L, l_write);
     lua_setfield(L, -2, "write");
@@ -586,7 +586,7 @@ int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
     char msg[WQ_ERRLEN];
     int rc = 0;
     if (!lua_isnil(lw->L, -1) &&
-        wq_encode(lw->L, -1, WQ_BINARY, "setup value", shared, msg) < 0) {
+        wq_codec_encode(lw->L, -1, WQ_BINARY, "setup value", shared, msg) < 0) {
         wq_buf_reset(err);
         wq_buf_adds(err, msg);
         rc = -1;
@@ -603,7 +603,7 @@ static int push_decoded(wq_lua *lw, const char *p, size_t len, wq_buf *err)
         lua_pushnil(lw->L);
         return 0;
     }
-    if (wq_decode(lw->L, p, len, msg) == 0)
+    if (wq_codec_decode(lw->L, p, len, msg) == 0)
         return 0;
     wq_buf_reset(err);
     wq_buf_adds(err, msg);
@@ -749,7 +749,7 @@ static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
         rc = push_fields(lw, item, len);
     else if (rc == 0 && !lw->conf->ndjson_in)
         lua_pushlstring(lw->L, item, len);
-    else if (rc == 0 && (rc = wq_json_decode(lw->L, item, len, msg)) == -1)
+    else if (rc == 0 && (rc = wq_codec_json_decode(lw->L, item, len, msg)) == -1)
         wq_buf_printf(err, "item is not JSON: %s", msg);
     if (rc < 0 && err->len == 0 && lw->limit)
         wq_buf_printf(err, "memory limit of %zu MB exceeded", lw->limit >> 20);
@@ -784,8 +784,8 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
     }
     char msg[WQ_ERRLEN];
     size_t mark = out ? out->len : 0;
-    if (out ? wq_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0
-            : wq_check(L, -1, "result", msg) < 0) {
+    if (out ? wq_codec_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0
+            : wq_codec_check(L, -1, "result", msg) < 0) {
         if (out)
             out->len = mark;
         lua_pop(L, 1);
@@ -806,7 +806,7 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
     if (lua_isnil(L, ACC))
         return 0;
     char msg[WQ_ERRLEN];
-    int rc = wq_encode(L, ACC, WQ_BINARY, "merged value", out, msg);
+    int rc = wq_codec_encode(L, ACC, WQ_BINARY, "merged value", out, msg);
     lua_pushnil(L);
     lua_replace(L, ACC);
     if (rc < 0) {
@@ -843,7 +843,7 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
         const char *s = lua_tolstring(L, -1, &n);
         wq_buf_add(out, s, n);
     } else if (!(lua_isnil(L, -1) && fmt == WQ_TEXT) &&
-               wq_encode(L, -1, fmt, wq_lua_has(lw, WQ_FINISH) ? "finish value"
+               wq_codec_encode(L, -1, fmt, wq_lua_has(lw, WQ_FINISH) ? "finish value"
                                                                : "merged value",
                          out, msg) < 0) {
         wq_buf_reset(err);

@@ -82,13 +82,13 @@ static void error_record(const wq_writer *w, const wq_batch *b,
     size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
     const char *name = wq_reader_name(w->c.reader, b->file);
     wq_buf_adds(rec, "{\"error\":");
-    wq_json_string(rec, msg, msglen);
+    wq_codec_json_string(rec, msg, msglen);
     wq_buf_printf(rec, ",\"index\":%lld,\"input\":", (long long)f->index);
-    wq_json_string(rec, f->item.data ? f->item.data : "", f->item.len);
+    wq_codec_json_string(rec, f->item.data ? f->item.data : "", f->item.len);
     wq_buf_printf(rec, ",\"line\":%lld,\"source\":", (long long)f->line);
-    wq_json_string(rec, name, strlen(name));
+    wq_codec_json_string(rec, name, strlen(name));
     wq_buf_adds(rec, ",\"traceback\":");
-    wq_json_string(rec, tb ? tb + 1 : "", tb ? f->message.len - msglen - 1 : 0);
+    wq_codec_json_string(rec, tb ? tb + 1 : "", tb ? f->message.len - msglen - 1 : 0);
     wq_buf_adds(rec, "}\n");
 }
 
