@@ -9,13 +9,7 @@ local quote = testing.quote
 local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
 local BUILD = BIN:match("^(.*)/[^/]*$") or "."
 
--- Runs a shell command; returns its exit code and stdout.
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local _, how, n = p:close()
-  return how == "exit" and n or 128 + n, out
-end
+local sh = require("support").sh
 
 for _, prog in ipairs{"cpack", "dpkg-deb", "dpkg-shlibdeps", "file"} do
   if sh("command -v " .. prog .. " >/dev/null") ~= 0 then

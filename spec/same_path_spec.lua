@@ -23,14 +23,7 @@ local function run_in(dir, args)
   return code, stderr
 end
 
-local function listdir(dir)
-  local p = assert(io.popen("ls -A " .. quote(dir)))
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  table.sort(names)
-  return names
-end
+local listdir = require("support").listdir
 
 describe("the same file for two roles", function()
   -- {what the user does, setup(dir) (optional), args, words in the message}

@@ -35,13 +35,7 @@ if why then
   os.exit(77)
 end
 
--- Runs a shell command; returns its exit code and stdout.
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local _, how, n = p:close()
-  return how == "exit" and n or 128 + n, out
-end
+local sh = common.sh
 
 describe("the Slurm recipes on a one-node Slurm cluster", function()
   local dir, cluster, conf, whole

@@ -16,13 +16,7 @@ local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luawor
 local SSHD = "/usr/sbin/sshd"  -- sshd must be started by its absolute path
 local N = 20000
 
--- Runs a shell command; returns its exit code and stdout.
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local _, how, n = p:close()
-  return how == "exit" and n or 128 + n, out
-end
+local sh = common.sh
 
 -- Why the logins cannot be made here, or nil.
 local function cannot_run()

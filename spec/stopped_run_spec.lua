@@ -12,14 +12,7 @@ end
 
 local function last_line(s) return s:match("([^\n]*)\n?$") end
 
-local function listdir(dir)
-  local p = assert(io.popen("ls -A " .. testing.quote(dir)))
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  table.sort(names)
-  return names
-end
+local listdir = require("support").listdir
 
 -- Counts records; item 50 is a bad record. One worker, so that the stop
 -- after it is the same every run.

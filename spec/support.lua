@@ -21,19 +21,23 @@ function M.numbers(n)
   return table.concat(t)
 end
 
--- The names in a folder, hidden ones too.
+-- The names in a folder, hidden ones too, sorted.
 function M.listdir(dir)
   local p = assert(io.popen("ls -A " .. testing.quote(dir)))
   local names = {}
   for name in p:lines() do names[#names + 1] = name end
   p:close()
+  table.sort(names)
   return names
 end
 
--- Runs a shell command; returns its exit code (128 + N for signal N).
+-- Runs a shell command; returns its exit code (128 + N for signal N) and
+-- what it wrote on stdout.
 function M.sh(cmd)
-  local _, how, n = os.execute(cmd)
-  return how == "exit" and n or 128 + n
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local _, how, n = p:close()
+  return how == "exit" and n or 128 + n, out
 end
 
 -- The first line a shell command prints.

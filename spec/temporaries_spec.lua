@@ -6,14 +6,7 @@ local testing = require "luaworkq.testing"
 
 local quote = testing.quote
 
-local function listdir(dir)
-  local p = assert(io.popen("ls -A " .. quote(dir)))
-  local names = {}
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  table.sort(names)
-  return names
-end
+local listdir = require("support").listdir
 
 -- The names in dir that are temporary files of name.
 local function temporaries(dir, name)
