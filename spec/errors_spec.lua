@@ -207,7 +207,9 @@ end
                             args = {"-j", "4", "--set", "fail=3"}}
       assert.are.equal(1, r.code)
       local results = assert(r.output, "stdout is not JSON: " .. r.stdout)
-      assert.are.same({1, 2}, {results[1], results[2]})
+      -- In input order; which items ran before the stop depends on the
+      -- threads (under ThreadSanitizer the worker given item 1 may not have
+      -- started it when item 3 fails), so no item is required here.
       for i = 2, #results do assert.is_true(results[i] > results[i - 1]) end
       for _, v in ipairs(results) do assert.are_not.equal(3, v) end
       local done, failed, rest = last_line(r.stderr):match(
