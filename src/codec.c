@@ -994,7 +994,7 @@ static void add_key(struct sb *b, const struct key *k)
     char text[64];
     struct sb seg = {text, 0, sizeof text - 1, 0};
     add_segment(&seg, k);                   /* [1]: drop the brackets */
-    if (seg.len >= 2)
+    if (seg.len >= 2 && seg.len < sizeof text)  /* as seg.cap says */
         sb_add(b, text + 1, seg.len - 2);
 }
 
