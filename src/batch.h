@@ -38,8 +38,7 @@ typedef struct wq_jitem {
 typedef struct wq_batch {
     uint64_t seq;               /* position in the reorder window */
     int64_t first;              /* index of the first item */
-    int64_t line;               /* line of the first item in its file */
-    int64_t stride;             /* between items' indexes and lines: 1, or
+    int64_t stride;             /* between items' indexes: 1, or
                                    N for --shard K/N */
     int file;                   /* the file's number on the command line */
     uint32_t count;

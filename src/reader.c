@@ -39,6 +39,7 @@ struct wq_reader {
     int pending;
     const char *item;
     size_t len;
+    uint64_t hash;            /* its hash, when journaling */
 };
 
 wq_reader *wq_reader_new(const wq_readconf *conf)
@@ -120,9 +121,7 @@ static int carry(wq_reader *r, wq_batch *b)
 {
     wq_jitem *j = &b->j[b->count - 1];
     wq_jrecord rec;
-    j->hash = wq_journal_hash(r->item, r->len);
-    if (r->c.shard_n == 1)  /* sharded runs fold every item as they read it */
-        r->t.digest = wq_journal_digest(r->t.digest, j->hash);
+    j->hash = r->hash;
     int found = wq_journal_lookup(r->c.journal, r->t.read, &rec, &r->error);
     if (found > 0 && rec.hash != j->hash) {
         wq_buf_printf(&r->error, "item %lld (%s:%lld) differs from the one "
@@ -154,9 +153,10 @@ static enum wq_input_rc read_pending(wq_reader *r, int wait)
         if (rc != WQ_INPUT_ITEM)
             return rc;
         ++r->t.read;
-        if (r->c.journal && r->c.shard_n > 1)
-            r->t.digest = wq_journal_digest(r->t.digest,
-                                            wq_journal_hash(r->item, r->len));
+        if (r->c.journal) {  /* the digest covers every item, in or out of the shard */
+            r->hash = wq_journal_hash(r->item, r->len);
+            r->t.digest = wq_journal_digest(r->t.digest, r->hash);
+        }
         r->pending = in_shard(&r->c, r->t.read);
     }
     return WQ_INPUT_ITEM;
@@ -178,7 +178,6 @@ static int fill_batch(wq_reader *r, wq_batch *b)
         int file = wq_input_file(r->in);
         if (b->count == 0) {
             b->file = file;
-            b->line = wq_input_line(r->in);
             b->first = r->t.read;
             b->stride = r->c.shard_n;
         } else if (file != b->file || b->count >= max ||
