@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "buf.h"
+#include "clock.h"
 
 extern char **environ;
 
@@ -137,12 +138,12 @@ static int spawn(struct child *c, const struct kids *owner, const char *path,
     return 0;
 }
 
-/* Reaps c if it has exited. Returns 1 when it is reaped. */
-static int try_reap(struct child *c)
+/* Reaps c (flags: WNOHANG, if it has exited). Returns 1 when it is reaped. */
+static int reap(struct child *c, int flags)
 {
     int status;
     pid_t r;
-    while ((r = waitpid(c->pid, &status, WNOHANG)) < 0 && errno == EINTR)
+    while ((r = waitpid(c->pid, &status, flags)) < 0 && errno == EINTR)
         ;
     if (r == 0)
         return 0;
@@ -150,20 +151,20 @@ static int try_reap(struct child *c)
     return 1;
 }
 
+static int try_reap(struct child *c) { return reap(c, WNOHANG); }
+
 /* Waits up to ms for c to exit, without reaping it: a zombie keeps its
  * process group's id from being reused. */
 static void await_exit(struct child *c, int ms)
 {
-    int64_t left = (int64_t)ms * 1000000;
-    while (left > 0) {
+    int64_t end = wq_now_ns() + (int64_t)ms * 1000000;
+    for (int64_t left; (left = end - wq_now_ns()) > 0;) {
         siginfo_t si = {0};
         if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
             errno != EINTR)
             return;
         if (si.si_pid == c->pid)
             return;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         if (c->pidfd >= 0) {
             struct pollfd p = {c->pidfd, POLLIN, 0};
             poll(&p, 1, (int)(left / 1000000) + 1);
@@ -171,8 +172,6 @@ static void await_exit(struct child *c, int ms)
             struct timespec tick = {0, POLL_MS * 1000000};
             nanosleep(&tick, NULL);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        left -= (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
     }
 }
 
@@ -186,11 +185,7 @@ static void end_child(struct child *c)
     await_exit(c, WQ_CHILD_GRACE_MS);
     kill(-c->pid, SIGKILL);  /* what is left of the group, if anything */
     kill(c->pid, SIGKILL);
-    int status;
-    pid_t r;
-    while ((r = waitpid(c->pid, &status, 0)) < 0 && errno == EINTR)
-        ;
-    reaped(c, r < 0 ? -1 : status);
+    reap(c, 0);
 }
 
 /* exec's pipes (the parent's ends, -1 once closed) and what goes through. */

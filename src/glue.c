@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <time.h>
 #include "child.h"
+#include "clock.h"
 #include "embedded.h"
 #include "heap.h"
 #include "input.h"
@@ -39,6 +40,7 @@ struct wq_lua {
     const wq_jobconf *conf;
     int worker;
     unsigned has;                /* bit per enum wq_hook defined by the job */
+    wq_streams *streams;         /* its stdout (streams.h), or NULL */
     wq_heap heap;                /* its memory, without locks: see heap.h */
     size_t used, limit;          /* heap bytes, cap (0: none) */
     _Atomic int64_t item;        /* index of the item running, 0 if none */
@@ -115,13 +117,6 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Calls the function under nargs arguments, as hook (-1: the top level).
  * On error, the message goes to err (replacing what it held) and is
  * popped. Returns the pcall status. After a kill, the children the call
@@ -152,7 +147,7 @@ static int call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err)
         lua_sethook(L, NULL, 0, 0);  /* a kill came too late to matter */
     if (lw->killed)
         wq_child_end_all(L);
-    wq_streams_flush(L);
+    wq_streams_flush(lw->streams);
     return status;
 }
 
@@ -207,7 +202,7 @@ void wq_lua_kill(wq_lua *lw, int64_t item)
     if (item == 0 || !(c & 1) || atomic_load(&lw->kill_call) == c)
         return;
     if (item == WQ_KILL_ALL || item == atomic_load(&lw->item)) {
-        atomic_store(&lw->kill_ns, now_ns());
+        atomic_store(&lw->kill_ns, wq_now_ns());
         atomic_store(&lw->kill_call, c);
     }
 }
@@ -237,7 +232,7 @@ static int overdue(wq_lua *lw, int64_t now, wq_buf *what)
 int wq_lua_unanswered(void)
 {
     wq_buf what = WQ_BUF_INIT;
-    int64_t now = now_ns();
+    int64_t now = wq_now_ns();
     int found = 0;
     pthread_mutex_lock(&states_mu);
     for (wq_lua *lw = states; lw && !found; lw = lw->next)
@@ -470,7 +465,7 @@ static int open_job(lua_State *L)
     const wq_jobconf *c = lw->conf;
     luaL_openlibs(L);
     lua_gc(L, LUA_GCGEN, 0, 0);  /* as lua(1) does: young objects die cheaply */
-    wq_streams_open(L);
+    lw->streams = wq_streams_open(L);
     luaL_newmetatable(L, BUF_MT);
     lua_pushcfunction(L, buf_gc);
     lua_setfield(L, -2, "__gc");

@@ -22,21 +22,21 @@
 #define SINK "luaworkq.streams"
 #define LONGEST (64 << 10)  /* a longer line is written in parts */
 
-struct sink {
-    wq_buf line;  /* written, not yet reported */
+struct wq_streams {
+    wq_buf line;  /* written, not yet reported: it holds no newline but in
+                     what was added since the last emit */
     FILE *out, *in;
 };
 
-/* Reports the whole lines held (everything when all), keeps the rest. */
-static void emit(struct sink *s, int all)
+/* Reports the whole lines held (everything when all), keeps the rest;
+ * bytes before from were held before and hold no newline. */
+static void emit(struct wq_streams *s, size_t from, int all)
 {
     wq_buf *b = &s->line;
     size_t n = b->len;
     if (!all) {
-        while (n > 0 && b->data[n - 1] != '\n')
-            n--;
-        if (n == 0 && b->len >= LONGEST)
-            n = b->len;
+        const char *nl = n > from ? memrchr(b->data + from, '\n', n - from) : NULL;
+        n = nl ? (size_t)(nl - b->data) + 1 : b->len >= LONGEST ? b->len : 0;
     }
     if (n == 0)
         return;
@@ -47,10 +47,11 @@ static void emit(struct sink *s, int all)
 
 static ssize_t sink_write(void *cookie, const char *p, size_t n)
 {
-    struct sink *s = cookie;
+    struct wq_streams *s = cookie;
+    size_t from = s->line.len;
     if (wq_buf_add(&s->line, p, n) < 0)
         return 0;
-    emit(s, 0);
+    emit(s, from, 0);
     return (ssize_t)n;
 }
 
@@ -62,10 +63,9 @@ static ssize_t empty_read(void *cookie, char *p, size_t n)
 
 static int sink_gc(lua_State *L)
 {
-    struct sink *s = lua_touserdata(L, 1);
+    struct wq_streams *s = lua_touserdata(L, 1);
     if (s->out) {
-        fflush(s->out);
-        emit(s, 1);
+        emit(s, 0, 1);  /* unbuffered: nothing waits in the FILE */
         fclose(s->out);
     }
     if (s->in)
@@ -79,8 +79,9 @@ static int sink_gc(lua_State *L)
  * line buffer. */
 static int l_print(lua_State *L)
 {
-    struct sink *s = lua_touserdata(L, lua_upvalueindex(1));
+    struct wq_streams *s = lua_touserdata(L, lua_upvalueindex(1));
     int n = lua_gettop(L);
+    size_t from = s->line.len;
     for (int i = 1; i <= n; i++) {
         size_t len;
         const char *str = luaL_tolstring(L, i, &len);
@@ -90,7 +91,7 @@ static int l_print(lua_State *L)
         lua_pop(L, 1);
     }
     wq_buf_addc(&s->line, '\n');
-    emit(s, 0);
+    emit(s, from, 0);
     return 0;
 }
 
@@ -121,9 +122,9 @@ static void set_handle(lua_State *L, FILE *f, const char *field, const char *set
     lua_pop(L, 2);
 }
 
-void wq_streams_open(lua_State *L)
+wq_streams *wq_streams_open(lua_State *L)
 {
-    struct sink *s = lua_newuserdatauv(L, sizeof *s, 0);
+    struct wq_streams *s = lua_newuserdatauv(L, sizeof *s, 0);
     memset(s, 0, sizeof *s);
     lua_createtable(L, 0, 1);
     lua_pushcfunction(L, sink_gc);
@@ -140,15 +141,11 @@ void wq_streams_open(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, SINK);
     set_handle(L, s->out, "stdout", "output");
     set_handle(L, s->in, "stdin", "input");
+    return s;
 }
 
-void wq_streams_flush(lua_State *L)
+void wq_streams_flush(wq_streams *s)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, SINK);
-    struct sink *s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (s && s->out) {
-        fflush(s->out);
-        emit(s, 1);
-    }
+    if (s && s->line.len)
+        emit(s, 0, 1);
 }

@@ -12,13 +12,16 @@
 
 #include <lua.h>
 
-/* Sets the streams up in L, after the standard libraries are open. Call
- * under a protected call (it allocates). */
-void wq_streams_open(lua_State *L);
+typedef struct wq_streams wq_streams;
+
+/* Sets the streams up in L, after the standard libraries are open, and
+ * returns them (they live as long as L). Call under a protected call (it
+ * allocates). */
+wq_streams *wq_streams_open(lua_State *L);
 
 /* Writes what the state wrote after its last newline as a line of its own:
  * called at the end of every hook call, so that nothing waits in the
  * buffer. */
-void wq_streams_flush(lua_State *L);
+void wq_streams_flush(wq_streams *s);
 
 #endif
