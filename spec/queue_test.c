@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "queue.h"
 
 #define TOKENS 200000
@@ -123,12 +124,13 @@ static void close_early(void)
     wq_queue_free(q);
 }
 
-static atomic_int heavy_taken;
+static atomic_int heavy_taken, reserving;
 
 static void *reserve_one(void *arg)
 {
     uint64_t seq;
     int *seen_taken = arg;
+    atomic_store(&reserving, 1);
     if (wq_order_reserve(o, &seq) == 0)
         *seen_taken = atomic_load(&heavy_taken);
     return NULL;
@@ -145,6 +147,11 @@ static void by_weight(void)
     int seen_taken = -1;
     pthread_t t;
     pthread_create(&t, NULL, reserve_one, &seen_taken);
+    while (!atomic_load(&reserving))
+        ;
+    /* Give a broken window the time to let the reservation through before
+     * room is made; a correct one makes it wait however long this is. */
+    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     int x = 1;
     wq_order_done(o, a, &x, 150);
     atomic_store(&heavy_taken, 1);  /* before the take makes room */

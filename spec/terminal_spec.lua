@@ -77,7 +77,7 @@ describe("the progress line for slow items", function()
                                                "--stats", job, items} .. " >/dev/null")
       -- The first thing the terminal gets is the line, before any item ends
       -- (and maybe before the items are counted).
-      assert.are.equal(1, tty:find("\r\27[Kluaworkq: 0[ ,]"), tty)
+      assert.are.equal(1, tty:find("^\r\27%[Kluaworkq: 0[ ,]"), tty)
       assert.truthy(tty:find("\r\27[Kluaworkq: 0 of " .. case.n .. " (0%), ETA --:--", 1, true), tty)
       local ended = time_at(tty:find("luaworkq: %d+ without a result"))
       local rate = case.j / case.d

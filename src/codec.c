@@ -879,9 +879,12 @@ static int collect_keys(struct enc *e, int t, int base)
 {
     lua_State *L = e->L;
     size_t count = 0;
-    int lookup = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
+        if (++count > STACK_VALUES || !lua_checkstack(L, 4)) {
+            lua_settop(L, base);            /* the saved values, key, value */
+            return 1;
+        }
         struct entry *en = new_entry(e);
         if (!en)
             return nomem(e);
@@ -890,19 +893,10 @@ static int collect_keys(struct enc *e, int t, int base)
             return -1;
         if (set_text(en) < 0)
             return nomem(e);
-        if (!lookup && ++count <= STACK_VALUES && lua_checkstack(L, 4)) {
-            lua_insert(L, -2);              /* the value stays below the key */
-            en->slot = lua_gettop(L) - 1;
-            continue;
-        }
-        lua_pop(L, 1);
-        if (!lookup && lua_gettop(L) > base + 1) {
-            lua_replace(L, base + 1);       /* drop the saved values */
-            lua_settop(L, base + 1);
-        }
-        lookup = 1;
+        lua_insert(L, -2);                  /* the value stays below the key */
+        en->slot = lua_gettop(L) - 1;
     }
-    return lookup;
+    return 0;
 }
 
 /* Writes the n sorted entries from ents[first] as a JSON object. Their

@@ -141,10 +141,9 @@ static ssize_t detect(wq_decomp *d, wq_buf *err)
             d->format = magics[i].name;
         }
     if (start_codec(d) < 0) {
-        enum kind k = d->kind;
         d->kind = K_PLAIN;  /* nothing to end in wq_decomp_free */
         wq_buf_printf(err, "cannot read %s: out of memory for %s", d->name,
-                      k == K_GZIP ? "gzip" : k == K_XZ ? "xz" : "zstd");
+                      d->format);
         return -1;
     }
     return 0;

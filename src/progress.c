@@ -123,10 +123,11 @@ static double eta_of(const struct wq_progress *p, double t, int64_t total, doubl
     return waiting > 0 ? (sum + (double)waiting * cost) / (double)w : latest;
 }
 
-/* Draws the line; p->mu held. Unknown figures are shown as "--". */
-static void draw(struct wq_progress *p, double t)
+/* Makes the line (160 bytes); p->mu held. Unknown figures are "--". */
+static void make_line(struct wq_progress *p, double t, char *line)
 {
-    char line[160], rtext[32] = "--", etext[32] = "--:--";
+    enum { SIZE = 160 };
+    char rtext[32] = "--", etext[32] = "--:--";
     int64_t total = atomic_load(&p->total);
     double rate = rate_of(p), eta = eta_of(p, t, total, rate);
     if (rate > 0)
@@ -134,14 +135,13 @@ static void draw(struct wq_progress *p, double t)
     if (eta >= 0)
         snprintf(etext, sizeof etext, "%d:%02d", (int)(eta + 0.5) / 60,
                  (int)(eta + 0.5) % 60);
-    int len = snprintf(line, sizeof line, "luaworkq: %lld", (long long)p->done);
+    int len = snprintf(line, SIZE, "luaworkq: %lld", (long long)p->done);
     if (total > 0)
-        len += snprintf(line + len, sizeof line - (size_t)len,
+        len += snprintf(line + len, SIZE - (size_t)len,
                         " of %lld (%.0f%%), ETA %s", (long long)total,
                         100.0 * (double)p->done / (double)total, etext);
-    snprintf(line + len, sizeof line - (size_t)len, ", %s items/s, %lld failed",
+    snprintf(line + len, SIZE - (size_t)len, ", %s items/s, %lld failed",
              rtext, (long long)p->failed);
-    wq_report_status(line);
 }
 
 /* The drawing thread: the line from the start, then again when the figures
@@ -156,9 +156,13 @@ static void *draw_main(void *arg)
     while (!p->ended) {
         double t = now();
         if (p->done + p->failed != drawn || t - last >= 1.0) {
-            draw(p, t);
+            char line[160];
+            make_line(p, t, line);
             drawn = p->done + p->failed;
             last = t;
+            pthread_mutex_unlock(&p->mu);  /* the writer never waits on stderr */
+            wq_report_status(line);
+            pthread_mutex_lock(&p->mu);
         }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

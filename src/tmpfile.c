@@ -1,5 +1,5 @@
 /* tmpfile.c - temporary output files and their leftovers; see tmpfile.h. */
-#define _DEFAULT_SOURCE  /* flock */
+#define _GNU_SOURCE  /* flock, mkostemp */
 #include "tmpfile.h"
 
 #include <dirent.h>
@@ -28,7 +28,7 @@ static int create_locked(char *name, size_t len)
 {
     for (int tries = 0; tries < 100; tries++) {
         memcpy(name + len - (sizeof RANDOM - 1), RANDOM, sizeof RANDOM - 1);
-        int fd = mkstemp(name);
+        int fd = mkostemp(name, O_CLOEXEC);  /* no child holds the lock */
         if (fd < 0)
             return -1;
         if (flock(fd, LOCK_EX) == 0 && still_named(fd, name))
@@ -50,7 +50,7 @@ int wq_tmpfile_create(const char *path, char **name, int *hold, wq_buf *err)
     memcpy(tmp, path, n);
     memcpy(tmp + n, SUFFIX RANDOM, sizeof SUFFIX RANDOM);
     int fd = create_locked(tmp, len);
-    if (fd < 0 || (*hold = dup(fd)) < 0) {
+    if (fd < 0 || (*hold = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
         wq_buf_printf(err, "cannot create %s: %s", path, strerror(errno));
         if (fd >= 0) {
             unlink(tmp);

@@ -126,7 +126,7 @@ local function make_luaworkq(opts, logs)
     args = opts.args or {},
     version = opts.version or version(),
     null = testing.null,
-    where = function() end,
+    where = function() end,  -- outside process
   }
   function lw.log(...)
     local parts = table.pack(...)
@@ -182,13 +182,15 @@ end
 
 -- Calls process on item i and copies its result; an error names the item.
 -- luaworkq.where() gives "items" and i meanwhile.
+local function nowhere() end
+
 local function process_one(h, lw, item, i)
+  lw.where = function() return "items", i end
   local ok, r = pcall(function()
-    lw.where = function() return "items", i end
     local r = h.process(item, i)
-    lw.where = function() end
     if r ~= nil then return transfer(r, "result", {}) end
   end)
+  lw.where = nowhere  -- also after an error
   if not ok then
     error(type(r) == "string" and ("item %d failed: %s"):format(i, r) or r, 0)
   end
