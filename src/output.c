@@ -16,6 +16,7 @@ struct wq_out {
     int hold;             /* keeps the temporary file's lock (tmpfile.h) */
     enum wq_layout layout;
     int list, started, broken;
+    int failed;           /* a write failed (reported once): later ones are not tried */
 };
 
 /* Opens FILE for the output: a temporary file beside it, renamed into place
@@ -60,8 +61,13 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
     return o;
 }
 
+/* Writes p[0..len). A write error is given in err once: after it the
+ * output is failed, and every later write returns WQ_OUT_ERROR at once,
+ * with nothing in err (a full disk does not say so again per batch). */
 static int write_all(wq_out *o, const char *p, size_t len, wq_buf *err)
 {
+    if (o->failed)
+        return WQ_OUT_ERROR;
     while (len > 0 && !o->broken) {
         ssize_t n = write(o->fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -71,6 +77,7 @@ static int write_all(wq_out *o, const char *p, size_t len, wq_buf *err)
         else if (n < 0) {
             wq_buf_printf(err, "cannot write %s: %s",
                           o->path ? o->path : "standard output", strerror(errno));
+            o->failed = 1;
             return WQ_OUT_ERROR;
         } else {
             p += n;
@@ -105,9 +112,9 @@ int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err)
 
 int wq_out_close(wq_out *o, int keep, wq_buf *err)
 {
-    int rc = WQ_OUT_OK;
-    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && o->fd >= 0 &&
-        (keep || !o->tmp))
+    int rc = o->failed ? WQ_OUT_ERROR : WQ_OUT_OK;
+    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && !o->failed &&
+        o->fd >= 0 && (keep || !o->tmp))
         rc = write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3, err);
     if (o->tmp) {
         if (close(o->fd) != 0 && rc == WQ_OUT_OK && keep) {

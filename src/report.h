@@ -14,9 +14,9 @@
 void wq_report(const char *s, size_t len);
 /* Shows line as the self-updating status line (NULL erases it). */
 void wq_report_status(const char *line);
-/* printf-style, prefixed with "luaworkq: ". A line that was reported
- * before is not written again: each cause (a full disk met by every batch
- * written after it) is reported once. */
+/* printf-style, prefixed with "luaworkq: ". Each cause is reported once
+ * where it arises (an output or journal that failed is not written to
+ * again), not filtered here. */
 void wq_reportf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

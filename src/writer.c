@@ -111,8 +111,11 @@ static void journal_batch(wq_writer *w, const wq_batch *b)
                           b->jbuf.data + j->start, j->end - j->start};
         rc = wq_journal_add(w->c.journal, &rec, &w->err);
     }
-    if (rc < 0 || wq_journal_flush(w->c.journal, &w->err) < 0)
+    if (rc < 0 || wq_journal_flush(w->c.journal, &w->err) < 0) {
         fail(w, WQ_STOP_JOURNAL);
+        w->c.journal = NULL;  /* said once: the batches still coming are not
+                                 recorded (the journal keeps what it had) */
+    }
 }
 
 /* Reports the batch's failures, and writes them to --errors. */
