@@ -119,6 +119,24 @@ describe("a child a job starts", function()
     assert.are.equal(0, count(mark))
   end)
 
+  it("that init left open is not ended by another item's timeout", function()
+    local dir = testing.tmpdir()
+    local out = dir .. "/kept.txt"
+    local r = testing.run{job_source = ([[
+      function init() sink = assert(io.popen("cat > %s", "w")) end
+      function process(item)
+        if item == "slow" then while true do end end
+        assert(sink:write(item, "\n"))
+        assert(sink:flush())
+        return item
+      end
+      function shutdown() sink:close() end]]):format(quote(out)),
+      items = {"a", "slow", "b"}, args = {"-j", "1", "-k", "--timeout", "0.2"}}
+    local kept = testing.read_file(out)
+    testing.remove_tree(dir)
+    assert.are.same({1, '["a","b"]\n', "a\nb\n"}, {r.code, r.stdout, kept})
+  end)
+
   it("left running by a popen handle of a finished item is ended on SIGINT", function()
     local mark = marker()
     local proc = testing.spawn{job_source = ([[

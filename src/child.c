@@ -40,15 +40,17 @@ extern char **environ;
 #define RUN_MT "luaworkq.exec"
 
 /* A state's record: what it asks before it goes on waiting. */
-struct kids {
+struct wq_children {
     wq_child_interrupt interrupt;
+    uint64_t started;        /* children started: the last one's seq */
 };
 
 struct child {
     pid_t pid;               /* 0 once reaped */
     int pidfd;               /* readable once the child exits, or -1 */
     int status;              /* waitpid's, once reaped */
-    const struct kids *owner;
+    const struct wq_children *owner;
+    uint64_t seq;            /* its number among its owner's children */
     struct child *prev, *next;
 };
 
@@ -108,7 +110,7 @@ static void set_attrs(posix_spawnattr_t *at)
 /* Starts path (looked up on PATH when search) with argv, its standard
  * streams as fds[0..2] say, in a group of its own, and registers it. Returns
  * 0, or -1 with errno set. */
-static int spawn(struct child *c, const struct kids *owner, const char *path,
+static int spawn(struct child *c, struct wq_children *owner, const char *path,
                  char *const argv[], int search, const int fds[3])
 {
     posix_spawn_file_actions_t fa;
@@ -133,6 +135,7 @@ static int spawn(struct child *c, const struct kids *owner, const char *path,
         return -1;
     }
     c->owner = owner;
+    c->seq = ++owner->started;
     c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);  /* close-on-exec */
     enlist(c);
     return 0;
@@ -281,10 +284,10 @@ static const char *wait_child(lua_State *L, struct child *c, struct io *io)
     return why;
 }
 
-static struct kids *kids_of(lua_State *L)
+static struct wq_children *kids_of(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, KIDS);
-    struct kids *k = lua_touserdata(L, -1);
+    struct wq_children *k = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return k;
 }
@@ -516,10 +519,11 @@ static int l_popen(lua_State *L)
 
 /* ------------------------------------------------------------------------ */
 
-void wq_child_open(lua_State *L, wq_child_interrupt interrupt)
+wq_children *wq_child_open(lua_State *L, wq_child_interrupt interrupt)
 {
-    struct kids *k = lua_newuserdatauv(L, sizeof *k, 0);
+    struct wq_children *k = lua_newuserdatauv(L, sizeof *k, 0);
     k->interrupt = interrupt;
+    k->started = 0;
     lua_setfield(L, LUA_REGISTRYINDEX, KIDS);
     luaL_newmetatable(L, RUN_MT);
     lua_pushcfunction(L, run_gc);
@@ -533,24 +537,29 @@ void wq_child_open(lua_State *L, wq_child_interrupt interrupt)
     lua_setfield(L, -2, "popen");
     lua_pop(L, 2);
     lua_pushcfunction(L, l_exec);
+    return k;
 }
 
-/* The next running child of k, or NULL. */
-static struct child *next_of(const struct kids *k)
+uint64_t wq_child_mark(const wq_children *k)
+{
+    return k ? k->started : 0;
+}
+
+/* The next running child of k started after mark, or NULL. */
+static struct child *next_of(const struct wq_children *k, uint64_t mark)
 {
     pthread_mutex_lock(&reg_mu);
     struct child *c = reg;
-    while (c && c->owner != k)
+    while (c && (c->owner != k || c->seq <= mark))
         c = c->next;
     pthread_mutex_unlock(&reg_mu);
     return c;
 }
 
-void wq_child_end_all(lua_State *L)
+void wq_child_end_since(wq_children *k, uint64_t mark)
 {
-    const struct kids *k = kids_of(L);
     struct child *c;
-    while (k && (c = next_of(k)))
+    while (k && (c = next_of(k, mark)))
         end_child(c);  /* takes it off the register */
 }
 

@@ -25,6 +25,7 @@
 #define WQ_CHILD_H
 
 #include <lua.h>
+#include <stdint.h>
 
 #define WQ_CHILD_GRACE_MS 500
 
@@ -32,13 +33,21 @@
  * runs now, with the hook that raises it armed, or NULL. */
 typedef const char *(*wq_child_interrupt)(lua_State *L);
 
-/* Replaces os.execute and io.popen in L and pushes luaworkq.exec. Call while
- * the state is set up, under a protected call (it allocates). */
-void wq_child_open(lua_State *L, wq_child_interrupt interrupt);
+/* A state's children: they live as long as the state. */
+typedef struct wq_children wq_children;
 
-/* Ends every child that L started and that is still running, such as those
- * of popen handles an interrupted item left open. */
-void wq_child_end_all(lua_State *L);
+/* Replaces os.execute and io.popen in L and pushes luaworkq.exec; returns
+ * L's children. Call while the state is set up, under a protected call (it
+ * allocates). */
+wq_children *wq_child_open(lua_State *L, wq_child_interrupt interrupt);
+
+/* How many children k has started so far: a mark for wq_child_end_since. */
+uint64_t wq_child_mark(const wq_children *k);
+
+/* Ends every child k started after mark that is still running, such as
+ * those of popen handles an interrupted item left open (mark 0: all of
+ * them, those of init's popen handles too). k may be NULL. */
+void wq_child_end_since(wq_children *k, uint64_t mark);
 
 /* Ends the process at once with code, sending SIGKILL to the group of
  * every registered child first: no child outlives the run. Safe from any

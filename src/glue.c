@@ -41,6 +41,7 @@ struct wq_lua {
     int worker;
     unsigned has;                /* bit per enum wq_hook defined by the job */
     wq_streams *streams;         /* its stdout (streams.h), or NULL */
+    wq_children *children;       /* the programs it started (child.h) */
     wq_heap heap;                /* its memory, without locks: see heap.h */
     size_t used, limit;          /* heap bytes, cap (0: none) */
     _Atomic int64_t item;        /* index of the item running, 0 if none */
@@ -125,6 +126,7 @@ static int call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err)
 {
     lua_State *L = lw->L;
     lw->killed = 0;
+    uint64_t mark = wq_child_mark(lw->children);
     atomic_store(&lw->hook, hook);
     atomic_fetch_add(&lw->calls, 1);
     int status = lua_pcall(L, nargs, nresults, MSGH);
@@ -145,8 +147,8 @@ static int call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err)
     }
     if (lua_gethook(L))
         lua_sethook(L, NULL, 0, 0);  /* a kill came too late to matter */
-    if (lw->killed)
-        wq_child_end_all(L);
+    if (lw->killed)  /* this call's children, not those init left open */
+        wq_child_end_since(lw->children, mark);
     wq_streams_flush(lw->streams);
     return status;
 }
@@ -385,7 +387,7 @@ static int load_embedded(lua_State *L)
 }
 
 /* The core table that lua/luaworkq.lua turns into the luaworkq module. */
-static void push_core(lua_State *L, const wq_lua *lw)
+static void push_core(lua_State *L, wq_lua *lw)
 {
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, lw->worker);
@@ -404,7 +406,7 @@ static void push_core(lua_State *L, const wq_lua *lw)
     lua_setfield(L, -2, "json_encode");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
-    wq_child_open(L, child_interrupt);
+    lw->children = wq_child_open(L, child_interrupt);
     lua_setfield(L, -2, "exec");
     lua_pushcfunction(L, l_where);
     lua_setfield(L, -2, "where");
@@ -418,7 +420,7 @@ static void push_core(lua_State *L, const wq_lua *lw)
     lua_setfield(L, -2, "args");
 }
 
-static void install_modules(lua_State *L, const wq_lua *lw)
+static void install_modules(lua_State *L, wq_lua *lw)
 {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     for (const wq_embedded *m = wq_embedded_modules; m->name; m++) {
@@ -620,7 +622,7 @@ int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
 {
     if (atomic_load(&lw->kill) == WQ_KILL_ALL)
-        wq_child_end_all(lw->L);  /* a stop by signal: popen handles too */
+        wq_child_end_since(lw->children, 0);  /* a stop by signal: init's too */
     wq_lua_kill(lw, 0);  /* shutdown runs also after a stop */
     if (!wq_lua_has(lw, WQ_SHUTDOWN))
         return 0;
