@@ -9,15 +9,10 @@ local quote = testing.quote
 local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
 local BUILD = BIN:match("^(.*)/[^/]*$") or "."
 
-local sh = require("support").sh
+local support = require "support"
+local sh = support.sh
 
-for _, prog in ipairs{"cpack", "dpkg-deb", "dpkg-shlibdeps", "file"} do
-  if sh("command -v " .. prog .. " >/dev/null") ~= 0 then
-    io.stderr:write("package_spec: skipped: " .. prog
-      .. " is not installed (scripts/install-deps installs it)\n")
-    os.exit(77)
-  end
-end
+support.skip_unless("package_spec", nil, {"cpack", "dpkg-deb", "dpkg-shlibdeps", "file"})
 
 describe("cpack -G DEB", function()
   local dir, deb, root

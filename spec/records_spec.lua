@@ -43,11 +43,7 @@ local function run(args, input, files, job)
   return testing.run{job_source = job or ECHO, input = input, files = files, args = all}
 end
 
-local function lines(s)
-  local t = {}
-  for line in s:gmatch("([^\n]*)\n") do t[#t + 1] = line end
-  return t
-end
+local lines = require("support").lines_of
 
 -- Runs python3 with a program; returns its stdout.
 local function python(program, ...)

@@ -6,11 +6,7 @@ local testing = require "luaworkq.testing"
 local quote = testing.quote
 local bin = assert(os.getenv("LUAWORKQ"), "LUAWORKQ is not set")
 
-local function numbers(n)
-  local t = {}
-  for i = 1, n do t[i] = i .. "\n" end
-  return table.concat(t)
-end
+local numbers = require("support").numbers
 
 local function count(s, plain)
   local n, at = 0, 1

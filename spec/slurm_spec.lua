@@ -9,31 +9,14 @@ local common = require "support"
 local quote, size = testing.quote, support.size
 
 -- Absolute paths: the recipes run in other folders.
-local function absolute(path)
-  return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
-end
+local absolute = common.absolute
 local SRC = absolute(common.SRC)
 local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq"))
 local CLUSTER = SRC .. "/scripts/cluster/"
 local N, TASKS = 20000, 4
 
--- Why the cluster cannot be brought up here, or nil.
-local function cannot_run()
-  if not common.is_root() then
-    return "not root (slurmd runs jobs as their users)"
-  end
-  for _, prog in ipairs{"munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel",
-                        "scontrol", "sinfo"} do
-    if not os.execute("command -v " .. prog .. " >/dev/null 2>&1") then
-      return prog .. " is not installed (scripts/install-deps installs it)"
-    end
-  end
-end
-local why = cannot_run()
-if why then
-  io.stderr:write("slurm_spec: skipped: " .. why .. "\n")
-  os.exit(77)
-end
+common.skip_unless("slurm_spec", "slurmd runs jobs as their users",
+  {"munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "scontrol", "sinfo"})
 
 local sh = common.sh
 

@@ -8,9 +8,7 @@ local common = require "support"
 local quote = testing.quote
 
 -- Absolute paths: the recipes run in other folders.
-local function absolute(path)
-  return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
-end
+local absolute = common.absolute
 local SRC = absolute(common.SRC)
 local BIN = absolute(assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq"))
 local SSHD = "/usr/sbin/sshd"  -- sshd must be started by its absolute path
@@ -18,25 +16,8 @@ local N = 20000
 
 local sh = common.sh
 
--- Why the logins cannot be made here, or nil.
-local function cannot_run()
-  if not common.is_root() then
-    return "not root (sshd needs root to log users in)"
-  end
-  if sh("test -x " .. SSHD) ~= 0 then
-    return "sshd is not installed (scripts/install-deps installs openssh-server)"
-  end
-  for _, prog in ipairs{"ssh", "ssh-keygen", "parallel"} do
-    if sh("command -v " .. prog .. " >/dev/null") ~= 0 then
-      return prog .. " is not installed (scripts/install-deps installs it)"
-    end
-  end
-end
-local why = cannot_run()
-if why then
-  io.stderr:write("ssh_spec: skipped: " .. why .. "\n")
-  os.exit(77)
-end
+common.skip_unless("ssh_spec", "sshd needs root to log users in",
+  {SSHD, "ssh", "ssh-keygen", "parallel"})
 
 -- The first port from `port` on that nothing listens on at 127.0.0.1.
 local function free_port(port)

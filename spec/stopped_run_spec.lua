@@ -4,15 +4,8 @@
 -- and --max-failures, which stops a -k run that fails too often.
 local testing = require "luaworkq.testing"
 
-local function numbers(n)
-  local t = {}
-  for i = 1, n do t[i] = i .. "\n" end
-  return table.concat(t)
-end
-
-local function last_line(s) return s:match("([^\n]*)\n?$") end
-
-local listdir = require("support").listdir
+local support = require "support"
+local numbers, last_line, listdir = support.numbers, support.last_line, support.listdir
 
 -- Counts records; item 50 is a bad record. One worker, so that the stop
 -- after it is the same every run.

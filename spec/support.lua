@@ -50,6 +50,33 @@ end
 
 function M.is_root() return M.output_of("id -u") == "0" end
 
+-- path made absolute against the current folder.
+function M.absolute(path)
+  return path:sub(1, 1) == "/" and path or os.getenv("PWD") .. "/" .. path
+end
+
+-- For specs that need root and programs: says in one line why the spec
+-- cannot run here and exits 77, which CTest counts as skipped. why_root
+-- names what root is needed for (nil: it is not); programs are looked up
+-- on PATH (absolute paths are checked as they are).
+function M.skip_unless(spec, why_root, programs)
+  local why
+  if why_root and not M.is_root() then
+    why = "not root (" .. why_root .. ")"
+  else
+    for _, prog in ipairs(programs) do
+      if M.sh("command -v " .. testing.quote(prog) .. " >/dev/null 2>&1") ~= 0 then
+        why = prog .. " is not installed (scripts/install-deps installs it)"
+        break
+      end
+    end
+  end
+  if why then
+    io.stderr:write(spec .. ": skipped: " .. why .. "\n")
+    os.exit(77)
+  end
+end
+
 -- The repository's root: where CTest runs the specs.
 M.SRC = os.getenv("LUAWORKQ_SRC") or M.output_of("pwd")
 
