@@ -195,8 +195,11 @@ static void shortest(double x, struct decimal *dec)
     int p = x >= DBL_MIN ? 15 : 1;
     while (p < 17 && !try_digits(x, p, dec))
         p++;
-    if (p == 17)
-        try_digits(x, 17, dec);
+    if (p == 17) {  /* no need to read it back */
+        char text[48];
+        snprintf(text, sizeof text, "%.16e", x);
+        read_decimal(text, dec);
+    }
 }
 
 /* Writes dec as Python's repr does: positional for exponents -4..15 (with
