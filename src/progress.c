@@ -29,7 +29,7 @@ struct wq_progress {
     int64_t item_ns;          /* the last cost of an item the pool told */
     double ns_sum;            /* the costs told so far, for their mean */
     int64_t ns_count;
-    double start, last_done;  /* the start, and when done last grew */
+    double start;
     double *ended_at;         /* ring of workers entries: when the items
                                  that ended last ended, by their number */
 };
@@ -77,6 +77,13 @@ static int all_regular(char *const *paths, int n)
     return n > 0;
 }
 
+/* When the c-th item to end (from 1) ended; the start for c <= 0. Only
+ * the last `workers` are kept. */
+static double ended_at(const struct wq_progress *p, int64_t c)
+{
+    return c <= 0 ? p->start : p->ended_at[c % p->workers];
+}
+
 /* Items per second: while few items have ended, from what items cost (the
  * mean of the costs the pool told, on every worker), since the count of
  * items done says little then (with items of 5 s, none has ended for 5 s
@@ -86,19 +93,14 @@ static int all_regular(char *const *paths, int n)
 static double rate_of(const struct wq_progress *p)
 {
     int64_t ran = p->done + p->failed - p->carried;
-    if (ran >= 20 * (int64_t)p->workers && p->last_done > p->start)
-        return (double)ran / (p->last_done - p->start);
+    double last = ended_at(p, p->done + p->failed);  /* when done last grew */
+    if (ran >= 20 * (int64_t)p->workers && last > p->start)
+        return (double)ran / (last - p->start);
     if (p->ns_count > 0 && p->ns_sum > 0)
         return p->workers * 1e9 / (p->ns_sum / (double)p->ns_count);
     return 0;
 }
 
-/* When the c-th item to end (from 1) ended; the start for c <= 0. Only
- * the last `workers` are kept. */
-static double ended_at(const struct wq_progress *p, int64_t c)
-{
-    return c <= 0 ? p->start : p->ended_at[c % p->workers];
-}
 
 /* The seconds left, -1 if unknown. Each worker takes its next item when
  * its last one ends, so the item that starts k-th began when the (k -
@@ -197,7 +199,7 @@ wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
         return NULL;
     }
     p->total = -1;
-    p->start = p->last_done = now();
+    p->start = now();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     p->counting = all_regular(paths, n) &&
@@ -215,8 +217,6 @@ void wq_progress_update(wq_progress *p, int64_t done, int64_t failed,
     pthread_mutex_lock(&p->mu);
     double t = now();
     int64_t before = p->done + p->failed, after = done + failed;
-    if (after != before)
-        p->last_done = t;
     if (after - before > p->workers)
         before = after - p->workers;
     for (int64_t c = before + 1; c <= after; c++)

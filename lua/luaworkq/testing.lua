@@ -331,11 +331,6 @@ local function record_format(args)
     elseif a:match("^%-%-delimiter=") then kind, delim = "delimiter", unescape(a:sub(13))
     elseif a:match("^%-d.") then kind, delim = "delimiter", unescape(a:sub(3))
     elseif a == "--paragraph" or a == "--csv" or a == "--tsv" then kind = a:sub(3)
-    elseif a == "-j" or a == "-o" or a == "-f" or (a:match("^%-%-%a") and
-        ({["--jobs"] = 1, ["--output"] = 1, ["--format"] = 1, ["--errors"] = 1,
-          ["--retries"] = 1, ["--timeout"] = 1, ["--memory-limit"] = 1,
-          ["--journal"] = 1, ["--shard"] = 1, ["--set"] = 1})[a]) then
-      i = i + 1  -- its value is no option
     end
     i = i + 1
   end
