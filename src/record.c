@@ -69,7 +69,9 @@ void wq_record_name(const wq_recfmt *f, char *name, size_t size)
         snprintf(name + n, size - (size_t)n, " header");
 }
 
-int wq_record_by_line(const wq_recfmt *f)
+/* Whether a record's LINE (where(), failure reports) is its line in the
+ * file (else it is its number: -0, a -d STR without a newline). */
+static int by_line_of(const wq_recfmt *f)
 {
     return f->kind != WQ_REC_DELIM || memchr(f->delim, '\n', f->delim_len);
 }
@@ -134,7 +136,7 @@ static int end_delim(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
 {
     size_t dlen = f->delim_len;
     const char *hit = find(p + s->pos, n - s->pos, f->delim, dlen);
-    int by_line = wq_record_by_line(f);
+    int by_line = by_line_of(f);
     if (!hit) {
         if (n - s->pos >= dlen)
             s->pos = n - dlen + 1;  /* a delimiter may start in the last bytes */

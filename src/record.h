@@ -48,10 +48,6 @@ int wq_record_delimiter(wq_recfmt *f, const char *s, wq_buf *err);
 #define WQ_RECORD_NAME (2 * WQ_DELIM_MAX + 32)
 void wq_record_name(const wq_recfmt *f, char *name, size_t size);
 
-/* Whether a record's LINE (where(), failure reports) is its line in the
- * file (else it is its number: -0, a -d STR without a newline). */
-int wq_record_by_line(const wq_recfmt *f);
-
 /* The state of a search for a record's end, kept while more bytes are read:
  * zero it (WQ_SCAN_INIT) at the start of each record. */
 typedef struct wq_scan {
