@@ -12,18 +12,14 @@ struct slab {
     char pad[WQ_HEAP_GRAIN - sizeof(struct slab *)];
 };
 
-static size_t size_class(size_t n) { return (n + WQ_HEAP_GRAIN - 1) / WQ_HEAP_GRAIN; }
-
 /* A block of class c (c * WQ_HEAP_GRAIN bytes): the last freed one, or the
  * next of the current slab, or the first of a new slab (the old slab's
  * rest, shorter than a block, stays unused). */
 static void *take(wq_heap *h, size_t c)
 {
-    void *p = h->free[c];
-    if (p) {
-        h->free[c] = *(void **)p;
+    void *p = wq_heap_pop(h, c);
+    if (p)
         return p;
-    }
     size_t n = c * WQ_HEAP_GRAIN;
     if ((size_t)(h->end - h->next) < n) {
         struct slab *s = malloc(SLAB_BYTES);
@@ -39,21 +35,15 @@ static void *take(wq_heap *h, size_t c)
     return p;
 }
 
-static void give(wq_heap *h, void *p, size_t c)
-{
-    *(void **)p = h->free[c];
-    h->free[c] = p;
-}
-
 /* Moves a block to a new one of another kind (small or large). */
 static void *move(wq_heap *h, void *ptr, size_t osize, size_t nsize)
 {
-    void *p = nsize <= WQ_HEAP_SMALL ? take(h, size_class(nsize)) : malloc(nsize);
+    void *p = nsize <= WQ_HEAP_SMALL ? take(h, wq_heap_class(nsize)) : malloc(nsize);
     if (!p)
         return NULL;
     memcpy(p, ptr, osize < nsize ? osize : nsize);
     if (osize <= WQ_HEAP_SMALL)
-        give(h, ptr, size_class(osize));
+        wq_heap_push(h, ptr, wq_heap_class(osize));
     else
         free(ptr);
     return p;
@@ -64,15 +54,15 @@ void *wq_heap_resize(wq_heap *h, void *ptr, size_t osize, size_t nsize)
     int small_old = ptr && osize <= WQ_HEAP_SMALL;
     if (nsize == 0) {
         if (small_old)
-            give(h, ptr, size_class(osize));
+            wq_heap_push(h, ptr, wq_heap_class(osize));
         else
             free(ptr);
         return NULL;
     }
     if (!ptr)
-        return nsize <= WQ_HEAP_SMALL ? take(h, size_class(nsize)) : malloc(nsize);
+        return nsize <= WQ_HEAP_SMALL ? take(h, wq_heap_class(nsize)) : malloc(nsize);
     if (nsize <= WQ_HEAP_SMALL && small_old) {
-        if (size_class(nsize) == size_class(osize))
+        if (wq_heap_class(nsize) == wq_heap_class(osize))
             return ptr;
     } else if (!small_old && nsize > WQ_HEAP_SMALL) {
         return realloc(ptr, nsize);

@@ -46,6 +46,28 @@ void *wq_heap_resize(wq_heap *h, void *ptr, size_t osize, size_t nsize);
  * out, leaving the old block as it was. Inline: taking a small block that
  * was freed before, and freeing one, are what Lua does most, a few
  * instructions each; the rest is wq_heap_resize. */
+/* The free-list index of a small block of n bytes. */
+static inline size_t wq_heap_class(size_t n)
+{
+    return (n + WQ_HEAP_GRAIN - 1) / WQ_HEAP_GRAIN;
+}
+
+/* The last freed block of class c, or NULL. */
+static inline void *wq_heap_pop(wq_heap *h, size_t c)
+{
+    void *p = h->free[c];
+    if (p)
+        h->free[c] = *(void **)p;
+    return p;
+}
+
+/* Frees a small block of class c: it waits in its list for the next use. */
+static inline void wq_heap_push(wq_heap *h, void *p, size_t c)
+{
+    *(void **)p = h->free[c];
+    h->free[c] = p;
+}
+
 static inline void *wq_heap_realloc(wq_heap *h, void *ptr, size_t osize, size_t nsize)
 {
     if (WQ_HEAP_SYSTEM) {
@@ -56,16 +78,11 @@ static inline void *wq_heap_realloc(wq_heap *h, void *ptr, size_t osize, size_t 
         return realloc(ptr, nsize);
     }
     if (!ptr && nsize - 1 < WQ_HEAP_SMALL) {  /* 1..WQ_HEAP_SMALL */
-        void **slot = &h->free[(nsize + WQ_HEAP_GRAIN - 1) / WQ_HEAP_GRAIN];
-        void *p = *slot;
-        if (p) {
-            *slot = *(void **)p;
+        void *p = wq_heap_pop(h, wq_heap_class(nsize));
+        if (p)
             return p;
-        }
     } else if (nsize == 0 && ptr && osize <= WQ_HEAP_SMALL) {
-        void **slot = &h->free[(osize + WQ_HEAP_GRAIN - 1) / WQ_HEAP_GRAIN];
-        *(void **)ptr = *slot;
-        *slot = ptr;
+        wq_heap_push(h, ptr, wq_heap_class(osize));
         return NULL;
     }
     return wq_heap_resize(h, ptr, osize, nsize);
