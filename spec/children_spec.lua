@@ -154,15 +154,9 @@ describe("a child a job starts", function()
 
   it("a retry after a timeout gets to run its program", function()
     local dir = testing.tmpdir()
-    local r = testing.run{job_source = [[
-      local marker = luaworkq.args.dir .. "/tried"
+    local r = testing.run{job_source = support.SPIN_ONCE .. [[
       function process(item)
-        local f = io.open(marker)
-        if not f then
-          assert(io.open(marker, "w")):close()
-          while true do end
-        end
-        f:close()
+        spin_once()
         local code, out = luaworkq.exec({"echo", item})
         return out
       end]], items = {"a"},

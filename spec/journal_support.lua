@@ -95,6 +95,19 @@ function M.corpus(path, n, tail, seed)
   return path
 end
 
+-- Writes the list job and a corpus of n lines into dir (job.lua,
+-- items.txt) and returns the -f ndjson output of one whole run over them:
+-- what the recipes' runs on a cluster must give.
+function M.whole_run(dir, n)
+  local testing = require "luaworkq.testing"
+  testing.write_file(dir .. "/job.lua", M.LIST_JOB)
+  M.corpus(dir .. "/items.txt", n)
+  local r = testing.run{job = dir .. "/job.lua", files = {dir .. "/items.txt"},
+                        args = {"-f", "ndjson"}}
+  assert(r.code == 0, r.stderr)
+  return r.stdout
+end
+
 function M.size(path)
   local f = io.open(path, "rb")
   if not f then return 0 end

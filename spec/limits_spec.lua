@@ -85,15 +85,9 @@ end
   it("gives each retry its own time: an item that spins once passes with --retries 1",
     function()
       local dir = testing.tmpdir()
-      local r = testing.run{job_source = [[
-        local marker = luaworkq.args.dir .. "/spun"
+      local r = testing.run{job_source = support.SPIN_ONCE .. [[
         function process(item)
-          local f = io.open(marker)
-          if not f then
-            assert(io.open(marker, "w")):close()
-            while true do end
-          end
-          f:close()
+          spin_once()
           return item
         end]], items = {"a"},
         args = {"-j", "1", "--timeout", "0.2", "--retries", "1", "--set", "dir=" .. dir}}

@@ -29,12 +29,7 @@ describe("the Slurm recipes on a one-node Slurm cluster", function()
     local code, out = sh(quote(CLUSTER .. "slurm-local") .. " up " .. quote(cluster))
     conf = out:match("SLURM_CONF=(%S+)")
     assert(code == 0 and conf, "slurm-local up failed; see " .. cluster)
-    testing.write_file(dir .. "/job.lua", support.LIST_JOB)
-    support.corpus(dir .. "/items.txt", N)
-    local r = testing.run{job = dir .. "/job.lua", files = {dir .. "/items.txt"},
-                         args = {"-f", "ndjson"}}
-    assert(r.code == 0, r.stderr)
-    whole = r.stdout
+    whole = support.whole_run(dir, N)
   end)
 
   teardown(function()

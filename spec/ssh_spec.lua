@@ -68,12 +68,7 @@ describe("parallel-sshlogin.sh over ssh to 127.0.0.1", function()
     keys = dir .. "/ssh"
     os.execute("mkdir -m 700 " .. quote(keys))
     config = start_sshd(keys)
-    testing.write_file(dir .. "/job.lua", support.LIST_JOB)
-    support.corpus(dir .. "/items.txt", N)
-    local r = testing.run{job = dir .. "/job.lua", files = {dir .. "/items.txt"},
-                         args = {"-f", "ndjson"}}
-    assert(r.code == 0, r.stderr)
-    whole = r.stdout
+    whole = support.whole_run(dir, N)
   end)
 
   teardown(function()

@@ -82,6 +82,21 @@ M.SRC = os.getenv("LUAWORKQ_SRC") or M.output_of("pwd")
 
 -- Lua source for jobs: busy(s) keeps the CPU busy for about s seconds of
 -- the process's CPU time (os.clock counts every thread).
+-- Lua source for jobs: spin_once() loops for ever the first time it is
+-- called in a run (a marker in luaworkq.args.dir remembers it), so that a
+-- timeout ends it, and returns at once every later time (a retry).
+M.SPIN_ONCE = [[
+local function spin_once()
+  local marker = luaworkq.args.dir .. "/spun"
+  local f = io.open(marker)
+  if not f then
+    assert(io.open(marker, "w")):close()
+    while true do end
+  end
+  f:close()
+end
+]]
+
 M.BUSY = [[
 local function busy(s)
   local t = os.clock() + s
