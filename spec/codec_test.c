@@ -42,6 +42,34 @@ static int array_fn(lua_State *S)
     return 1;
 }
 
+/* tojson(v): v as JSON text, or nil and the message. */
+static int tojson_fn(lua_State *S)
+{
+    wq_buf b = WQ_BUF_INIT;
+    char e[WQ_ERRLEN];
+    lua_settop(S, 1);
+    int r = wq_codec_encode(S, 1, WQ_JSON, "value", &b, e);
+    if (r == 0)
+        lua_pushlstring(S, b.data ? b.data : "", b.len);
+    wq_buf_free(&b);
+    if (r == 0)
+        return 1;
+    lua_pushnil(S);
+    lua_pushstring(S, e);
+    return 2;
+}
+
+/* fromjson(s): the value of JSON text s. */
+static int fromjson_fn(lua_State *S)
+{
+    size_t n;
+    const char *s = luaL_checklstring(S, 1, &n);
+    char e[WQ_ERRLEN];
+    if (wq_codec_json_decode(S, s, n, e) < 0)
+        return luaL_error(S, "%s", e);
+    return 1;
+}
+
 static const char *const prelude =
     "function deepeq(a, b)\n"
     "  if type(a) ~= type(b) then return false end\n"
@@ -259,6 +287,26 @@ static void test_json_big(void)
         "local t, parts = {}, {}\n"
         "for i = 1, 10000 do t[i] = i * 2; parts[i] = i * 2 end\n"
         "return t, '[' .. table.concat(parts, ',') .. ']'",
+        /* Keys of every kind, beyond the keys kept on the stack: each pair
+         * must be written as in an object of one key, sorted by the key's
+         * text as written (the key of that one-key object read back). */
+        "local t = {}\n"
+        "for i = 1, 400 do\n"
+        "  t['k' .. i] = i; t[string.rep('p', 20) .. i] = i + 0.25\n"
+        "  t['q\"\\\\\\n\\0' .. i] = {i, {x = i}}; t['\\u{e9}\\u{1F600}' .. i] = 'v' .. i\n"
+        "  t['bad\\255' .. i] = true; t[i + 0.5] = false; t[1000000 + i] = -i\n"
+        "  t[('\\0'):rep(i % 20)] = i; t['a' .. ('\\0'):rep(i % 20)] = i\n"
+        "end\n"
+        "t[true] = 'yes'; t['bad\\240\\159'] = 0\n"
+        "local pairs_ = {}\n"
+        "for k, v in pairs(t) do\n"
+        "  local one = assert(tojson({[k] = v}))\n"
+        "  pairs_[#pairs_ + 1] = {next(fromjson(one)), one:sub(2, -2)}\n"
+        "end\n"
+        "table.sort(pairs_, function(a, b) return a[1] < b[1] end)\n"
+        "local parts = {}\n"
+        "for i, p in ipairs(pairs_) do parts[i] = p[2] end\n"
+        "return t, '{' .. table.concat(parts, ',') .. '}'",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (luaL_dostring(L, cases[i]) != LUA_OK) {
@@ -811,6 +859,8 @@ int main(int argc, char **argv)
     wq_codec_pushnull(L);
     lua_setglobal(L, "null");
     lua_register(L, "array", array_fn);
+    lua_register(L, "tojson", tojson_fn);
+    lua_register(L, "fromjson", fromjson_fn);
     if (luaL_dostring(L, prelude) != LUA_OK) {
         printf("prelude: %s\n", lua_tostring(L, -1));
         return 1;

@@ -65,7 +65,7 @@ static void *consumer(void *arg)
 static void run(int unordered)
 {
     q = wq_queue_new(WINDOW);
-    o = wq_order_new(WINDOW, SIZE_MAX, unordered);
+    o = wq_order_new(WINDOW, SIZE_MAX, 0, unordered);
     atomic_store(&alive, 0);
     atomic_store(&max_alive, 0);
     pthread_t p, c[CONSUMERS];
@@ -104,7 +104,7 @@ static void run(int unordered)
 /* Closing early: reservations end, what was reserved still comes out. */
 static void close_early(void)
 {
-    o = wq_order_new(4, SIZE_MAX, 0);
+    o = wq_order_new(4, SIZE_MAX, 0, 0);
     uint64_t a, b, c;
     CHECK(wq_order_reserve(o, &a) == 0 && wq_order_reserve(o, &b) == 0, "reserve");
     wq_order_close(o);
@@ -140,7 +140,7 @@ static void *reserve_one(void *arg)
  * an empty window has room for a batch of any weight. */
 static void by_weight(void)
 {
-    o = wq_order_new(8, 100, 0);
+    o = wq_order_new(8, 100, 0, 0);
     uint64_t a;
     CHECK(wq_order_reserve(o, &a) == 0, "an empty window has room");
     wq_order_weigh(o, a, 150);
@@ -162,11 +162,44 @@ static void by_weight(void)
     wq_order_free(o);
 }
 
+/* Reservations wait while the writer has `ahead` batches ready to take;
+ * batches done behind an unfinished one are not ready, so they never hold
+ * the free workers up. */
+static void writer_behind(void)
+{
+    o = wq_order_new(16, SIZE_MAX, 2, 0);
+    uint64_t slow, seq;
+    int x = 1, passed = 0;
+    CHECK(wq_order_reserve(o, &slow) == 0, "reserve the slow one");
+    for (int i = 0; i < 4 && wq_order_reserve(o, &seq) == 0; i++, passed++)
+        wq_order_done(o, seq, &x, 1);
+    CHECK(passed == 4, "4 batches done behind the slow one (%d)", passed);
+    wq_order_done(o, slow, &x, 1);      /* now all 5 are ready */
+    int seen_taken = -1;
+    atomic_store(&reserving, 0);
+    atomic_store(&heavy_taken, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, reserve_one, &seen_taken);
+    while (!atomic_load(&reserving))
+        ;
+    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);  /* as in by_weight */
+    for (int k = 1; k <= 5; k++) {
+        atomic_store(&heavy_taken, k);  /* before the take that makes room */
+        CHECK(wq_order_take(o) == &x, "take %d", k);
+    }
+    pthread_join(t, NULL);
+    CHECK(seen_taken >= 4, "the reservation waited until 1 was ready (saw %d)", seen_taken);
+    wq_order_close(o);
+    wq_order_done(o, seq + 1, &x, 1);
+    CHECK(wq_order_take(o) == &x && wq_order_take(o) == NULL, "then the last, then the end");
+    wq_order_free(o);
+}
+
 /* Unordered, a batch that never finishes does not hold up the others,
  * however many pass it. */
 static void unordered_passing(void)
 {
-    o = wq_order_new(4, SIZE_MAX, 1);
+    o = wq_order_new(4, SIZE_MAX, 0, 1);
     uint64_t slow, seq;
     int x = 1, passed = 0;
     CHECK(wq_order_reserve(o, &slow) == 0, "reserve the slow one");
@@ -187,6 +220,7 @@ int main(void)
     run(1);
     close_early();
     by_weight();
+    writer_behind();
     unordered_passing();
     printf("queue: %d passed, %d failed\n", checks - failures, failures);
     return failures != 0;

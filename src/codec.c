@@ -20,6 +20,7 @@
 #include "codec.h"
 
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -803,66 +804,10 @@ static int cmp_entries(const void *a, const void *b)
     return c ? c : x->k.len < y->k.len ? -1 : x->k.len > y->k.len;
 }
 
-/* An entry's first sixteen bytes of text as two big-endian words,
- * zero-padded: where two of these differ, they order the entries as
- * cmp_entries does. */
-struct sortkey {
-    uint64_t prefix[2];
-    struct entry *en;
-};
-
-static int cmp_sortkeys(const void *a, const void *b)
-{
-    const struct sortkey *x = a, *y = b;
-    for (int w = 0; w < 2; w++)
-        if (x->prefix[w] != y->prefix[w])
-            return x->prefix[w] < y->prefix[w] ? -1 : 1;
-    return cmp_entries(x->en, y->en);
-}
-
-/* Sorts many entries through an array of small keys, which moves a quarter
- * of the bytes and settles most comparisons without reading the entries. Returns 0, or
- * -1 when out of memory (v is as it was). */
-static int sort_by_keys(struct entry *v, size_t n)
-{
-    struct sortkey *keys = malloc(n * sizeof *keys);
-    if (!keys)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        const unsigned char *t = (const unsigned char *)entry_text(&v[i], &len);
-        uint64_t prefix[2] = {0, 0};
-        for (size_t b = 0; b < 16; b++)
-            prefix[b / 8] = prefix[b / 8] << 8 | (b < len ? t[b] : 0);
-        keys[i] = (struct sortkey){{prefix[0], prefix[1]}, &v[i]};
-    }
-    qsort(keys, n, sizeof *keys, cmp_sortkeys);
-    /* Puts the entries in that order in place, one cycle of the permutation
-     * at a time: position j takes the entry keys[j] names. */
-    for (size_t i = 0; i < n; i++) {
-        if (!keys[i].en)
-            continue;
-        struct entry first = v[i];
-        for (size_t j = i;;) {
-            size_t from = (size_t)(keys[j].en - v);
-            keys[j].en = NULL;
-            if (from == i) {
-                v[j] = first;
-                break;
-            }
-            v[j] = v[from];
-            j = from;
-        }
-    }
-    free(keys);
-    return 0;
-}
-
 static void sort_entries(struct entry *v, size_t n)
 {
     if (n > 16) {
-        if (sort_by_keys(v, n) < 0)
-            qsort(v, n, sizeof *v, cmp_entries);
+        qsort(v, n, sizeof *v, cmp_entries);
         return;
     }
     for (size_t i = 1; i < n; i++) {
@@ -903,9 +848,8 @@ static int collect_keys(struct enc *e, int t, int base)
 }
 
 /* Writes the n sorted entries from ents[first] as a JSON object. Their
- * values are on the stack at their slots, or, with vals, in the array at
- * vals at their slots. */
-static int emit_object(struct enc *e, size_t first, size_t n, int vals)
+ * values are on the stack at their slots. */
+static int emit_object(struct enc *e, size_t first, size_t n)
 {
     lua_State *L = e->L;
     for (size_t i = 0; i < n; i++) {
@@ -916,69 +860,12 @@ static int emit_object(struct enc *e, size_t first, size_t n, int vals)
             put(e, ":", 1) < 0)
             return -1;
         e->path[e->depth - 1] = en->k;
-        if (vals)
-            lua_rawgeti(L, vals, en->slot);
-        else
-            lua_pushvalue(L, en->slot);
+        lua_pushvalue(L, en->slot);
         if (encode_value(e, lua_gettop(L)) < 0)
             return -1;
         lua_pop(L, 1);
     }
     return put(e, "}", 1);
-}
-
-static int check_unique(struct enc *e, size_t first, size_t n);
-
-struct large_call {
-    struct enc *e;
-    size_t first;
-    int r;
-};
-
-/* A table of more than STACK_VALUES keys, under lua_pcall (the array of its
- * values allocates): its keys are collected again, each value put in an
- * array at the entry's slot, so that the emit step reads values by position
- * instead of looking every key up again. Stack: the call, the table. */
-static int large_object(lua_State *L)
-{
-    struct large_call *c = lua_touserdata(L, 1);
-    struct enc *e = c->e;
-    lua_newtable(L);                        /* 3: the values */
-    lua_Integer count = 0;
-    c->r = -1;
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-        struct entry *en = new_entry(e);
-        if (!en)
-            return nomem(e), 0;
-        en->fixed = NULL;
-        if (read_key(e, -2, &en->k) < 0)
-            return 0;
-        if (set_text(en) < 0)
-            return nomem(e), 0;
-        en->slot = (int)++count;
-        lua_rawseti(L, 3, count);           /* pops the value */
-    }
-    size_t n = e->nents - c->first;
-    sort_entries(e->ents + c->first, n);
-    if (check_unique(e, c->first, n) == 0)
-        c->r = emit_object(e, c->first, n, 3);
-    return 0;
-}
-
-static int emit_large(struct enc *e, int t, size_t first)
-{
-    lua_State *L = e->L;
-    struct large_call c = {e, first, -1};
-    lua_pushcfunction(L, large_object);
-    lua_pushlightuserdata(L, &c);
-    lua_pushvalue(L, t);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {  /* out of memory, in practice */
-        snprintf(e->err, WQ_ERRLEN, "%s: %s", e->root,
-                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error");
-        return -1;
-    }
-    return c.r;
 }
 
 /* A key as the user wrote it: 1, 1.5, true, or "..." quoted and cut. */
@@ -995,28 +882,321 @@ static void add_key(struct sb *b, const struct key *k)
         sb_add(b, text + 1, seg.len - 2);
 }
 
-/* An object never holds a key twice: two keys that are written the same
- * (1 and "1", or two strings whose invalid UTF-8 both becomes U+FFFD) fail
- * with the path of the object. The n entries from first are sorted. */
+/* Fails for two keys written the same (1 and "1", or two strings whose
+ * invalid UTF-8 both becomes U+FFFD), with the path of their object: an
+ * object never holds a key twice. They are named in an order that does not
+ * depend on lua_next: by kind, a string last, then by their bytes. */
+static int same_keys(struct enc *e, const struct key *a, const struct key *b)
+{
+    int swap = a->kind < b->kind;
+    if (a->kind == K_STR && b->kind == K_STR) {
+        int c = memcmp(a->u.s, b->u.s, a->len < b->len ? a->len : b->len);
+        swap = c > 0 || (c == 0 && a->len > b->len);
+    }
+    char msg[160];
+    struct sb m = {msg, 0, sizeof msg - 1, 0};
+    sb_adds(&m, "keys ");
+    add_key(&m, swap ? b : a);
+    sb_adds(&m, " and ");
+    add_key(&m, swap ? a : b);
+    sb_adds(&m, " are the same once written as JSON");
+    msg[m.len] = '\0';
+    return fail(e, e->depth - 1, msg);
+}
+
+/* The n entries from first are sorted. */
 static int check_unique(struct enc *e, size_t first, size_t n)
 {
     for (size_t i = first + 1; i < first + n; i++) {
         size_t la, lb;
         const char *a = entry_text(&e->ents[i - 1], &la);
         const char *b = entry_text(&e->ents[i], &lb);
-        if (la != lb || memcmp(a, b, la) != 0)
-            continue;
-        char msg[160];
-        struct sb m = {msg, 0, sizeof msg - 1, 0};
-        sb_adds(&m, "keys ");
-        add_key(&m, &e->ents[i - 1].k);
-        sb_adds(&m, " and ");
-        add_key(&m, &e->ents[i].k);
-        sb_adds(&m, " are the same once written as JSON");
-        msg[m.len] = '\0';
-        return fail(e, e->depth - 1, msg);
+        if (la == lb && memcmp(a, b, la) == 0)
+            return same_keys(e, &e->ents[i - 1].k, &e->ents[i].k);
     }
     return 0;
+}
+
+/* ---- Encoder: objects of many keys -------------------------------------- */
+
+/* Objects of more than STACK_VALUES keys (an index, a group-by: often the
+ * final value of a run, with millions of keys) take a path of their own,
+ * built for memory and time: each key is 32 bytes, sorted in place, and its
+ * text is scanned once. The pairs go to an array in the Lua state (key at
+ * 2i-1, value at 2i) that anchors them and gives the values by position. */
+struct big {
+    uint64_t prefix[2];         /* the text's first 16 bytes, big-endian,
+                                   zero-padded: most comparisons end here */
+    const char *text;           /* the key as written, before escaping */
+    uint32_t len : 31;
+    uint32_t plain : 1;         /* nothing in text to escape */
+    uint32_t pair;              /* i: the key at 2i-1, the value at 2i */
+};
+
+/* Texts the keys do not have in Lua (numbers, booleans, strings with
+ * invalid UTF-8), in blocks that never move. */
+struct arena {
+    struct block { struct block *next; size_t used, cap; char data[]; } *head;
+};
+
+static char *arena_take(struct arena *a, size_t n)
+{
+    struct block *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        *b = (struct block){a->head, 0, cap};
+        a->head = b;
+    }
+    b->used += n;
+    return b->data + b->used - n;
+}
+
+static void arena_free(struct arena *a)
+{
+    for (struct block *b = a->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+static int big_cmp(const struct big *x, const struct big *y)
+{
+    for (int w = 0; w < 2; w++)
+        if (x->prefix[w] != y->prefix[w])
+            return x->prefix[w] < y->prefix[w] ? -1 : 1;
+    size_t lx = x->len, ly = y->len, n = lx < ly ? lx : ly;
+    int c = n > 16 ? memcmp(x->text + 16, y->text + 16, n - 16) : 0;
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+static void big_swap(struct big *a, struct big *b)
+{
+    struct big t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void big_sift(struct big *v, size_t i, size_t n)
+{
+    for (size_t c; (c = 2 * i + 1) < n; i = c) {
+        if (c + 1 < n && big_cmp(&v[c], &v[c + 1]) < 0)
+            c++;
+        if (big_cmp(&v[i], &v[c]) >= 0)
+            return;
+        big_swap(&v[i], &v[c]);
+    }
+}
+
+/* Introsort: quicksort on a median of three, heapsort past a depth bound,
+ * insertion sort for short runs. No memory beyond the stack. */
+static void big_sort(struct big *v, size_t n, int depth)
+{
+    while (n > 16) {
+        if (depth-- == 0) {
+            for (size_t i = n / 2; i-- > 0;)
+                big_sift(v, i, n);
+            for (size_t i = n; i-- > 1;) {
+                big_swap(&v[0], &v[i]);
+                big_sift(v, 0, i);
+            }
+            return;
+        }
+        struct big *mid = &v[n / 2], *last = &v[n - 1];
+        if (big_cmp(mid, v) < 0)
+            big_swap(mid, v);
+        if (big_cmp(last, mid) < 0) {
+            big_swap(last, mid);
+            if (big_cmp(mid, v) < 0)
+                big_swap(mid, v);
+        }
+        big_swap(mid, &v[1]);               /* the pivot, at v[1] */
+        size_t i = 1, j = n - 1;            /* v[0] <= pivot <= v[n-1] */
+        for (;;) {
+            while (big_cmp(&v[++i], &v[1]) < 0) {}
+            while (big_cmp(&v[--j], &v[1]) > 0) {}
+            if (i >= j)
+                break;
+            big_swap(&v[i], &v[j]);
+        }
+        big_swap(&v[1], &v[j]);
+        if (j < n - j) {                    /* recurse on the smaller side */
+            big_sort(v, j, depth);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            big_sort(v + j + 1, n - j - 1, depth);
+            n = j;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct big x = v[i];
+        size_t j = i;
+        for (; j > 0 && big_cmp(&v[j - 1], &x) > 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Sets b's text from the key at the top of the stack, as JSON writes it
+ * (a string's invalid UTF-8 replaced by U+FFFD), scanning it once. */
+static int big_text(struct enc *e, struct arena *a, struct big *b)
+{
+    lua_State *L = e->L;
+    struct key k;
+    char num[40];
+    const char *s;
+    size_t len;
+    if (read_key(e, -1, &k) < 0)
+        return -1;
+    if (k.kind != K_STR) {
+        len = (size_t)(k.kind == K_INT ? fmt_int(num, k.u.i)
+                       : k.kind == K_FLT ? fmt_double(num, k.u.n)
+                       : snprintf(num, sizeof num, "%s", k.u.b ? "true" : "false"));
+        char *t = arena_take(a, len);
+        if (!t)
+            return nomem(e);
+        s = memcpy(t, num, len);
+        b->plain = 1;
+    } else {
+        s = k.u.s;
+        len = k.len;
+        int valid = 1, plain = 1;
+        for (size_t i = 0; i < len;) {
+            unsigned c = (unsigned char)s[i];
+            if (c >= 0x80) {
+                int n = utf8_check((const unsigned char *)s + i, len - i);
+                valid &= n > 0;
+                i += (size_t)(n > 0 ? n : -n);
+                continue;
+            }
+            plain &= c >= 0x20 && c != '"' && c != '\\';
+            i++;
+        }
+        b->plain = (unsigned)plain;
+        if (!valid) {
+            struct entry en = {.k = k};
+            if (set_text(&en) < 0)
+                return nomem(e);
+            char *t = arena_take(a, en.flen);
+            if (t)
+                memcpy(t, en.fixed, en.flen);
+            free(en.fixed);
+            if (!t)
+                return nomem(e);
+            s = t;
+            len = en.flen;
+        }
+    }
+    if (len > 0x7fffffff)
+        return fail(e, e->depth - 1, "cannot write a key of 2 GB or more");
+    uint64_t prefix[2] = {0, 0};
+    for (size_t i = 0; i < 16; i++)
+        prefix[i / 8] = prefix[i / 8] << 8 | (i < len ? (unsigned char)s[i] : 0);
+    b->prefix[0] = prefix[0];
+    b->prefix[1] = prefix[1];
+    b->text = s;
+    b->len = (uint32_t)len;
+    (void)L;
+    return 0;
+}
+
+/* Writes the n sorted keys of v with their values from the array of pairs
+ * at pairs. */
+static int emit_big(struct enc *e, const struct big *v, size_t n, int pairs)
+{
+    lua_State *L = e->L;
+    for (size_t i = 0; i < n; i++) {
+        const struct big *b = &v[i];
+        if (put(e, i ? "," : "{", 1) < 0)
+            return -1;
+        if (b->plain ? put(e, "\"", 1) < 0 || put(e, b->text, b->len) < 0 ||
+                           put(e, "\":", 2) < 0
+                     : put_string(e, b->text, b->len) < 0 || put(e, ":", 1) < 0)
+            return -1;
+        lua_rawgeti(L, pairs, 2 * (lua_Integer)b->pair);
+        int t = lua_type(L, -1);
+        if (t != LUA_TSTRING && t != LUA_TBOOLEAN && !lua_isinteger(L, -1)) {
+            lua_rawgeti(L, pairs, 2 * (lua_Integer)b->pair - 1);  /* the path */
+            read_key(e, -1, &e->path[e->depth - 1]);  /* read before: cannot fail */
+            lua_pop(L, 1);
+        }
+        if (encode_value(e, lua_gettop(L)) < 0)
+            return -1;
+        lua_pop(L, 1);
+    }
+    return put(e, "}", 1);
+}
+
+struct large_call {
+    struct enc *e;
+    struct big *v;              /* freed by the caller, as is a */
+    struct arena a;
+    int r;
+};
+
+/* Under lua_pcall: the array of pairs allocates. Stack: the call, the
+ * table. */
+static int large_object(lua_State *L)
+{
+    struct large_call *c = lua_touserdata(L, 1);
+    struct enc *e = c->e;
+    size_t n = 0, i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    if (n > INT_MAX / 2)
+        return fail(e, e->depth, "too many keys to write"), 0;
+    if (!(c->v = malloc(n * sizeof *c->v)))
+        return nomem(e), 0;
+    lua_createtable(L, (int)(2 * n), 0);    /* 3: the pairs */
+    lua_pushnil(L);
+    while (lua_next(L, 2) && i < n) {
+        struct big *b = &c->v[i++];
+        lua_pushvalue(L, -2);
+        if (big_text(e, &c->a, b) < 0)
+            return 0;
+        b->pair = (uint32_t)i;
+        lua_rawseti(L, 3, 2 * (lua_Integer)i - 1);
+        lua_rawseti(L, 3, 2 * (lua_Integer)i);
+    }
+    int depth = 0;
+    for (size_t m = n; m; m >>= 1)
+        depth += 2;
+    big_sort(c->v, n, depth);
+    for (i = 1; i < n; i++) {
+        if (big_cmp(&c->v[i - 1], &c->v[i]) != 0)
+            continue;
+        struct key a, b;
+        lua_rawgeti(L, 3, 2 * (lua_Integer)c->v[i - 1].pair - 1);
+        lua_rawgeti(L, 3, 2 * (lua_Integer)c->v[i].pair - 1);
+        read_key(e, -2, &a);
+        read_key(e, -1, &b);
+        return same_keys(e, &a, &b), 0;
+    }
+    c->r = emit_big(e, c->v, n, 3);
+    return 0;
+}
+
+static int emit_large(struct enc *e, int t)
+{
+    lua_State *L = e->L;
+    struct large_call c = {e, NULL, {NULL}, -1};
+    lua_pushcfunction(L, large_object);
+    lua_pushlightuserdata(L, &c);
+    lua_pushvalue(L, t);
+    int status = lua_pcall(L, 2, 0, 0);
+    free(c.v);
+    arena_free(&c.a);
+    if (status != LUA_OK) {                 /* out of memory, in practice */
+        snprintf(e->err, WQ_ERRLEN, "%s: %s", e->root,
+                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "error");
+        return -1;
+    }
+    return c.r;
 }
 
 static int json_object(struct enc *e, int t)
@@ -1029,12 +1209,12 @@ static int json_object(struct enc *e, int t)
         for (size_t i = first; i < e->nents; i++)
             free(e->ents[i].fixed);
         e->nents = first;
-        r = emit_large(e, t, first);
+        r = emit_large(e, t);
     } else if (r == 0 && n == 0) {
         r = put(e, has_array_mark(L, t) ? "[]" : "{}", 2);
     } else if (r == 0) {
         sort_entries(e->ents + first, n);
-        r = check_unique(e, first, n) < 0 ? -1 : emit_object(e, first, n, 0);
+        r = check_unique(e, first, n) < 0 ? -1 : emit_object(e, first, n);
     }
     for (size_t i = first; i < e->nents; i++)
         free(e->ents[i].fixed);

@@ -112,6 +112,10 @@ struct wq_order {
     size_t budget;       /* bytes the held batches may weigh */
     size_t bytes;        /* what they weigh now */
     size_t held;         /* slots not free */
+    size_t ahead;        /* reservations wait while this many batches are
+                            ready for the writer (0: no such bound) */
+    size_t ready;        /* ordered: done batches from next_take on, in a
+                            row: what the writer could take now */
     uint64_t next_seq;   /* next sequence number to reserve */
     uint64_t next_take;  /* ordered: next sequence number to hand out */
     uint64_t taken;      /* batches handed to the writer */
@@ -122,7 +126,7 @@ struct wq_order {
     int unordered, closed;
 };
 
-wq_order *wq_order_new(size_t slots, size_t budget, int unordered)
+wq_order *wq_order_new(size_t slots, size_t budget, size_t ahead, int unordered)
 {
     wq_order *o = calloc(1, sizeof *o);
     if (!o || !(o->slots = calloc(slots, sizeof *o->slots)) ||
@@ -134,6 +138,7 @@ wq_order *wq_order_new(size_t slots, size_t budget, int unordered)
     }
     o->nslots = slots;
     o->budget = budget;
+    o->ahead = ahead;
     o->unordered = unordered;
     for (size_t i = 0; i < slots; i++)
         o->ring[i] = slots - 1 - i;  /* slot 0 is popped first */
@@ -155,12 +160,14 @@ void wq_order_free(wq_order *o)
 }
 
 /* The slot the next reservation gets, or NULL while there is no room: no
- * free slot (in sequence, when ordered), or the held batches weigh more
- * than the budget. An empty window always has room, whatever a batch
- * weighs. Called with the lock held. */
+ * free slot (in sequence, when ordered), the held batches weigh more than
+ * the budget, or the writer is `ahead` batches behind. An empty window
+ * always has room, whatever a batch weighs. Called with the lock held. */
 static struct slot *room(wq_order *o)
 {
     if (o->held > 0 && o->bytes >= o->budget)
+        return NULL;
+    if (o->ahead && (o->unordered ? o->ndone : o->ready) >= o->ahead)
         return NULL;
     if (o->unordered)
         return o->nfree ? &o->slots[o->ring[o->nfree - 1]] : NULL;
@@ -217,6 +224,10 @@ void wq_order_done(wq_order *o, uint64_t seq, void *p, size_t bytes)
     s->p = p;
     if (o->unordered)
         o->ring[o->nslots + (o->done_head + o->ndone++) % o->nslots] = (size_t)seq;
+    else
+        while (o->next_take + o->ready < o->next_seq &&
+               slot_of(o, o->next_take + o->ready)->state == DONE)
+            o->ready++;
     pthread_cond_broadcast(&o->has_done);
     pthread_mutex_unlock(&o->mu);
 }
@@ -245,6 +256,8 @@ void *wq_order_take(wq_order *o)
         o->held--;
         o->taken++;
         o->next_take++;
+        if (!o->unordered)
+            o->ready--;
         if (o->unordered) {
             o->done_head = (o->done_head + 1) % o->nslots;
             o->ndone--;

@@ -10,6 +10,11 @@
  * `budget` bytes: what the reader and the workers say each batch weighs. A
  * reservation waits while the window is full, so memory stays bounded
  * whatever the input size: that is the backpressure that keeps it flat.
+ * It also waits while `ahead` batches are ready for the writer and not yet
+ * taken: a writer that falls behind (a merge that costs as much as the
+ * items) is not made slower still by workers that take its CPU to make
+ * more of what it cannot take yet. Batches held up behind an unfinished one
+ * do not count, so a slow item never stops the free workers.
  *
  * Both know nothing of what the pointers are. Pushing or handing back a
  * pointer gives it away; popping or taking it hands it to the caller.
@@ -32,7 +37,7 @@ void *wq_queue_pop(wq_queue *q);
 /* No more pushes; poppers drain what is queued, then get NULL. */
 void wq_queue_close(wq_queue *q);
 
-wq_order *wq_order_new(size_t slots, size_t budget, int unordered);
+wq_order *wq_order_new(size_t slots, size_t budget, size_t ahead, int unordered);
 void wq_order_free(wq_order *o);
 /* Blocks until the next sequence number has room in the window; stores it
  * in *seq. Returns 0, or -1 once wq_order_close was called. */

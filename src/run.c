@@ -112,7 +112,9 @@ static int build(struct run *r, wq_buf *err)
         return -1;
     r->stop = wq_stop_new(workers + 2);
     r->queue = wq_queue_new((size_t)window);
-    r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, o->unordered && !r->fold);
+    /* The writer ready for a batch a CPU is as far behind as it may get. */
+    size_t ahead = o->cpus > 2 ? (size_t)o->cpus : 2;
+    r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, ahead, o->unordered && !r->fold);
     r->spares = wq_spares_new();
     if (r->stop && r->queue && r->order && r->spares) {
         wq_poolconf pc = {&o->job, o->layout, r->format, r->fold, o->keep_going,
