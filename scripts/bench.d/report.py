@@ -5,8 +5,9 @@ performance targets, PASS/FAIL each.
 
 Reads OUTDIR/meta.tsv (key, value), results.tsv (workload, tool, run,
 label, wall s, user s, sys s, max RSS KB, status), memory.tsv (lines,
-run, max RSS KB, wall s, status), startup.tsv (tool, run, ms, status) and
-exec.tsv (tool, label, run, wall s, status).
+run, max RSS KB, wall s, status), startup.tsv (tool, run, ms, status),
+exec.tsv (tool, label, run, wall s, status) and host.tsv (workload,
+batches, host busy s, wall s).
 """
 import csv
 import os
@@ -44,6 +45,7 @@ RSS_FLAT = 1.20
 STARTUP_MS = 15.0
 CSV_OVER_TSV = 1.3      # --csv --header at most this times --tsv --header
 GZ_OVER_PEERS = 1.1     # a .gz input at most this times max(zcat, plain)
+HOST_WORKERS = 64       # workers the host thread can feed (cpu, wordcount, index)
 
 
 def input_rows(data, verdict):
@@ -183,6 +185,26 @@ def exec_table(rows_, meta, out, verdict):
         out.append(f"| what luaworkq.exec adds to an item (-j1 over the posix_spawn loop) | | | {extra:.0f} | | |")
 
 
+def host_table(rows_, jobs, out, verdict):
+    """The host's ceiling: from one --stats run a workload, the share of the
+    run the main thread was busy writing and merging, and so how many
+    workers it could feed before it is the bottleneck."""
+    if not rows_:
+        return
+    out.append("")
+    out.append(f"| host's ceiling (luaworkq -j{jobs} --stats) | batches | host busy s | of wall s | "
+               f"workers the host could feed | target | result |")
+    out.append("|---|---:|---:|---:|---:|---|---|")
+    for w, batches, busy, wall in rows_:
+        if busy == "-":
+            out.append(f"| {w} | - | - | - | - | >= {HOST_WORKERS} | "
+                       + verdict(False, f"{w} host", "no --stats line") + " |")
+            continue
+        feed = int(jobs) * float(wall) / max(float(busy), 1e-6)
+        out.append(f"| {w} | {batches} | {float(busy):.3f} | {float(wall):.3f} | {feed:.0f} | "
+                   f">= {HOST_WORKERS} | {verdict(feed >= HOST_WORKERS, f'{w} host ceiling')} |")
+
+
 def main():
     outdir, check = sys.argv[1], sys.argv[2] == "1"
     meta = dict(rows(os.path.join(outdir, "meta.tsv")))
@@ -275,6 +297,7 @@ def main():
             out.append(f"| startup, one item | {label} | {runs} | {ms:.1f} ms | {target} | {result} |")
 
     exec_table(rows(os.path.join(outdir, "exec.tsv")), meta, out, verdict)
+    host_table(rows(os.path.join(outdir, "host.tsv")), jobs, out, verdict)
 
     out.append("")
     out.append(f"Machine: {meta.get('nproc')} CPUs ({meta.get('cpu')}), Linux {meta.get('kernel')}; "
