@@ -386,6 +386,23 @@ static void test_encode_errors(void)
               "result: keys 77 and \"77\" are the same once written as JSON");
     ENC_ERROR("return {['a\\255b'] = print}", WQ_JSON, "result[\"a\\xffb\"]: cannot transfer a function");
     ENC_ERROR("return {1, 0/0}", WQ_JSON, "result[2]: cannot encode NaN");
+    /* The same errors in objects of many keys, whose keys are read back
+     * from their text, or looked for again in the table. */
+#define MANY "local t = {} for i = 1, 2000 do t['f' .. i] = i end "
+    ENC_ERROR(MANY "t[1.5] = {[true] = {[7] = print}} return t", WQ_JSON,
+              "result[1.5][true][7]: cannot transfer a function");
+    ENC_ERROR(MANY "t[math.mininteger] = print return t", WQ_JSON,
+              "result[-9223372036854775808]: cannot transfer a function");
+    ENC_ERROR(MANY "t[false] = {0/0} return t", WQ_JSON, "result[false][1]: cannot encode NaN");
+    ENC_ERROR(MANY "t[0.1] = 1/0 return t", WQ_JSON, "result[0.1]: cannot encode infinity");
+    ENC_ERROR(MANY "t['a\\255b'] = print return t", WQ_JSON,
+              "result[\"a\\xffb\"]: cannot transfer a function");
+    ENC_ERROR(MANY "return {x = (function() t['\\255'] = 1; t['\\254'] = 2; return t end)()}", WQ_JSON,
+              "result.x: keys \"\\xfe\" and \"\\xff\" are the same once written as JSON");
+    ENC_ERROR(MANY "t.f7 = nil t[7] = 0 t['7'] = 1 return t", WQ_JSON,
+              "result: keys 7 and \"7\" are the same once written as JSON");
+#undef MANY
+
     ENC_ERROR("return {x = 1/0}", WQ_JSON, "result.x: cannot encode infinity");
     ENC_ERROR("return -1/0", WQ_JSON, "result: cannot encode -infinity");
     char want[200 * 6 + 2] = "";

@@ -922,15 +922,17 @@ static int check_unique(struct enc *e, size_t first, size_t n)
 /* Objects of more than STACK_VALUES keys (an index, a group-by: often the
  * final value of a run, with millions of keys) take a path of their own,
  * built for memory and time: each key is 32 bytes, sorted in place, and its
- * text is scanned once. The pairs go to an array in the Lua state (key at
- * 2i-1, value at 2i) that anchors them and gives the values by position. */
+ * text is scanned once. The values go to an array in the Lua state, read by
+ * position; the keys stay in their table, which nothing changes meanwhile. */
 struct big {
     uint64_t prefix[2];         /* the text's first 16 bytes, big-endian,
                                    zero-padded: most comparisons end here */
     const char *text;           /* the key as written, before escaping */
-    uint32_t len : 31;
+    uint32_t len : 28;
     uint32_t plain : 1;         /* nothing in text to escape */
-    uint32_t pair;              /* i: the key at 2i-1, the value at 2i */
+    uint32_t fixed : 1;         /* a string whose invalid UTF-8 was replaced */
+    uint32_t kind : 2;          /* K_STR, K_INT, K_FLT or K_BOOL */
+    uint32_t value;             /* where its value is in the array of values */
 };
 
 /* Texts the keys do not have in Lua (numbers, booleans, strings with
@@ -1059,6 +1061,7 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
             return nomem(e);
         s = memcpy(t, num, len);
         b->plain = 1;
+        b->fixed = 0;
     } else {
         s = k.u.s;
         len = k.len;
@@ -1075,6 +1078,7 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
             i++;
         }
         b->plain = (unsigned)plain;
+        b->fixed = !valid;
         if (!valid) {
             struct entry en = {.k = k};
             if (set_text(&en) < 0)
@@ -1089,8 +1093,8 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
             len = en.flen;
         }
     }
-    if (len > 0x7fffffff)
-        return fail(e, e->depth - 1, "cannot write a key of 2 GB or more");
+    if (len >= 1u << 28)
+        return fail(e, e->depth - 1, "cannot write a key of 256 MB or more");
     uint64_t prefix[2] = {0, 0};
     for (size_t i = 0; i < 16; i++)
         prefix[i / 8] = prefix[i / 8] << 8 | (i < len ? (unsigned char)s[i] : 0);
@@ -1098,13 +1102,60 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
     b->prefix[1] = prefix[1];
     b->text = s;
     b->len = (uint32_t)len;
+    b->kind = (unsigned)k.kind;
     (void)L;
     return 0;
 }
 
-/* Writes the n sorted keys of v with their values from the array of pairs
- * at pairs. */
-static int emit_big(struct enc *e, const struct big *v, size_t n, int pairs)
+/* Finds in the table at t the first `want` keys written as b's text: a slow
+ * look through all its keys, for error messages alone. */
+static int find_keys(struct enc *e, int t, const struct big *b, struct key *keys, int want)
+{
+    lua_State *L = e->L;
+    struct arena a = {NULL};
+    int found = 0;
+    lua_pushnil(L);
+    while (found < want && lua_next(L, t)) {
+        struct big x;
+        lua_pushvalue(L, -2);
+        if (big_text(e, &a, &x) == 0 && x.len == b->len &&
+            memcmp(x.text, b->text, b->len) == 0)
+            read_key(e, -1, &keys[found++]);
+        lua_pop(L, 2);
+    }
+    if (found == want)
+        lua_pop(L, 1);                      /* the key lua_next stopped at */
+    arena_free(&a);
+    return found;
+}
+
+/* The key of b as it is in Lua, for the path of an error: read back from
+ * its text, or, for a string whose text was replaced, found in the table at
+ * t. */
+static void key_of(struct enc *e, int t, const struct big *b, struct key *k)
+{
+    char num[48];
+    k->kind = b->kind;
+    if (b->kind == K_STR && !b->fixed) {
+        k->u.s = b->text;
+        k->len = b->len;
+    } else if (b->kind == K_STR) {
+        find_keys(e, t, b, k, 1);
+    } else {
+        memcpy(num, b->text, b->len);       /* a number's or a boolean's */
+        num[b->len] = '\0';
+        if (b->kind == K_INT)
+            k->u.i = strtoll(num, NULL, 10);
+        else if (b->kind == K_FLT)
+            k->u.n = strtod(num, NULL);     /* the shortest text reads back */
+        else
+            k->u.b = num[0] == 't';
+    }
+}
+
+/* Writes the n sorted keys of v, of the table at t, with their values from
+ * the array at vals. */
+static int emit_big(struct enc *e, const struct big *v, size_t n, int t, int vals)
 {
     lua_State *L = e->L;
     for (size_t i = 0; i < n; i++) {
@@ -1115,13 +1166,10 @@ static int emit_big(struct enc *e, const struct big *v, size_t n, int pairs)
                            put(e, "\":", 2) < 0
                      : put_string(e, b->text, b->len) < 0 || put(e, ":", 1) < 0)
             return -1;
-        lua_rawgeti(L, pairs, 2 * (lua_Integer)b->pair);
-        int t = lua_type(L, -1);
-        if (t != LUA_TSTRING && t != LUA_TBOOLEAN && !lua_isinteger(L, -1)) {
-            lua_rawgeti(L, pairs, 2 * (lua_Integer)b->pair - 1);  /* the path */
-            read_key(e, -1, &e->path[e->depth - 1]);  /* read before: cannot fail */
-            lua_pop(L, 1);
-        }
+        lua_rawgeti(L, vals, b->value);
+        int type = lua_type(L, -1);
+        if (type != LUA_TSTRING && type != LUA_TBOOLEAN && !lua_isinteger(L, -1))
+            key_of(e, t, b, &e->path[e->depth - 1]);  /* what may fail names it */
         if (encode_value(e, lua_gettop(L)) < 0)
             return -1;
         lua_pop(L, 1);
@@ -1148,20 +1196,20 @@ static int large_object(lua_State *L)
         lua_pop(L, 1);
         n++;
     }
-    if (n > INT_MAX / 2)
+    if (n > INT_MAX)
         return fail(e, e->depth, "too many keys to write"), 0;
     if (!(c->v = malloc(n * sizeof *c->v)))
         return nomem(e), 0;
-    lua_createtable(L, (int)(2 * n), 0);    /* 3: the pairs */
+    lua_createtable(L, (int)n, 0);          /* 3: the values */
     lua_pushnil(L);
     while (lua_next(L, 2) && i < n) {
         struct big *b = &c->v[i++];
         lua_pushvalue(L, -2);
         if (big_text(e, &c->a, b) < 0)
             return 0;
-        b->pair = (uint32_t)i;
-        lua_rawseti(L, 3, 2 * (lua_Integer)i - 1);
-        lua_rawseti(L, 3, 2 * (lua_Integer)i);
+        b->value = (uint32_t)i;
+        lua_pop(L, 1);
+        lua_rawseti(L, 3, (lua_Integer)i);
     }
     int depth = 0;
     for (size_t m = n; m; m >>= 1)
@@ -1170,14 +1218,12 @@ static int large_object(lua_State *L)
     for (i = 1; i < n; i++) {
         if (big_cmp(&c->v[i - 1], &c->v[i]) != 0)
             continue;
-        struct key a, b;
-        lua_rawgeti(L, 3, 2 * (lua_Integer)c->v[i - 1].pair - 1);
-        lua_rawgeti(L, 3, 2 * (lua_Integer)c->v[i].pair - 1);
-        read_key(e, -2, &a);
-        read_key(e, -1, &b);
-        return same_keys(e, &a, &b), 0;
+        struct key k[2];
+        if (find_keys(e, 2, &c->v[i], k, 2) == 2)
+            same_keys(e, &k[0], &k[1]);
+        return 0;
     }
-    c->r = emit_big(e, c->v, n, 3);
+    c->r = emit_big(e, c->v, n, 2, 3);
     return 0;
 }
 
