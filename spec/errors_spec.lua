@@ -236,6 +236,41 @@ end
                                            done + failed + rest})
     end)
 
+  -- Item 100 fails only once item 300 has run: the batches between them
+  -- are done, and the rest of item 100's batch (it has ~20 items) is not
+  -- run. The output must still be the in-order prefix -o promises: the
+  -- results up to the first item not processed, without a gap.
+  it("keeps the output an in-order prefix when later batches were done", function()
+    local job = testing.write_file(dir .. "/job.lua", support.BUSY .. [[
+local dir = luaworkq.args.dir
+function process(item, index)
+  busy(0.0001)
+  if index == 300 then assert(io.open(dir .. "/ran-300", "w")):close() end
+  if index == 100 then
+    local deadline = os.time() + 60  -- a broken run still ends
+    while os.time() < deadline do
+      local f = io.open(dir .. "/ran-300")
+      if f then f:close() break end
+    end
+    error("bad item " .. item)
+  end
+  return index
+end
+]])
+    local items = testing.write_file(dir .. "/items.txt", numbers(1, 400))
+    local r = testing.run{job = job, files = {items},
+                          args = {"-j", "2", "--set", "dir=" .. dir}}
+    assert.are.equal(1, r.code)
+    local results = assert(r.output, "stdout is not JSON: " .. r.stdout)
+    assert.is_true(#results >= 99 and #results < 399, #results .. " results")
+    for i, v in ipairs(results) do
+      assert.are.equal(i < 100 and i or i + 1, v)
+    end
+    -- Items run past the gap are not in it: they count as not processed.
+    assert.are.equal(("luaworkq: stopped: %d done, 1 failed, %d not processed")
+                       :format(#results, 399 - #results), last_line(r.stderr))
+  end)
+
   it("in the second file names that file and its line", function()
     local job = testing.write_file(dir .. "/job.lua", JOB)
     local a = testing.write_file(dir .. "/a.txt", numbers(1, 2))

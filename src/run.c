@@ -156,7 +156,8 @@ static void pump(struct run *r, const wq_buf *shared)
                                         r->o->job.workers, &r->item_ns);
     wq_writeconf wc = {r->out, r->errors, r->journal, r->fold ? r->host : NULL,
                        r->reader, r->progress, r->stop,
-                       r->o->keep_going ? &r->o->max_failures : NULL};
+                       r->o->keep_going ? &r->o->max_failures : NULL,
+                       !r->fold && !r->o->unordered};
     if (!(r->writer = wq_writer_new(&wc))) {
         wq_reportf("out of memory");
         wq_stop_request(r->stop, WQ_STOP_MEMORY);

@@ -152,16 +152,24 @@ static void results(wq_writer *w, const wq_batch *b)
         fail(w, WQ_STOP_OUTPUT);
 }
 
-/* Writes one finished batch: the journal, its failures, then its results. */
+/* Writes one finished batch: the journal, its failures, then its results.
+ * Past the first item a stop left unprocessed, the batches of a prefix
+ * write and journal no results and count their items as not processed, so
+ * the output, the summary and the journal agree on where the run ended;
+ * their failures are still reported (one of them may be why it stopped). */
 static void take(wq_writer *w, const wq_batch *b)
 {
-    if (w->c.journal && b->j)
+    if (w->c.journal && b->j && !w->t.cut)
         journal_batch(w, b);
     failures(w, b);
+    w->t.failed += b->failed;
+    if (w->t.cut) {
+        w->t.unrun += b->count - b->failed;
+        return;
+    }
     w->t.done += b->done;
     w->t.carried += b->carried;
     w->t.nil += b->nil;
-    w->t.failed += b->failed;
     w->t.unrun += b->unrun;
     if (w->c.max_failures && !w->t.too_many &&
         wq_maxfail_exceeded(w->c.max_failures, w->t.failed, w->t.done + w->t.failed)) {
@@ -169,6 +177,7 @@ static void take(wq_writer *w, const wq_batch *b)
         wq_stop_request(w->c.stop, WQ_STOP_FAILED);
     }
     results(w, b);
+    w->t.cut = w->c.prefix && b->unrun > 0;
 }
 
 void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)

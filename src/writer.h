@@ -35,6 +35,8 @@ typedef struct wq_writeconf {
     wq_progress *progress;      /* or NULL */
     wq_stop *stop;
     const wq_maxfail *max_failures;  /* --max-failures with -k, or NULL */
+    int prefix;                 /* an ordered list: after a stop, the output
+                                   ends at the first item not processed */
 } wq_writeconf;
 
 /* What became of the items written, summed over the batches. */
@@ -47,6 +49,8 @@ typedef struct wq_writetally {
     int64_t batches;            /* batches written */
     int64_t busy_ns;            /* time spent writing and merging them */
     int too_many;               /* --max-failures stopped the run */
+    int cut;                    /* a prefix met an item not processed: the
+                                   batches after it count as not run */
 } wq_writetally;
 
 /* conf is borrowed. */
