@@ -12,6 +12,7 @@ local FILE = {file = true}
 
 local support = require "journal_support"
 local COMMON, LIST_JOB, MERGE_JOB = support.COMMON, support.LIST_JOB, support.MERGE_JOB
+local INDEX_JOB = support.INDEX_JOB
 local size, first_line, same_bytes = support.size, support.first_line, support.same_bytes
 local function corpus(path, n, tail) return support.corpus(path, n, tail, 4242) end
 
@@ -110,6 +111,7 @@ describe("a run killed with kill -9", function()
     {"a list job, -f json", LIST_JOB, "json"},
     {"a list job, -f ndjson", LIST_JOB, "ndjson"},
     {"a merge job", MERGE_JOB, "json"},
+    {"an index (a merged value that grows)", INDEX_JOB, "json"},
   }
 
   -- The output of one uninterrupted run without a journal, and the size of

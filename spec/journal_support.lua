@@ -60,6 +60,20 @@ function merge(a, b)
 end
 ]]
 
+-- An index: each line to the index of its last occurrence. The merged
+-- value grows with the input (objects of thousands of keys), and a merge
+-- out of order would keep an earlier index.
+M.INDEX_JOB = COMMON .. [[
+function process(line, index)
+  work(index, #line)
+  return {[line] = index}
+end
+
+function merge(a, b)
+  for k, v in pairs(b) do a[k] = v end
+  return a
+end
+]]
 
 M.WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
   "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar"}

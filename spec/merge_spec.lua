@@ -73,6 +73,29 @@ describe("merge", function()
       assert.are.equal(outputs[1], outputs[3])
     end)
 
+  it("builds an index of 20,000 lines: the same bytes with -j1, -j3 and -j16, and the right object",
+    function()
+      local path, lines, keys = dir .. "/index.txt", {}, {}
+      for i = 1, 20000 do
+        lines[i] = WORDS[i % #WORDS + 1] .. "-" .. (i * 7919 % 20000)
+        keys[i] = lines[i]
+      end
+      testing.write_file(path, table.concat(lines, "\n") .. "\n")
+      table.sort(keys)
+      local where = {}
+      for i, line in ipairs(lines) do where[line] = i end
+      local parts = {}
+      for i, k in ipairs(keys) do parts[i] = ('"%s":%d'):format(k, where[k]) end
+      local expected = "{" .. table.concat(parts, ",") .. "}\n"
+      local job = "function process(line, i) return {[line] = i} end\n"
+        .. "function merge(a, b) for k, v in pairs(b) do a[k] = v end return a end\n"
+      for _, j in ipairs{"1", "3", "16"} do
+        local r = testing.run{job_source = job, files = {path}, args = {"-j", j}}
+        assert.are.same({0, ""}, {r.code, r.stderr})
+        assert.are.equal(expected, r.stdout, "-j" .. j)
+      end
+    end)
+
   -- String concatenation is associative but not commutative: the merged
   -- value shows any result folded out of input order.
   for _, j in ipairs{"1", "3", "8"} do

@@ -9,7 +9,7 @@ local SRC = require("support").SRC
 local quote = testing.quote
 
 local support = require "journal_support"
-local LIST_JOB, MERGE_JOB = support.LIST_JOB, support.MERGE_JOB
+local LIST_JOB, MERGE_JOB, INDEX_JOB = support.LIST_JOB, support.MERGE_JOB, support.INDEX_JOB
 local corpus, size, first_line, same_bytes =
   support.corpus, support.size, support.first_line, support.same_bytes
 
@@ -103,6 +103,7 @@ describe("three shards merged", function()
     {"a list job, -f json", LIST_JOB, "json"},
     {"a list job, -f ndjson", LIST_JOB, "ndjson"},
     {"a merge job (word count)", MERGE_JOB, "json"},
+    {"a merge job (an index that grows with the input)", INDEX_JOB, "json"},
   }
   for _, kind in ipairs(kinds) do
     it(("give the bytes of one run: %s"):format(kind[1]), function()
