@@ -31,6 +31,12 @@
 _Static_assert(sizeof(lua_Integer) == 8 && sizeof(lua_Number) == 8,
                "the binary format assumes 64-bit integers and doubles");
 
+#ifdef __GNUC__
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define TOO_DEEP "nested deeper than " STR(WQ_MAX_DEPTH) " levels"
@@ -1160,6 +1166,8 @@ static int emit_big(struct enc *e, const struct big *v, size_t n, int t, int val
     lua_State *L = e->L;
     for (size_t i = 0; i < n; i++) {
         const struct big *b = &v[i];
+        if (i + 16 < n)
+            PREFETCH(v[i + 16].text);       /* texts lie in Lua's order, not this one */
         if (put(e, i ? "," : "{", 1) < 0)
             return -1;
         if (b->plain ? put(e, "\"", 1) < 0 || put(e, b->text, b->len) < 0 ||
@@ -1190,32 +1198,31 @@ static int large_object(lua_State *L)
 {
     struct large_call *c = lua_touserdata(L, 1);
     struct enc *e = c->e;
-    size_t n = 0, i = 0;
+    size_t n = 0, cap = 0;                  /* no pass to count: a lua_next
+                                               costs a cache miss a key */
+    lua_newtable(L);                        /* 3: the values */
     lua_pushnil(L);
     while (lua_next(L, 2)) {
-        lua_pop(L, 1);
-        n++;
-    }
-    if (n > INT_MAX)
-        return fail(e, e->depth, "too many keys to write"), 0;
-    if (!(c->v = malloc(n * sizeof *c->v)))
-        return nomem(e), 0;
-    lua_createtable(L, (int)n, 0);          /* 3: the values */
-    lua_pushnil(L);
-    while (lua_next(L, 2) && i < n) {
-        struct big *b = &c->v[i++];
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            struct big *v = cap <= INT_MAX ? realloc(c->v, cap * sizeof *v) : NULL;
+            if (!v)
+                return nomem(e), 0;
+            c->v = v;
+        }
+        struct big *b = &c->v[n++];
         lua_pushvalue(L, -2);
         if (big_text(e, &c->a, b) < 0)
             return 0;
-        b->value = (uint32_t)i;
+        b->value = (uint32_t)n;
         lua_pop(L, 1);
-        lua_rawseti(L, 3, (lua_Integer)i);
+        lua_rawseti(L, 3, (lua_Integer)n);
     }
     int depth = 0;
     for (size_t m = n; m; m >>= 1)
         depth += 2;
     big_sort(c->v, n, depth);
-    for (i = 1; i < n; i++) {
+    for (size_t i = 1; i < n; i++) {
         if (big_cmp(&c->v[i - 1], &c->v[i]) != 0)
             continue;
         struct key k[2];
