@@ -1051,7 +1051,6 @@ static void big_sort(struct big *v, size_t n, int depth)
  * (a string's invalid UTF-8 replaced by U+FFFD), scanning it once. */
 static int big_text(struct enc *e, struct arena *a, struct big *b)
 {
-    lua_State *L = e->L;
     struct key k;
     char num[40];
     const char *s;
@@ -1109,7 +1108,6 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
     b->text = s;
     b->len = (uint32_t)len;
     b->kind = (unsigned)k.kind;
-    (void)L;
     return 0;
 }
 
@@ -1192,7 +1190,7 @@ struct large_call {
     int r;
 };
 
-/* Under lua_pcall: the array of pairs allocates. Stack: the call, the
+/* Under lua_pcall: the array of values allocates. Stack: the call, the
  * table. */
 static int large_object(lua_State *L)
 {
@@ -1228,6 +1226,8 @@ static int large_object(lua_State *L)
         struct key k[2];
         if (find_keys(e, 2, &c->v[i], k, 2) == 2)
             same_keys(e, &k[0], &k[1]);
+        else                                /* not found again: cannot be */
+            fail(e, e->depth - 1, "two keys are the same once written as JSON");
         return 0;
     }
     c->r = emit_big(e, c->v, n, 2, 3);

@@ -256,9 +256,9 @@ void *wq_order_take(wq_order *o)
         o->held--;
         o->taken++;
         o->next_take++;
-        if (!o->unordered)
+        if (!o->unordered) {
             o->ready--;
-        if (o->unordered) {
+        } else {
             o->done_head = (o->done_head + 1) % o->nslots;
             o->ndone--;
             o->ring[o->nfree++] = (size_t)(s - o->slots);
