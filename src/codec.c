@@ -329,6 +329,7 @@ struct entry {
     struct key k;
     int slot;                   /* stack index of the value, or 0 */
     unsigned char tlen;
+    unsigned char plain;        /* its text needs no escape in JSON */
     char text[32];              /* the key's text unless it is a string */
     char *fixed;                /* a string key with invalid UTF-8: its text
                                    with U+FFFD in place (malloc'd), or NULL */
@@ -532,6 +533,22 @@ static int put_string(struct enc *e, const char *s, size_t n)
     if (put_tagged(e, T_STR, n) < 0)
         return -1;
     return put(e, s, n);
+}
+
+/* An object's key and the colon after it; a plain key is copied as it is. */
+static int put_key(struct enc *e, const char *s, size_t n, int plain)
+{
+    if (!plain)
+        return put_string(e, s, n) < 0 ? -1 : put(e, ":", 1);
+    if (wq_buf_grow(e->out, n + 3) < 0)
+        return nomem(e);
+    char *p = e->out->data + e->out->len;
+    p[0] = '"';
+    memcpy(p + 1, s, n);
+    p[n + 1] = '"';
+    p[n + 2] = ':';
+    e->out->len += n + 3;
+    return 0;
 }
 
 static int encode_table(struct enc *e, int idx);
@@ -744,16 +761,24 @@ static const char *entry_text(const struct entry *en, size_t *len)
     return en->text;
 }
 
-/* Whether s[0..n) is valid UTF-8 throughout. */
-static int valid_utf8(const unsigned char *s, size_t n)
+/* Whether s[0..n) is valid UTF-8 throughout; *plain says whether JSON
+ * writes it as it is, without an escape (which replacing invalid UTF-8
+ * by U+FFFD does not change). One pass over the key serves both. */
+static int scan_text(const unsigned char *s, size_t n, int *plain)
 {
+    int valid = 1, ok = 1;
     for (size_t i = 0; i < n;) {
-        int k = s[i] < 0x80 ? 1 : utf8_check(s + i, n - i);
-        if (k < 0)
-            return 0;
-        i += (size_t)k;
+        if (s[i] >= 0x80) {
+            int k = utf8_check(s + i, n - i);
+            valid &= k > 0;
+            i += (size_t)(k > 0 ? k : -k);
+            continue;
+        }
+        ok &= s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';
+        i++;
     }
-    return 1;
+    *plain = ok;
+    return valid;
 }
 
 /* Sets the entry's text: numbers and booleans as JSON writes them, and
@@ -770,11 +795,15 @@ static int set_text(struct entry *en)
     else if (en->k.kind == K_BOOL)
         n = snprintf(en->text, sizeof en->text, "%s", en->k.u.b ? "true" : "false");
     en->tlen = (unsigned char)n;
+    en->plain = 1;
     if (en->k.kind != K_STR)
         return 0;
     const unsigned char *s = (const unsigned char *)en->k.u.s;
     size_t len = en->k.len, out = 0;
-    if (valid_utf8(s, len))
+    int plain;
+    int valid = scan_text(s, len, &plain);
+    en->plain = (unsigned char)plain;
+    if (valid)
         return 0;
     if (len > SIZE_MAX / 3 || !(en->fixed = malloc(3 * len)))
         return -1;                  /* each byte becomes at most 3 */
@@ -862,8 +891,7 @@ static int emit_object(struct enc *e, size_t first, size_t n)
         const struct entry *en = &e->ents[first + i];  /* ents may move */
         size_t len;
         const char *s = entry_text(en, &len);
-        if (put(e, i ? "," : "{", 1) < 0 || put_string(e, s, len) < 0 ||
-            put(e, ":", 1) < 0)
+        if (put(e, i ? "," : "{", 1) < 0 || put_key(e, s, len, en->plain) < 0)
             return -1;
         e->path[e->depth - 1] = en->k;
         lua_pushvalue(L, en->slot);
@@ -1070,18 +1098,8 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
     } else {
         s = k.u.s;
         len = k.len;
-        int valid = 1, plain = 1;
-        for (size_t i = 0; i < len;) {
-            unsigned c = (unsigned char)s[i];
-            if (c >= 0x80) {
-                int n = utf8_check((const unsigned char *)s + i, len - i);
-                valid &= n > 0;
-                i += (size_t)(n > 0 ? n : -n);
-                continue;
-            }
-            plain &= c >= 0x20 && c != '"' && c != '\\';
-            i++;
-        }
+        int plain;
+        int valid = scan_text((const unsigned char *)s, len, &plain);
         b->plain = (unsigned)plain;
         b->fixed = !valid;
         if (!valid) {
@@ -1166,11 +1184,7 @@ static int emit_big(struct enc *e, const struct big *v, size_t n, int t, int val
         const struct big *b = &v[i];
         if (i + 16 < n)
             PREFETCH(v[i + 16].text);       /* texts lie in Lua's order, not this one */
-        if (put(e, i ? "," : "{", 1) < 0)
-            return -1;
-        if (b->plain ? put(e, "\"", 1) < 0 || put(e, b->text, b->len) < 0 ||
-                           put(e, "\":", 2) < 0
-                     : put_string(e, b->text, b->len) < 0 || put(e, ":", 1) < 0)
+        if (put(e, i ? "," : "{", 1) < 0 || put_key(e, b->text, b->len, b->plain) < 0)
             return -1;
         lua_rawgeti(L, vals, b->value);
         int type = lua_type(L, -1);
