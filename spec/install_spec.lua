@@ -6,6 +6,7 @@ local quote = testing.quote
 
 local BIN = assert(os.getenv("LUAWORKQ"), "set LUAWORKQ to BUILD/luaworkq")
 local BUILD = BIN:match("^(.*)/[^/]*$") or "."
+local support = require "support"
 
 -- Runs a shell command; returns its exit code, stdout and stderr.
 local function capture(cmd)
@@ -57,11 +58,7 @@ describe("cmake --install --prefix", function()
     end)
 
   it("installs luaworkq.testing where lua5.4 finds it with LUA_PATH", function()
-    local module = prefix .. "/share/lua/5.4/luaworkq/testing.lua"
-    local code, found = capture(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
-      quote(prefix .. "/share/lua/5.4/?.lua;;"),
-      quote('local t = require "luaworkq.testing"; assert(t.run and t.load); \z
-             io.write(package.searchpath("luaworkq.testing", package.path))')))
+    local code, found, module = support.testing_module_in(prefix .. "/share")
     assert.are.same({0, module}, {code, found})
   end)
 end)

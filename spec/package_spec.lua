@@ -72,11 +72,7 @@ describe("cpack -G DEB", function()
   end)
 
   it("puts luaworkq.testing where lua5.4 finds it under the unpacked /usr", function()
-    local module = root .. "/usr/share/lua/5.4/luaworkq/testing.lua"
-    local code, found = sh(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
-      quote(root .. "/usr/share/lua/5.4/?.lua;;"),
-      quote('local t = require "luaworkq.testing"; assert(t.run and t.load); \z
-             io.write(package.searchpath("luaworkq.testing", package.path))')))
+    local code, found, module = support.testing_module_in(root .. "/usr/share")
     assert.are.same({0, module}, {code, found})
   end)
 end)

@@ -40,6 +40,18 @@ function M.sh(cmd)
   return how == "exit" and n or 128 + n, out
 end
 
+-- Where lua5.4 finds luaworkq.testing, with LUA_PATH set to SHARE's
+-- lua/5.4 tree and no LUA_PATH_5_4: returns the exit code, the path it
+-- found (the module loaded and has run and load), and the path expected.
+function M.testing_module_in(share)
+  local tree = share .. "/lua/5.4"
+  local code, found = M.sh(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
+    testing.quote(tree .. "/?.lua;;"),
+    testing.quote('local t = require "luaworkq.testing"; assert(t.run and t.load); \z
+                   io.write(package.searchpath("luaworkq.testing", package.path))')))
+  return code, found, tree .. "/luaworkq/testing.lua"
+end
+
 -- The first line a shell command prints.
 function M.output_of(cmd)
   local p = assert(io.popen(cmd))

@@ -17,6 +17,8 @@
 struct wq_writer {
     wq_writeconf c;
     wq_writetally t;
+    int cut;                    /* a prefix met an item not processed: the
+                                   batches after it count as not run */
     wq_buf err;
 };
 
@@ -159,11 +161,11 @@ static void results(wq_writer *w, const wq_batch *b)
  * their failures are still reported (one of them may be why it stopped). */
 static void take(wq_writer *w, const wq_batch *b)
 {
-    if (w->c.journal && b->j && !w->t.cut)
+    if (w->c.journal && b->j && !w->cut)
         journal_batch(w, b);
     failures(w, b);
     w->t.failed += b->failed;
-    if (w->t.cut) {
+    if (w->cut) {
         w->t.unrun += b->count - b->failed;
         return;
     }
@@ -177,7 +179,7 @@ static void take(wq_writer *w, const wq_batch *b)
         wq_stop_request(w->c.stop, WQ_STOP_FAILED);
     }
     results(w, b);
-    w->t.cut = w->c.prefix && b->unrun > 0;
+    w->cut = w->c.prefix && b->unrun > 0;
 }
 
 void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)

@@ -49,8 +49,6 @@ typedef struct wq_writetally {
     int64_t batches;            /* batches written */
     int64_t busy_ns;            /* time spent writing and merging them */
     int too_many;               /* --max-failures stopped the run */
-    int cut;                    /* a prefix met an item not processed: the
-                                   batches after it count as not run */
 } wq_writetally;
 
 /* conf is borrowed. */
