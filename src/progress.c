@@ -147,20 +147,23 @@ static void make_line(struct wq_progress *p, double t, char *line)
 }
 
 /* The drawing thread: the line from the start, then again when the figures
- * change (at most ten times a second) and every second (the ETA counts
- * down while items run). */
+ * (the items ended, the total once counted) change, at most ten times a
+ * second, and every second (the ETA counts down while items run). */
 static void *draw_main(void *arg)
 {
     struct wq_progress *p = arg;
-    int64_t drawn = -1;
+    int64_t drawn = -1, drawn_total = -1;
     double last = 0;
     pthread_mutex_lock(&p->mu);
     while (!p->ended) {
         double t = now();
-        if (p->done + p->failed != drawn || t - last >= 1.0) {
+        int64_t total = atomic_load(&p->total);
+        if (p->done + p->failed != drawn || total != drawn_total ||
+            t - last >= 1.0) {
             char line[160];
             make_line(p, t, line);
             drawn = p->done + p->failed;
+            drawn_total = total;
             last = t;
             pthread_mutex_unlock(&p->mu);  /* the writer never waits on stderr */
             wq_report_status(line);
