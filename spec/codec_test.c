@@ -323,6 +323,49 @@ static void test_json_big(void)
     }
 }
 
+/* Small objects (a few plain string keys, scalar values) take a path of
+ * their own. Random ones, some of them just outside it (a key that needs
+ * an escape or a U+FFFD, a number or boolean key, a table or NaN value,
+ * more keys), against the general path: the same keys with nine more
+ * ("\1p1"...: no small object has them), cut away from its text. */
+static void test_json_small(void)
+{
+    static const char *const chunk =
+        "math.randomseed(11)\n"
+        "local keys = {'a', 'b', 'ab', '', 'k1', 'k10', 'k2', '~', '\\x7f', 'a\\0b', '\\u{e9}t',\n"
+        "  '\\u{1F600}', 'z\"q', 'back\\\\', 'nl\\n', '\\xff', 'x\\xc3', 1, 2, 1.5, true, 'len'}\n"
+        "local values = {function() return math.random(-1000, 1000) end,\n"
+        "  function() return math.random() * 10 ^ math.random(-30, 30) end,\n"
+        "  function() return ({-0.0, 1.0, 1e20, math.maxinteger, math.mininteger})[math.random(5)] end,\n"
+        "  function() return ({'', 'v', 'q\"\\\\\\n\\t\\1', '\\u{e9}', '\\xff\\xfe', 'a\\0b'})[math.random(6)] end,\n"
+        "  function() return math.random(2) == 1 end, function() return null end,\n"
+        "  function() return {x = 1} end, function() return 0 / 0 end}\n"
+        "local bad = 0\n"
+        "for round = 1, 3000 do\n"
+        "  local t, padded = {}, {}\n"
+        "  for i = 1, 9 do padded['\\1p' .. i] = 0 end\n"
+        "  for _ = 1, math.random(1, 10) do\n"
+        "    local k = keys[math.random(#keys - (round % 3 == 0 and 0 or 6))]\n"
+        "    local v = values[math.random(#values - (round % 4 == 0 and 0 or 2))]()\n"
+        "    t[k] = v; padded[k] = v\n"
+        "  end\n"
+        "  local got, gerr = tojson(t)\n"
+        "  local want, werr = tojson(padded)\n"
+        "  if want then want = want:gsub('\"\\\\u0001p%d\":0,?', ''):gsub(',}$', '}') end\n"
+        "  if got ~= want or gerr ~= werr then\n"
+        "    bad = bad + 1\n"
+        "    if bad == 1 then print(got, gerr, want, werr) end\n"
+        "  end\n"
+        "end\n"
+        "return bad\n";
+    if (luaL_dostring(L, chunk) != LUA_OK) {
+        CHECK(0, "small objects", lua_tostring(L, -1));
+    } else {
+        CHECK(lua_tointeger(L, -1) == 0, "small objects as the general path writes them", NULL);
+    }
+    lua_settop(L, 0);
+}
+
 /* ---- Encoding errors ----------------------------------------------------- */
 
 /* The message for an error 200 keys "a" deep: the path is cut to fit
@@ -887,6 +930,7 @@ int main(int argc, char **argv)
     } else {
         test_json();
         test_json_big();
+        test_json_small();
         test_encode_errors();
         test_binary();
         test_binary_bad();

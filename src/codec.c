@@ -1266,8 +1266,108 @@ static int emit_large(struct enc *e, int t)
     return c.r;
 }
 
+/* Objects of a few plain string keys and scalar values (a record,
+ * {len = n}) are written in one walk, without entries on the stack: the
+ * values are encoded as the keys come, after the object's place in the
+ * output, then the object is put together behind them in key order and
+ * moved into its place. Keys that need an escape or a U+FFFD, other
+ * keys, other values (a table, NaN) and more keys send the object to the
+ * general path. Returns 1 if written, 0 if not (nothing written), -1. */
+#define SMALL_KEYS 8
+
+static int small_object(struct enc *e, int t)
+{
+    lua_State *L = e->L;
+    struct small {
+        const char *k;
+        size_t klen, voff, vlen;
+    } v[SMALL_KEYS];
+    size_t mark = e->out->len, n = 0;
+    int top = lua_gettop(L), r = 1;
+    lua_pushnil(L);
+    while (r == 1 && lua_next(L, t)) {
+        int plain = 0;
+        if (n == SMALL_KEYS || lua_type(L, -2) != LUA_TSTRING) {
+            r = 0;
+            break;
+        }
+        struct small *x = &v[n++];
+        x->k = lua_tolstring(L, -2, &x->klen);
+        x->voff = e->out->len;
+        if (!scan_text((const unsigned char *)x->k, x->klen, &plain) || !plain) {
+            r = 0;
+            break;
+        }
+        switch (lua_type(L, -1)) {
+        case LUA_TSTRING: {
+            size_t len;
+            const char *str = lua_tolstring(L, -1, &len);
+            r = put_string(e, str, len) < 0 ? -1 : 1;
+            break;
+        }
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, -1))
+                r = put_int(e, lua_tointeger(L, -1)) < 0 ? -1 : 1;
+            else if (isfinite(lua_tonumber(L, -1)))
+                r = put_float(e, lua_tonumber(L, -1)) < 0 ? -1 : 1;
+            else
+                r = 0;
+            break;
+        case LUA_TBOOLEAN:
+            r = put_tag(e, 0, lua_toboolean(L, -1) ? "true" : "false") < 0 ? -1 : 1;
+            break;
+        default:
+            r = 0;
+        }
+        x->vlen = e->out->len - x->voff;
+        lua_pop(L, 1);
+    }
+    lua_settop(L, top);
+    if (r < 1 || n == 0) {    /* {} or [] as the general path says */
+        e->out->len = mark;
+        return n == 0 ? 0 : r;
+    }
+    /* Lua's keys are distinct, and these are written as they are: sorting
+     * their bytes is sorting their texts, and no two collide. */
+    for (size_t i = 1; i < n; i++) {
+        struct small x = v[i];
+        size_t j = i;
+        for (; j > 0; j--) {
+            const struct small *y = &v[j - 1];
+            int c = memcmp(y->k, x.k, y->klen < x.klen ? y->klen : x.klen);
+            if (c < 0 || (c == 0 && y->klen < x.klen))
+                break;
+            v[j] = v[j - 1];
+        }
+        v[j] = x;
+    }
+    size_t vals = e->out->len - mark, size = n + 1 + vals;  /* {,,} */
+    for (size_t i = 0; i < n; i++)
+        size += v[i].klen + 3;                               /* "k": */
+    if (wq_buf_grow(e->out, size) < 0)
+        return nomem(e);
+    char *at = e->out->data + mark, *p = at + vals;
+    for (size_t i = 0; i < n; i++) {
+        *p++ = i ? ',' : '{';
+        *p++ = '"';
+        memcpy(p, v[i].k, v[i].klen);
+        p += v[i].klen;
+        *p++ = '"';
+        *p++ = ':';
+        memcpy(p, e->out->data + v[i].voff, v[i].vlen);
+        p += v[i].vlen;
+    }
+    *p = '}';
+    memmove(at, at + vals, size);
+    e->out->len = mark + size;
+    return 1;
+}
+
 static int json_object(struct enc *e, int t)
 {
+    int small = small_object(e, t);
+    if (small)
+        return small < 0 ? -1 : 0;
     lua_State *L = e->L;
     size_t first = e->nents;
     int r = collect_keys(e, t, lua_gettop(L));
