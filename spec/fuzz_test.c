@@ -242,6 +242,38 @@ static uint64_t next_random(void)
     return rng;
 }
 
+/* Replaces, inserts or deletes a byte, or cuts the input, one to four
+ * times; the first byte (the target) stays. Returns the new size. */
+static size_t mutate(uint8_t *buf, size_t n, size_t cap)
+{
+    for (int m = 1 + (int)(next_random() % 4); m > 0; m--) {
+        uint64_t x = next_random();
+        size_t at = 1 + (n > 1 ? x % (n - 1) : 0);
+        switch ((x >> 32) % 4) {
+        case 0:
+            if (at < n)
+                buf[at] = (uint8_t)(x >> 40);
+            break;
+        case 1:
+            if (n < cap) {
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = (uint8_t)(x >> 48);
+                n++;
+            }
+            break;
+        case 2:
+            if (at < n) {
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+            }
+            break;
+        default:
+            n = at;
+        }
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
     long rounds = argc > 1 ? atol(argv[1]) : 500000;
@@ -271,25 +303,7 @@ int main(int argc, char **argv)
             n = seeds[pick].n;
         }
         memcpy(buf, from, n);
-        for (int m = 1 + (int)(next_random() % 4); m > 0; m--) {
-            uint64_t x = next_random();
-            size_t at = 1 + (n > 1 ? x % (n - 1) : 0);
-            switch ((x >> 32) % 4) {
-            case 0: if (at < n) buf[at] = (uint8_t)(x >> 40); break;       /* replace */
-            case 1: if (n < sizeof buf) {                                   /* insert */
-                        memmove(buf + at + 1, buf + at, n - at);
-                        buf[at] = (uint8_t)(x >> 48);
-                        n++;
-                    }
-                    break;
-            case 2: if (at < n) {                                           /* delete */
-                        memmove(buf + at, buf + at + 1, n - at - 1);
-                        n--;
-                    }
-                    break;
-            default: n = at;                                                /* cut */
-            }
-        }
+        n = mutate(buf, n, sizeof buf);
         fuzz_one(buf, n);
     }
     wq_buf_free(&bin);

@@ -1272,63 +1272,75 @@ static int emit_large(struct enc *e, int t)
  * output, then the object is put together behind them in key order and
  * moved into its place. Keys that need an escape or a U+FFFD, other
  * keys, other values (a table, NaN) and more keys send the object to the
- * general path. Returns 1 if written, 0 if not (nothing written), -1. */
+ * general path. */
 #define SMALL_KEYS 8
 
-static int small_object(struct enc *e, int t)
+struct small {
+    const char *k;              /* the key, written as it is */
+    size_t klen, voff, vlen;    /* its value's text in the output */
+};
+
+/* Appends the text of the scalar value on top. Returns 1, 0 if it is no
+ * plain scalar, -1. */
+static int small_value(struct enc *e)
 {
     lua_State *L = e->L;
-    struct small {
-        const char *k;
-        size_t klen, voff, vlen;
-    } v[SMALL_KEYS];
-    size_t mark = e->out->len, n = 0;
+    size_t len;
+    int r;
+    switch (lua_type(L, -1)) {
+    case LUA_TSTRING: {
+        const char *str = lua_tolstring(L, -1, &len);
+        return put_string(e, str, len) < 0 ? -1 : 1;
+    }
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, -1))
+            return put_int(e, lua_tointeger(L, -1)) < 0 ? -1 : 1;
+        if (!isfinite(lua_tonumber(L, -1)))
+            return 0;
+        return put_float(e, lua_tonumber(L, -1)) < 0 ? -1 : 1;
+    case LUA_TBOOLEAN:
+        r = lua_toboolean(L, -1) ? put_tag(e, T_TRUE, "true") : put_tag(e, T_FALSE, "false");
+        return r < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
+/* The key and value on top into x, the value's text appended. Returns 1,
+ * 0 if they are not small, -1. */
+static int small_pair(struct enc *e, struct small *x)
+{
+    lua_State *L = e->L;
+    int plain = 0;
+    if (lua_type(L, -2) != LUA_TSTRING)
+        return 0;
+    x->k = lua_tolstring(L, -2, &x->klen);
+    if (!scan_text((const unsigned char *)x->k, x->klen, &plain) || !plain)
+        return 0;
+    x->voff = e->out->len;
+    int r = small_value(e);
+    x->vlen = e->out->len - x->voff;
+    return r;
+}
+
+/* Walks t into v (*n keys). Returns 1 if all were small, 0 if not, -1. */
+static int small_walk(struct enc *e, int t, struct small *v, size_t *n)
+{
+    lua_State *L = e->L;
     int top = lua_gettop(L), r = 1;
     lua_pushnil(L);
     while (r == 1 && lua_next(L, t)) {
-        int plain = 0;
-        if (n == SMALL_KEYS || lua_type(L, -2) != LUA_TSTRING) {
-            r = 0;
-            break;
-        }
-        struct small *x = &v[n++];
-        x->k = lua_tolstring(L, -2, &x->klen);
-        x->voff = e->out->len;
-        if (!scan_text((const unsigned char *)x->k, x->klen, &plain) || !plain) {
-            r = 0;
-            break;
-        }
-        switch (lua_type(L, -1)) {
-        case LUA_TSTRING: {
-            size_t len;
-            const char *str = lua_tolstring(L, -1, &len);
-            r = put_string(e, str, len) < 0 ? -1 : 1;
-            break;
-        }
-        case LUA_TNUMBER:
-            if (lua_isinteger(L, -1))
-                r = put_int(e, lua_tointeger(L, -1)) < 0 ? -1 : 1;
-            else if (isfinite(lua_tonumber(L, -1)))
-                r = put_float(e, lua_tonumber(L, -1)) < 0 ? -1 : 1;
-            else
-                r = 0;
-            break;
-        case LUA_TBOOLEAN:
-            r = put_tag(e, 0, lua_toboolean(L, -1) ? "true" : "false") < 0 ? -1 : 1;
-            break;
-        default:
-            r = 0;
-        }
-        x->vlen = e->out->len - x->voff;
+        r = *n == SMALL_KEYS ? 0 : small_pair(e, &v[*n]);
+        *n += r == 1;
         lua_pop(L, 1);
     }
     lua_settop(L, top);
-    if (r < 1 || n == 0) {    /* {} or [] as the general path says */
-        e->out->len = mark;
-        return n == 0 ? 0 : r;
-    }
-    /* Lua's keys are distinct, and these are written as they are: sorting
-     * their bytes is sorting their texts, and no two collide. */
+    return r;
+}
+
+/* Sorts v by key. Lua's keys are distinct, and these are written as they
+ * are: sorting their bytes is sorting their texts, and no two collide. */
+static void small_sort(struct small *v, size_t n)
+{
     for (size_t i = 1; i < n; i++) {
         struct small x = v[i];
         size_t j = i;
@@ -1341,6 +1353,21 @@ static int small_object(struct enc *e, int t)
         }
         v[j] = x;
     }
+}
+
+/* Returns 1 if t was written, 0 if not (nothing written), -1. */
+static int small_object(struct enc *e, int t)
+{
+    struct small v[SMALL_KEYS];
+    size_t mark = e->out->len, n = 0;
+    int r = small_walk(e, t, v, &n);
+    if (r == 1 && n == 0)
+        r = 0;                /* {} or [] as the general path says */
+    if (r < 1) {
+        e->out->len = mark;
+        return r;
+    }
+    small_sort(v, n);
     size_t vals = e->out->len - mark, size = n + 1 + vals;  /* {,,} */
     for (size_t i = 0; i < n; i++)
         size += v[i].klen + 3;                               /* "k": */
