@@ -26,7 +26,10 @@
 #define WQ_HEAP_SYSTEM 0
 #endif
 
-#define WQ_HEAP_SMALL 512
+/* 1 KB: string.gmatch's state is a userdata of about 600 bytes, made and
+ * dropped at every call, and the node array of a table of 16 to 32 keys
+ * (a record, a line's word counts) is 512 to 1024 bytes. */
+#define WQ_HEAP_SMALL 1024
 #define WQ_HEAP_GRAIN 16  /* block sizes round up to this; it is their alignment */
 
 typedef struct wq_heap {
