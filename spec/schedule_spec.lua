@@ -61,3 +61,66 @@ describe("a free worker", function()
     end)
   end
 end)
+
+-- Workers ask for long time slices (100 ms), which Linux grants a normal
+-- thread since 6.12; the programs a job starts keep the default slice, and
+-- nice passes to workers and programs as it is.
+local SLICE_JOB = [[
+local function field(text, at) -- the at-th field of /proc/.../stat after the name
+  local n = 0
+  for f in text:match("%) (.*)"):gmatch("%S+") do
+    n = n + 1
+    if n == at then return f end
+  end
+end
+local function read(path)
+  local f = assert(io.open(path))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+function process()
+  local p = io.popen("cat /proc/self/sched; echo; cat /proc/self/stat")
+  local child = p:read("a")
+  p:close()
+  return table.concat({read("/proc/thread-self/sched"):match("se%.slice%s*:%s*(%d+)") or "-",
+                       field(read("/proc/thread-self/stat"), 17),
+                       child:match("se%.slice%s*:%s*(%d+)") or "-",
+                       field(child:match("\n(%d+ %(.*)$"), 17)}, " ")
+end
+]]
+
+local function kernel_at_least(major, minor)
+  local a, b = support.output_of("uname -r"):match("^(%d+)%.(%d+)")
+  a, b = tonumber(a), tonumber(b)
+  return a > major or (a == major and b >= minor)
+end
+
+describe("a worker's time slice", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  for _, nice in ipairs{0, 5} do
+    it("is long for the worker, the default for its programs, at nice " .. nice, function()
+      local job = testing.write_file(dir .. "/slice.lua", SLICE_JOB)
+      local items = testing.write_file(dir .. "/items.txt", "a\nb\n")
+      local bin = os.getenv("LUAWORKQ") or "luaworkq"
+      local code, out = support.sh(("nice -n %d %s -j2 -f lines %s %s"):format(
+        nice, testing.quote(bin), testing.quote(job), testing.quote(items)))
+      assert.are.equal(0, code)
+      local default = support.output_of(
+        "sed -n 's/^se\\.slice *: *\\([0-9]*\\)$/\\1/p' /proc/self/sched") or "-"
+      local lines = support.lines_of(out)
+      assert.are.equal(2, #lines)
+      for _, l in ipairs(lines) do
+        local worker, worker_nice, child, child_nice = l:match("^(%S+) (%S+) (%S+) (%S+)$")
+        if default ~= "-" and kernel_at_least(6, 12) then
+          assert.are.equal("100000000", worker)
+        end
+        assert.are.equal(default, child)
+        assert.are.same({tostring(nice), tostring(nice)}, {worker_nice, child_nice})
+      end
+    end)
+  end
+end)
