@@ -4,7 +4,9 @@
  * Compressed bytes go through `in`, which also holds the first bytes read
  * to tell the format. Each codec's step() turns some of `in` into output;
  * one loop (codec_read) around it reads more only when nothing is held, and
- * returns what it has rather than block on a pipe for more.
+ * returns what it has rather than block on a pipe for more. gzip goes
+ * through ISA-L's inflate where the build found it (WQ_ISAL; about three
+ * times zlib's speed), through zlib's otherwise.
  */
 #include "decompress.h"
 
@@ -14,8 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
+#ifdef WQ_ISAL
+#include <isa-l/igzip_lib.h>
+#else
+#include <zlib.h>
+#endif
 
 #define INBUF (256u << 10)
 
@@ -43,7 +49,11 @@ struct wq_decomp {
     int ended;               /* the codec is at the end of a stream */
     int full;                /* the last step filled the output: it may
                                 hold more */
+#ifdef WQ_ISAL
+    struct inflate_state *g;
+#else
     z_stream z;
+#endif
     lzma_stream x;
     ZSTD_DStream *zs;
 };
@@ -66,9 +76,13 @@ void wq_decomp_free(wq_decomp *d)
 {
     if (!d)
         return;
+#ifdef WQ_ISAL
+    free(d->g);
+#else
     if (d->kind == K_GZIP)
         inflateEnd(&d->z);
-    else if (d->kind == K_XZ)
+#endif
+    if (d->kind == K_XZ)
         lzma_end(&d->x);
     ZSTD_freeDStream(d->zs);
     free(d->in);
@@ -116,7 +130,16 @@ static int maybe_magic(const wq_decomp *d)
 static int start_codec(wq_decomp *d)
 {
     switch (d->kind) {
+#ifdef WQ_ISAL
+    case K_GZIP:
+        if (!(d->g = malloc(sizeof *d->g)))
+            return -1;
+        isal_inflate_init(d->g);
+        d->g->crc_flag = ISAL_GZIP;
+        return 0;
+#else
     case K_GZIP: return inflateInit2(&d->z, 15 + 16) == Z_OK ? 0 : -1;
+#endif
     case K_XZ:
         return lzma_stream_decoder(&d->x, UINT64_MAX, LZMA_CONCATENATED) == LZMA_OK
                    ? 0 : -1;
@@ -151,6 +174,27 @@ static ssize_t detect(wq_decomp *d, wq_buf *err)
 
 enum { STEP_ERROR = -1, STEP_OK, STEP_END };
 
+#ifdef WQ_ISAL
+static int step_gzip(wq_decomp *d, char *out, size_t cap, size_t *made)
+{
+    struct inflate_state *g = d->g;
+    if (d->ended) {  /* the next member */
+        isal_inflate_reset(g);
+        g->crc_flag = ISAL_GZIP;
+    }
+    g->next_in = d->in + d->in_pos;
+    g->avail_in = (uint32_t)(d->in_len - d->in_pos);
+    g->next_out = (uint8_t *)out;
+    g->avail_out = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+    uint32_t room = g->avail_out;
+    int rc = isal_inflate(g);
+    d->in_pos = d->in_len - g->avail_in;
+    *made = room - g->avail_out;
+    if (rc < 0 || rc == ISAL_NEED_DICT)
+        return STEP_ERROR;
+    return g->block_state == ISAL_BLOCK_FINISH ? STEP_END : STEP_OK;
+}
+#else
 static int step_gzip(wq_decomp *d, char *out, size_t cap, size_t *made)
 {
     if (d->ended)
@@ -167,6 +211,7 @@ static int step_gzip(wq_decomp *d, char *out, size_t cap, size_t *made)
         return STEP_END;
     return rc == Z_OK || rc == Z_BUF_ERROR ? STEP_OK : STEP_ERROR;
 }
+#endif
 
 static int step_xz(wq_decomp *d, char *out, size_t cap, size_t *made)
 {
