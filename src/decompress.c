@@ -249,10 +249,14 @@ static int step(wq_decomp *d, char *out, size_t cap, size_t *made)
 }
 
 /* Runs the codec over what `in` holds, reading more when it holds nothing
- * and nothing was produced yet. */
-static ssize_t codec_read(wq_decomp *d, char *out, size_t cap, wq_buf *err)
+ * and nothing was produced yet, if may_read, and then once: not after the
+ * first bytes were read to tell the format, nor when the last call filled
+ * its room (the caller was told bytes were ready), so that a caller that
+ * polled first is never kept waiting; -3 then says the descriptor is next. */
+static ssize_t codec_read(wq_decomp *d, char *out, size_t cap, int may_read, wq_buf *err)
 {
     size_t produced = 0;
+    may_read = may_read && !d->full;
     for (;;) {
         int more_in = d->in_pos < d->in_len;
         if (more_in || d->full || (d->in_eof && !d->ended)) {
@@ -277,6 +281,9 @@ static ssize_t codec_read(wq_decomp *d, char *out, size_t cap, wq_buf *err)
             return (ssize_t)produced;
         if (d->in_eof)
             return 0;
+        if (!may_read)
+            return -3;
+        may_read = 0;
         ssize_t n = read_more(d, err);
         if (n < 0)
             return n;
@@ -303,14 +310,15 @@ static ssize_t plain_read(wq_decomp *d, char *out, size_t cap, wq_buf *err)
 
 ssize_t wq_decomp_read(wq_decomp *d, char *out, size_t cap, wq_buf *err)
 {
-    if (d->kind == K_UNKNOWN) {
+    int detected = d->kind == K_UNKNOWN;
+    if (detected) {
         ssize_t rc = detect(d, err);
         if (rc < 0)
             return rc;
     }
     if (d->kind == K_PLAIN)
         return plain_read(d, out, cap, err);
-    return codec_read(d, out, cap, err);
+    return codec_read(d, out, cap, !detected, err);
 }
 
 int wq_decomp_ready(const wq_decomp *d)

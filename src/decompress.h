@@ -22,10 +22,13 @@ typedef struct wq_decomp wq_decomp;
 wq_decomp *wq_decomp_new(int fd, const char *name);
 void wq_decomp_free(wq_decomp *d);
 
-/* Reads up to cap bytes of the decompressed input. Returns the bytes
- * read, 0 at the end, -1 on error (message in err: unreadable, corrupt or
- * truncated data) or -2 when a signal interrupted a read before any byte
- * was produced: call again to go on. */
+/* Reads up to cap bytes of the decompressed input, reading the descriptor
+ * at most once. Returns the bytes read, 0 at the end, -1 on error (message
+ * in err: unreadable, corrupt or truncated data), -2 when a signal
+ * interrupted a read before any byte was produced: call again to go on,
+ * or -3 when no byte came of what was held or read: call again when the
+ * descriptor is readable, or at once to wait for it. So a caller that
+ * reads only when wq_decomp_ready or a poll says so never waits. */
 ssize_t wq_decomp_read(wq_decomp *d, char *out, size_t cap, wq_buf *err);
 
 /* Whether bytes may come without reading the descriptor (decompressed

@@ -246,6 +246,8 @@ enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
             if (!wait && !readable(in))
                 return WQ_INPUT_LATER;
             ssize_t n = fill(in, err);
+            if (n == -3)
+                continue;  /* nothing was held after all: to the descriptor */
             if (n < 0)
                 return n == -2 ? WQ_INPUT_INTERRUPTED : WQ_INPUT_ERROR;
             in->eof = n == 0;
