@@ -90,14 +90,17 @@ static char *drain(wq_decomp *d, size_t *len, int *failed, wq_buf *err)
     }
 }
 
-/* Each cut of z (0..len) must give a prefix of text and end or fail. */
+/* Each cut of z, two equal members, must give a prefix of text and fail,
+ * or end where a member ends: with nothing, with the first member's text
+ * (a cut between the members) or with all of it. */
 static void cuts(const char *name, const unsigned char *z, size_t zlen,
                  const char *text, size_t tlen)
 {
     char path[64];
     snprintf(path, sizeof path, "%s/cut", dir);
-    size_t step = zlen > 1000 ? zlen / 1000 : 1;
-    for (size_t cut = 0;; cut = cut + step < zlen ? cut + step : zlen) {
+    size_t step = zlen > 1000 ? zlen / 1000 : 1, half = zlen / 2;
+    for (size_t cut = 0;; cut = cut < half && cut + step > half ? half
+                              : cut + step < zlen ? cut + step : zlen) {
         spit(path, z, cut);
         FILE *f = fopen(path, "rb");
         wq_decomp *d = wq_decomp_new(fileno(f), name);
@@ -111,8 +114,10 @@ static void cuts(const char *name, const unsigned char *z, size_t zlen,
         if (failed)
             CHECK(err.data && (strstr(err.data, "truncated") || strstr(err.data, "corrupt")),
                   "%s cut at %zu: %s", name, cut, err.data ? err.data : "no message");
-        else if (cut == zlen)
-            CHECK(got == tlen, "%s whole: %zu of %zu bytes", name, got, tlen);
+        else
+            CHECK(cut == 1 || got == (cut == 0 ? 0 : cut == half ? tlen / 2
+                                      : cut == zlen ? tlen : tlen + 1),
+                  "%s cut at %zu: %zu bytes and no error", name, cut, got);
         free(out);
         wq_buf_free(&err);
         wq_decomp_free(d);
@@ -200,6 +205,10 @@ int main(void)
         }
         size_t zlen;
         unsigned char *z = slurp(zpath, &zlen);
+        if (zlen % 2 || memcmp(z, z + zlen / 2, zlen / 2) != 0) {
+            printf("FAIL: %s did not write two equal members\n", tools[i][0]);
+            return 1;
+        }
         pieces(tools[i][0], z, zlen, twice, 2 * tlen);
         cuts(tools[i][0], z, zlen, twice, 2 * tlen);
         free(z);
