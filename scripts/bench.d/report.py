@@ -18,9 +18,10 @@ TOOLS = ["luaworkq", "j1", "j16", "j64", "unordered", "ref", "halves", "parallel
 WORKLOADS = ["cpu", "trivial", "wordcount", "skew", "index"]
 ANCHOR_NAMES = {"ref": "one state", "halves": "halves", "parallel": "parallel"}
 
-# (workload, tool, measure, anchor, limit): "time" is median wall time over
-# the anchor's, "rss" median peak RSS over the anchor's, "faster" a shorter
-# median wall time than the anchor's. Anchor "luaworkq" is luaworkq -jN.
+# (workload, tool, measure, anchor, limit): "time" is the median of the
+# rounds' ratios of wall time to the anchor's (see paired), "rss" median
+# peak RSS over the anchor's, "faster" a shorter median wall time than the
+# anchor's. Anchor "luaworkq" is luaworkq -jN.
 TARGETS = [
     ("cpu", "luaworkq", "time", "halves", 1.03),
     ("cpu", "luaworkq", "faster", "parallel", None),
@@ -96,6 +97,17 @@ def fmt_s(x):
     return f"{x:.3f}" if x < 10 else f"{x:.1f}"
 
 
+def paired(d, a):
+    """The median of the ratios of d's wall time to a's, round by round, or
+    None without a round both ran in. scripts/bench runs the tools a target
+    compares next to each other in every round, so a ratio is taken while
+    the machine runs at one speed; this machine's speed wanders from one
+    round to the next by more than the targets' margins, which a ratio of
+    the two medians (shown beside it) takes from different rounds."""
+    q = [d["byrun"][r] / a["byrun"][r] for r in d["byrun"] if r in a["byrun"]]
+    return statistics.median(q) if q else None
+
+
 def workload_rows(w, tools, meta, jobs, verdict):
     """The table rows of one workload, its targets checked."""
     med = {t: statistics.median(d["wall"]) for t, d in tools.items() if d["wall"]}
@@ -118,7 +130,11 @@ def workload_rows(w, tools, meta, jobs, verdict):
         mine = [x for x in TARGETS if x[0] == w and x[1] == t]
         # the ratio shown: to the anchor of the row's time target, else to one state
         anchor = next((x[3] for x in mine if x[2] == "time"), "ref")
-        ratio = f"{m / med[anchor]:.2f}× {names[anchor]}" if anchor in med and t != anchor else ""
+        ratio = ""
+        if anchor in med and t != anchor:
+            q = paired(d, tools[anchor])
+            ratio = (f"{m / med[anchor]:.2f}× {names[anchor]}" if q is None else
+                     f"{q:.2f}× {names[anchor]} (medians {m / med[anchor]:.2f}×)")
         targets, results = [], []
         if d["bad"]:
             results.append(verdict(False, f"{w} {t} output", "; ".join(d["bad"])))
@@ -130,8 +146,9 @@ def workload_rows(w, tools, meta, jobs, verdict):
                 detail = f"{med[a] / m:.2f}× faster" if a in med else f"no {a} run"
             elif measure == "time":
                 targets.append(f"<= {limit:.2f}× {names[a]}")
-                ok = a in med and m / med[a] <= limit
-                detail = "" if a in med else f"no {a} run"
+                q = paired(d, tools[a]) if a in tools else None
+                ok = q is not None and q <= limit
+                detail = "" if q is not None else f"no {a} run"
             else:
                 targets.append(f"RSS <= {limit:.2f}× {names[a]}")
                 ok = a in rss and t in rss and rss[t] / rss[a] <= limit
@@ -221,9 +238,10 @@ def main():
     data = {}
     for w, tool, run, label, wall, user, sys_, rss, status in rows(os.path.join(outdir, "results.tsv")):
         d = data.setdefault(w, {}).setdefault(tool, {"label": label, "wall": [], "cpu": [],
-                                                       "rss": [], "bad": []})
+                                                       "rss": [], "bad": [], "byrun": {}})
         if status == "ok":
             d["wall"].append(float(wall))
+            d["byrun"][run] = float(wall)
             d["cpu"].append(float(user) + float(sys_))
             d["rss"].append(int(rss) / 1024)
         else:
@@ -306,7 +324,9 @@ def main():
     out.append(f"Load average (1, 5, 15 min) before: {meta.get('load_before')}; after: {meta.get('load_after')}.")
     cpu_note = (f"cpu: {meta['iters']} loop iterations an item ({meta.get('iters_us')} µs "
                 f"of lua5.4 CPU time); " if "iters" in meta else "")
-    out.append(f"Medians of runs alternating between the tools ({meta.get('runs')} round{'' if meta.get('runs') == '1' else 's'}); "
+    out.append(f"Medians of runs alternating between the tools ({meta.get('runs')} round{'' if meta.get('runs') == '1' else 's'}, "
+               f"the order turned back every other round); a time ratio is the median of the rounds' ratios "
+               f"(the ratio of the medians beside it); "
                f"{cpu_note}ratios are to the anchors of the same run: one state is the job in one "
                f"lua5.4 state (an io.lines loop writing with cjson), halves two such processes at "
                f"once on half of the input each, their outputs not merged; CPU s is user + system "
