@@ -7,6 +7,7 @@
  *   2  process (workers) or nil
  *   3  merge or nil
  *   4  the accumulator of merged results, or nil
+ *   5  the last accumulator taken (wq_lua_take_fold), or nil
  */
 #include "glue.h"
 
@@ -27,7 +28,7 @@
 #include "report.h"
 #include "streams.h"
 
-enum { MSGH = 1, PROCESS, MERGE, ACC };
+enum { MSGH = 1, PROCESS, MERGE, ACC, LAST };
 
 #define BUF_MT "luaworkq.buf"
 
@@ -541,6 +542,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_getglobal(L, "process");
     lua_getglobal(L, "merge");
     lua_pushnil(L);
+    lua_pushnil(L);
     return lw;
 }
 
@@ -804,6 +806,17 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
         return 0;
     char msg[WQ_ERRLEN];
     int rc = wq_codec_encode(L, ACC, WQ_BINARY, "merged value", out, msg);
+    /* The next batch's fold mostly has the same keys (words, groups). Kept
+     * until then, they live through a major collection; freed, the next
+     * merge would make them again as young strings, and each young key put
+     * in the old accumulator makes Lua's generational collector traverse
+     * all of it again at the next minor collection. Under a memory cap it
+     * is kept only while the state uses less than a quarter of the cap. */
+    if (lw->limit && lw->used >= lw->limit / 4)
+        lua_pushnil(L);
+    else
+        lua_pushvalue(L, ACC);
+    lua_replace(L, LAST);
     lua_pushnil(L);
     lua_replace(L, ACC);
     if (rc < 0) {

@@ -77,8 +77,9 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
  * number among conf->inputs and its LINE, for where() and, with a header,
  * the names of its fields. */
 void wq_lua_at(wq_lua *lw, int file, int64_t line);
-/* Appends the accumulator (WQ_BINARY) to out and clears it. Returns 1 if
- * there was one, 0 if not, -1 on error. */
+/* Appends the accumulator (WQ_BINARY) to out and clears it; the state
+ * holds on to it until the next call (see glue.c). Returns 1 if there was
+ * one, 0 if not, -1 on error. */
 int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);
 /* Merges an encoded value (WQ_BINARY) into the state's accumulator. */
 int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
