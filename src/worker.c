@@ -17,8 +17,13 @@
 #include <unistd.h>
 #include "batch.h"
 
+/* A worker writes its struct at every item (err is reset), so each starts
+ * a cache line of its own: two workers sharing one would pass it back and
+ * forth between their CPUs at every item. */
+#define LINE 64
+
 struct worker {
-    wq_pool *pool;
+    _Alignas(LINE) wq_pool *pool;
     int id;                      /* 1..N: also its slot in the stop */
     pthread_t tid;
     _Atomic int64_t item;        /* index running, 0 when idle (timeouts) */
@@ -273,9 +278,12 @@ static void *worker_main(void *arg)
 
 wq_pool *wq_pool_new(const wq_poolconf *conf)
 {
-    wq_pool *p = calloc(1, sizeof *p + (size_t)conf->job->workers * sizeof(struct worker));
-    if (p)
+    size_t size = sizeof(wq_pool) + (size_t)conf->job->workers * sizeof(struct worker);
+    wq_pool *p = aligned_alloc(LINE, (size + LINE - 1) / LINE * LINE);
+    if (p) {
+        memset(p, 0, size);
         p->conf = *conf;
+    }
     return p;
 }
 
