@@ -220,6 +220,10 @@ static void stop_state(struct worker *w)
     w->lua = NULL;
 }
 
+#ifndef SCHED_FLAG_RESET_ON_FORK
+#define SCHED_FLAG_RESET_ON_FORK 0x01
+#endif
+
 /* The first version of sched_setattr(2)'s attributes. */
 struct sched_attr0 {
     uint32_t size, policy;
@@ -249,7 +253,7 @@ static void ask_long_slice(void)
         return;
     a.size = sizeof a;
     a.runtime = 100 * 1000 * 1000;
-    a.flags |= 1;  /* SCHED_FLAG_RESET_ON_FORK: not for the job's programs */
+    a.flags |= SCHED_FLAG_RESET_ON_FORK;  /* not for the job's programs */
     (void)syscall(SYS_sched_setattr, 0, &a, 0);
 #endif
 }

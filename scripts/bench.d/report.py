@@ -130,9 +130,10 @@ def workload_rows(w, tools, meta, jobs, verdict):
         mine = [x for x in TARGETS if x[0] == w and x[1] == t]
         # the ratio shown: to the anchor of the row's time target, else to one state
         anchor = next((x[3] for x in mine if x[2] == "time"), "ref")
+        pairs = {a: paired(d, tools[a]) for a in tools if a != t}
         ratio = ""
         if anchor in med and t != anchor:
-            q = paired(d, tools[anchor])
+            q = pairs[anchor]
             ratio = (f"{m / med[anchor]:.2f}× {names[anchor]}" if q is None else
                      f"{q:.2f}× {names[anchor]} (medians {m / med[anchor]:.2f}×)")
         targets, results = [], []
@@ -146,7 +147,7 @@ def workload_rows(w, tools, meta, jobs, verdict):
                 detail = f"{med[a] / m:.2f}× faster" if a in med else f"no {a} run"
             elif measure == "time":
                 targets.append(f"<= {limit:.2f}× {names[a]}")
-                q = paired(d, tools[a]) if a in tools else None
+                q = pairs.get(a)
                 ok = q is not None and q <= limit
                 detail = "" if q is not None else f"no {a} run"
             else:
