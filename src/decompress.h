@@ -5,8 +5,11 @@
  * The input's first bytes decide: they are read before anything is handed
  * out, only as many as it takes to tell (a pipe that sends "a\n" is not
  * waited on for more). Concatenated streams (gzip members, xz streams, zstd
- * frames) are read as one. The descriptor is borrowed: wq_decomp_free does
- * not close it. No threads, no Lua.
+ * frames) are read as one, and what the reference tools skip is skipped:
+ * zero bytes after the last gzip member, xz stream padding, zstd skippable
+ * frames anywhere (first too: a zstd input may start with one). The
+ * descriptor is borrowed: wq_decomp_free does not close it. No threads, no
+ * Lua.
  */
 #ifndef WQ_DECOMPRESS_H
 #define WQ_DECOMPRESS_H
@@ -17,18 +20,25 @@
 
 typedef struct wq_decomp wq_decomp;
 
-/* name is for messages ("cannot read NAME: ..."), borrowed. NULL when out
- * of memory. */
-wq_decomp *wq_decomp_new(int fd, const char *name);
+/* The range of zstd_window_log, as zstd -d --long=N takes it. */
+#define WQ_ZSTD_LONG_MIN 10
+#define WQ_ZSTD_LONG_MAX 31
+
+/* name is for messages ("cannot read NAME: ..."), borrowed. A zstd frame
+ * whose window is over 2^zstd_window_log bytes (0: zstd's default limit,
+ * 2^27) is an error whose message gives the window and the --zstd-long=N
+ * that would read it. NULL when out of memory. */
+wq_decomp *wq_decomp_new(int fd, const char *name, int zstd_window_log);
 void wq_decomp_free(wq_decomp *d);
 
 /* Reads up to cap bytes of the decompressed input, reading the descriptor
  * at most once. Returns the bytes read, 0 at the end, -1 on error (message
- * in err: unreadable, corrupt or truncated data), -2 when a signal
- * interrupted a read before any byte was produced: call again to go on,
- * or -3 when no byte came of what was held or read: call again when the
- * descriptor is readable, or at once to wait for it. So a caller that
- * reads only when wq_decomp_ready or a poll says so never waits. */
+ * in err: unreadable, corrupt or truncated data, a zstd window over the
+ * limit), -2 when a signal interrupted a read before any byte was
+ * produced: call again to go on, or -3 when no byte came of what was held
+ * or read: call again when the descriptor is readable, or at once to wait
+ * for it. So a caller that reads only when wq_decomp_ready or a poll says
+ * so never waits. */
 ssize_t wq_decomp_read(wq_decomp *d, char *out, size_t cap, wq_buf *err);
 
 /* Whether bytes may come without reading the descriptor (decompressed

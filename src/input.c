@@ -126,7 +126,8 @@ static int next_file(wq_input *in, wq_buf *err)
     in->fd = in->npaths ? open_path(in->paths[in->file], err) : STDIN_FILENO;
     if (in->fd < 0)
         return -1;
-    if (!(in->dz = wq_decomp_new(in->fd, wq_input_name(in, in->file)))) {
+    if (!(in->dz = wq_decomp_new(in->fd, wq_input_name(in, in->file),
+                                 in->fmt->zstd_window_log))) {
         wq_buf_adds(err, "out of memory");
         return -1;
     }

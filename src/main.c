@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "decompress.h"
 #include "paths.h"
 #include "report.h"
 #include "run.h"
@@ -40,6 +41,8 @@ static const char usage[] =
     "      --header           with --csv/--tsv: each file's first record names the\n"
     "                         fields; items are tables keyed by those names\n"
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
+    "      --zstd-long=N      read zstd input whose window is up to 2^N bytes\n"
+    "                         (10..31; as zstd -d --long=N; default 27, 128 MiB)\n"
     "  -o, --output FILE      write the result to FILE (never half-written)\n"
     "  -f, --format FMT       json (default), ndjson or lines\n"
     "      --unordered        write list results as they finish\n"
@@ -63,8 +66,9 @@ static const char usage[] =
     "  -h, --help             this text\n"
     "  -V, --version          the version\n"
     "\n"
-    "Compressed inputs (gzip, xz, zstd) are read decompressed. Options may\n"
-    "follow JOB.lua and ITEMS; -- ends them.\n"
+    "Compressed inputs (gzip, xz, zstd) are read decompressed, as gzip -d,\n"
+    "xz -d and zstd -d read them. Options may follow JOB.lua and ITEMS; --\n"
+    "ends them.\n"
     "\n"
     "Exit: 0 all items succeeded, 1 an item or hook failed, 2 usage or setup\n"
     "error, 130/143 stopped by SIGINT/SIGTERM.\n";
@@ -72,7 +76,8 @@ static const char usage[] =
 enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
        OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
-       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES };
+       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES,
+       OPT_ZSTD_LONG };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
@@ -83,6 +88,7 @@ static const struct option longopts[] = {
     {"tsv", no_argument, NULL, OPT_TSV},
     {"header", no_argument, NULL, OPT_HEADER},
     {"ndjson-in", no_argument, NULL, OPT_NDJSON_IN},
+    {"zstd-long", required_argument, NULL, OPT_ZSTD_LONG},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
     {"unordered", no_argument, NULL, OPT_UNORDERED},
@@ -214,6 +220,11 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         return record_format(o, c, arg);
     case OPT_HEADER: o->job.rec.header = 1; return 0;
     case OPT_NDJSON_IN: o->job.ndjson_in = o->job.rec.ndjson = 1; return 0;
+    case OPT_ZSTD_LONG:
+        if (parse_int("--zstd-long", arg, WQ_ZSTD_LONG_MIN, WQ_ZSTD_LONG_MAX, &n) < 0)
+            return -1;
+        o->job.rec.zstd_window_log = (int)n;
+        return 0;
     case 'o': o->output = arg; return 0;
     case 'f': return parse_format(arg, &o->layout);
     case OPT_UNORDERED: o->unordered = 1; return 0;

@@ -37,6 +37,9 @@ typedef struct wq_recfmt {
                                   file are skipped */
     wq_headers *headers;       /* with header: where the reader keeps them;
                                   NULL: they are dropped (counting) */
+    int zstd_window_log;       /* --zstd-long=N: compressed input's zstd
+                                  windows may be up to 2^N bytes; 0: zstd's
+                                  default limit (decompress.h) */
 } wq_recfmt;
 
 /* Sets f to -d STR: escapes \n \t \r \0 \\ \xHH. Returns 0, or -1 with a
