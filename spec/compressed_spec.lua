@@ -126,6 +126,18 @@ describe("zstd windows", function()
     assert.are.same({0, echoed(plain, "stdin"), ""}, piped)
   end)
 
+  it("counts its items for the progress line under --zstd-long=28", function()
+    -- The progress line's counter reads the file with a reader of its own:
+    -- without the limit it could not, and the line would give no total.
+    local slow = testing.write_file(dir .. "/slow.lua", [[
+function process(s) local x = 0 for k = 1, 300000 do x = x + k % 7 end return s end]])
+    local err = dir .. "/progress"
+    local code = sh(("%s --progress --zstd-long=28 -j 1 %s %s >/dev/null 2>%s"):format(
+      q(bin), q(slow), q(z), q(err)))
+    assert.equals(0, code)
+    assert.matches("luaworkq: %d+ of 50 %(", testing.read_file(err))
+  end)
+
   it("refuses it under a lower --zstd-long, saying which option set the limit", function()
     local file = both(z, {"--zstd-long", "27"})
     assert.are.same({2, {}, "luaworkq: cannot read " .. z .. ": zstd window of 256 MiB "
