@@ -164,7 +164,7 @@ int main(void)
     }
     char *flipped = malloc(n);
     for (size_t at = 0; at < n; at++)
-        for (int bit = 0; bit < 8; bit += 3) {
+        for (int bit = 0; bit < 8; bit++) {
             memcpy(flipped, copy, n);
             flipped[at] ^= (char)(1 << bit);
             open_damaged(flipped, n, "flip", at, -1);
