@@ -6,14 +6,15 @@
  * must see every token exactly once, in sequence order (or all of them,
  * unordered), with never more than `window` tokens alive at once, plus the
  * one the writer holds between taking and freeing it. Then the window's
- * bounds: by weight, and (unordered) not by a batch that never finishes.
+ * bounds, checked without waiting (wq_order_try_reserve says whether a
+ * reservation would wait): by weight, by the batches ready for the writer,
+ * with every slot held, and (unordered) not by a batch that never finishes.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include "queue.h"
 
 #define TOKENS 200000
@@ -124,53 +125,25 @@ static void close_early(void)
     wq_queue_free(q);
 }
 
-static atomic_int takes, reserving;
-
-static void *reserve_one(void *arg)
-{
-    uint64_t seq;
-    int *seen = arg;
-    atomic_store(&reserving, 1);
-    if (wq_order_reserve(o, &seq) == 0)
-        *seen = atomic_load(&takes);
-    return NULL;
-}
-
-/* Starts a reservation on another thread, which stores in *seen how many
- * takes the test had counted when it got through, and returns once it is
- * under way. It gives a broken window the time to let the reservation
- * through before room is made; a correct one makes it wait however long
- * this is. */
-static pthread_t reserve_behind(int *seen)
-{
-    pthread_t t;
-    *seen = -1;
-    atomic_store(&takes, 0);
-    atomic_store(&reserving, 0);
-    pthread_create(&t, NULL, reserve_one, seen);
-    while (!atomic_load(&reserving))
-        ;
-    nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-    return t;
-}
-
 /* A window whose batches weigh the budget has no room until one is taken;
- * an empty window has room for a batch of any weight. */
+ * one that weighs a byte less has; an empty window has room for a batch of
+ * any weight. */
 static void by_weight(void)
 {
     o = wq_order_new(8, 100, 0, 0);
-    uint64_t a;
+    uint64_t a, b, c;
+    int x = 1;
     CHECK(wq_order_reserve(o, &a) == 0, "an empty window has room");
     wq_order_weigh(o, a, 150);
-    int seen;
-    pthread_t t = reserve_behind(&seen);
-    int x = 1;
-    wq_order_done(o, a, &x, 150);
-    atomic_store(&takes, 1);        /* before the take makes room */
-    CHECK(wq_order_take(o) == &x, "the heavy batch is taken");
-    pthread_join(t, NULL);
-    CHECK(seen == 1, "the next reservation waited for room (saw %d)", seen);
+    CHECK(wq_order_try_reserve(o, &b) == 1, "no room past the budget");
+    wq_order_done(o, a, &x, 99);
+    CHECK(wq_order_try_reserve(o, &b) == 0, "room a byte under the budget");
+    wq_order_weigh(o, b, 1);
+    CHECK(wq_order_try_reserve(o, &c) == 1, "no room at the budget exactly");
+    CHECK(wq_order_take(o) == &x, "the first batch is taken");
+    CHECK(wq_order_try_reserve(o, &c) == 0, "room again once it is taken");
     wq_order_close(o);
+    CHECK(wq_order_try_reserve(o, &c) == -1, "no reservation after close");
     wq_order_free(o);
 }
 
@@ -183,22 +156,53 @@ static void writer_behind(void)
     uint64_t slow, seq;
     int x = 1, passed = 0;
     CHECK(wq_order_reserve(o, &slow) == 0, "reserve the slow one");
-    for (int i = 0; i < 4 && wq_order_reserve(o, &seq) == 0; i++, passed++)
+    for (int i = 0; i < 4 && wq_order_try_reserve(o, &seq) == 0; i++, passed++)
         wq_order_done(o, seq, &x, 1);
     CHECK(passed == 4, "4 batches done behind the slow one (%d)", passed);
     wq_order_done(o, slow, &x, 1);      /* now all 5 are ready */
-    int seen;
-    pthread_t t = reserve_behind(&seen);
-    for (int k = 1; k <= 5; k++) {
-        atomic_store(&takes, k);    /* before the take that makes room */
+    for (int k = 1; k <= 4; k++) {
+        CHECK(wq_order_try_reserve(o, &seq) == 1, "no room with %d ready", 6 - k);
         CHECK(wq_order_take(o) == &x, "take %d", k);
     }
-    pthread_join(t, NULL);
-    /* Room comes with take 4; the thread may read the count after take 5. */
-    CHECK(seen >= 4, "the reservation waited until 1 was ready (saw %d)", seen);
+    CHECK(wq_order_try_reserve(o, &seq) == 0, "room with 1 ready");
     wq_order_close(o);
-    wq_order_done(o, seq + 1, &x, 1);
+    CHECK(wq_order_take(o) == &x, "the fifth");
+    wq_order_done(o, seq, &x, 1);
     CHECK(wq_order_take(o) == &x && wq_order_take(o) == NULL, "then the last, then the end");
+    wq_order_free(o);
+}
+
+/* A window whose every slot is held: no room, whatever is done, until the
+ * writer takes; finished out of order, the batches come out in order, and
+ * once all are taken none counts as ready (ahead = 1 would say so). */
+static void every_slot_held(void)
+{
+    enum { N = 64 };
+    o = wq_order_new(N, SIZE_MAX, 1, 0);
+    uint64_t seq[N], extra;
+    int v[N], ok = 1;
+    for (int i = 0; i < N; i++)
+        ok &= wq_order_try_reserve(o, &seq[i]) == 0 && seq[i] == (uint64_t)i;
+    CHECK(ok, "%d reservations in sequence", N);
+    CHECK(wq_order_try_reserve(o, &extra) == 1, "no room with every slot held");
+    for (int i = N - 1; i >= 0; i--) {  /* the last first, the first last */
+        v[i] = i;
+        wq_order_done(o, seq[i], &v[i], 1);
+        ok &= wq_order_try_reserve(o, &extra) == 1;
+    }
+    CHECK(ok, "no room while every slot holds a batch");
+    for (int i = 0; i < N; i++) {
+        int *p = wq_order_take(o);
+        ok &= p == &v[i];
+        if (i < N - 1)
+            ok &= wq_order_try_reserve(o, &extra) == 1;
+    }
+    CHECK(ok, "taken in order, no room while one is ready");
+    CHECK(wq_order_try_reserve(o, &extra) == 0 && extra == N,
+          "room for the next once all are taken");
+    wq_order_close(o);
+    wq_order_done(o, extra, &v[0], 1);
+    CHECK(wq_order_take(o) == &v[0] && wq_order_take(o) == NULL, "then the end");
     wq_order_free(o);
 }
 
@@ -228,6 +232,7 @@ int main(void)
     close_early();
     by_weight();
     writer_behind();
+    every_slot_held();
     unordered_passing();
     printf("queue: %d passed, %d failed\n", checks - failures, failures);
     return failures != 0;

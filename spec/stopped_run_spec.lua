@@ -147,6 +147,38 @@ describe("--max-failures with -k", function()
       end)
   end
 
+  -- Exact counts at and around each bound, on one worker: {what fails
+  -- (a Lua condition on i), items, option value, the summary's last line}.
+  local bounds = {
+    {"i <= 3", 300, "3", "luaworkq: 297 done, 3 failed"},
+    {"i <= 3", 300, "2", "stopped (more than 2 items failed)"},
+    {"i <= 3", 300, "0", "stopped (more than 0 items failed)"},
+    {"false", 300, "0", ""},  -- a clean run says nothing
+    {"i % 10 == 0", 200, "10%", "luaworkq: 180 done, 20 failed"},
+    {"i % 10 == 0", 200, "9.9%", "stopped (more than 9.9% of the items failed)"},
+    -- 49 of 99 fail: under 100 finished items a percentage never stops
+    {"i % 2 == 0", 99, "10%", "luaworkq: 50 done, 49 failed"},
+    {"i % 2 == 0", 100, "49.9%", "stopped (more than 49.9% of the items failed)"},
+  }
+  for _, case in ipairs(bounds) do
+    local fails, n, value, summary = table.unpack(case)
+    it(("with %d items of which those with %s fail, --max-failures %s ends: %s")
+       :format(n, fails, value, summary), function()
+      local r = testing.run{job_source = ("function process(s, i) if %s then error('no') end \z
+                                          return i end"):format(fails),
+                            input = numbers(n), args = {"-k", "-j", "1", "--max-failures", value}}
+      assert.are.equal(fails == "false" and 0 or 1, r.code)
+      local last = last_line(r.stderr)
+      if summary:find("^stopped") then
+        assert.are.equal("luaworkq: " .. summary, last:match("^(luaworkq: stopped %b()).*"))
+        local done, failed, left = last:match(": (%d+) done, (%d+) failed, (%d+) not processed")
+        assert.are.equal(n, done + failed + left)
+      else
+        assert.are.equal(summary, last)
+      end
+    end)
+  end
+
   it("needs -k", function()
     local r = testing.run{job_source = JOB, input = numbers(3), args = {"--max-failures", "1"}}
     assert.are.same({2, "luaworkq: --max-failures needs -k (without -k the first failure "

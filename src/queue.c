@@ -175,23 +175,39 @@ static struct slot *room(wq_order *o)
     return s->state == FREE ? s : NULL;
 }
 
+/* Takes the slot s for the next sequence number. Called with the lock
+ * held. */
+static void claim(wq_order *o, struct slot *s, uint64_t *seq)
+{
+    s->state = RESERVED;
+    s->bytes = 0;
+    o->held++;
+    if (o->unordered)
+        o->nfree--;
+    *seq = o->unordered ? (uint64_t)(s - o->slots) : o->next_seq;
+    o->next_seq++;
+}
+
 int wq_order_reserve(wq_order *o, uint64_t *seq)
 {
     pthread_mutex_lock(&o->mu);
     struct slot *s;
     while (!(s = room(o)) && !o->closed)
         pthread_cond_wait(&o->has_room, &o->mu);
-    int rc = -1;
-    if (!o->closed) {
-        s->state = RESERVED;
-        s->bytes = 0;
-        o->held++;
-        if (o->unordered)
-            o->nfree--;
-        *seq = o->unordered ? (uint64_t)(s - o->slots) : o->next_seq;
-        o->next_seq++;
-        rc = 0;
-    }
+    int rc = o->closed ? -1 : 0;
+    if (rc == 0)
+        claim(o, s, seq);
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+int wq_order_try_reserve(wq_order *o, uint64_t *seq)
+{
+    pthread_mutex_lock(&o->mu);
+    struct slot *s = o->closed ? NULL : room(o);
+    int rc = o->closed ? -1 : s ? 0 : 1;
+    if (s)
+        claim(o, s, seq);
     pthread_mutex_unlock(&o->mu);
     return rc;
 }

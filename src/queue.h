@@ -42,6 +42,9 @@ void wq_order_free(wq_order *o);
 /* Blocks until the next sequence number has room in the window; stores it
  * in *seq. Returns 0, or -1 once wq_order_close was called. */
 int wq_order_reserve(wq_order *o, uint64_t *seq);
+/* As wq_order_reserve, but never waits: returns 1 when there is no room
+ * now (what a reservation would wait for). */
+int wq_order_try_reserve(wq_order *o, uint64_t *seq);
 /* Says what the batch reserved as seq weighs now, in bytes. */
 void wq_order_weigh(wq_order *o, uint64_t seq, size_t bytes);
 /* Hands back the batch reserved as seq, finished, and what it weighs. */
