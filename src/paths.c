@@ -178,7 +178,10 @@ static int step(wq_target *t, const char *role, const char *path, wq_buf *err)
     int lfd = dfd >= 0 ? openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
     struct stat dst, lst;
     int rc = 0;
-    if (lfd >= 0 && fstat(lfd, &lst) == 0 && !S_ISLNK(lst.st_mode)) {
+    if (lfd < 0 && lstat(t->path, &lst) == 0) {  /* "dir/": no last component */
+        t->exists = 1;
+        t->st = lst;
+    } else if (lfd >= 0 && fstat(lfd, &lst) == 0 && !S_ISLNK(lst.st_mode)) {
         t->exists = 1;
         t->st = lst;
     } else if (lfd >= 0 && S_ISLNK(lst.st_mode) && fstat(dfd, &dst) == 0) {
