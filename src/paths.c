@@ -177,14 +177,13 @@ static int step(wq_target *t, const char *role, const char *path, wq_buf *err)
     int dfd = folder ? open(folder, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     int lfd = dfd >= 0 ? openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
     struct stat dst, lst;
+    /* "dir/" has no last component for openat: lstat looks at it whole. */
+    int known = lfd >= 0 ? fstat(lfd, &lst) == 0 : lstat(t->path, &lst) == 0;
     int rc = 0;
-    if (lfd < 0 && lstat(t->path, &lst) == 0) {  /* "dir/": no last component */
+    if (known && !S_ISLNK(lst.st_mode)) {
         t->exists = 1;
         t->st = lst;
-    } else if (lfd >= 0 && fstat(lfd, &lst) == 0 && !S_ISLNK(lst.st_mode)) {
-        t->exists = 1;
-        t->st = lst;
-    } else if (lfd >= 0 && S_ISLNK(lst.st_mode) && fstat(dfd, &dst) == 0) {
+    } else if (known && lfd >= 0 && fstat(dfd, &dst) == 0) {
         ssize_t n = readlinkat(lfd, "", content, sizeof content);
         if (forbidden(&dst, lst.st_uid)) {
             refusing(role, path, err);
