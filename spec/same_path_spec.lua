@@ -8,22 +8,8 @@ local quote = testing.quote
 local JOB = "function process(s) return s end\n"
 local ITEMS = "a\nb\n"
 
--- Runs luaworkq in dir (so that relative names are the user's) with the
--- words of args; returns code and stderr.
-local function run_in(dir, args)
-  local words = {quote(os.getenv("LUAWORKQ") or "luaworkq")}
-  for _, a in ipairs(args) do words[#words + 1] = quote(a) end
-  local cmd = "cd " .. quote(dir) .. " && " .. table.concat(words, " ")
-    .. " </dev/null >" .. quote(dir .. "/.stdout") .. " 2>" .. quote(dir .. "/.stderr")
-  local ok, how, n = os.execute(cmd)
-  local code = how == "exit" and n or 128 + n
-  local stderr = testing.read_file(dir .. "/.stderr")
-  os.remove(dir .. "/.stdout")
-  os.remove(dir .. "/.stderr")
-  return code, stderr
-end
-
-local listdir = require("support").listdir
+local support = require "support"
+local listdir, run_in = support.listdir, support.run_in
 
 describe("the same file for two roles", function()
   -- {what the user does, setup(dir) (optional), args, words in the message}
@@ -53,6 +39,10 @@ describe("the same file for two roles", function()
         os.execute("mkdir " .. quote(dir .. "/sub"))
       end, {"-o", "sub/../new.out", "--journal", "new.out", "job.lua", "items.txt"},
       "-o sub/../new.out and --journal new.out are the same file"},
+    {"--journal through a link to the -o file, not yet there", function(dir)
+        os.execute("ln -s new.out " .. quote(dir .. "/j.link"))
+      end, {"-o", "new.out", "--journal", "j.link", "job.lua", "items.txt"},
+      "-o new.out and --journal j.link are the same file"},
   }
   for _, case in ipairs(refused) do
     it("is refused with exit 2 for " .. case[1], function()

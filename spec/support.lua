@@ -40,6 +40,22 @@ function M.sh(cmd)
   return how == "exit" and n or 128 + n, out
 end
 
+-- Runs luaworkq in dir (so that relative names are the user's) with the
+-- words of args, standard input empty, under umask 022 (so that the modes
+-- of new files are known); returns code and stderr.
+function M.run_in(dir, args)
+  local words = {testing.quote(os.getenv("LUAWORKQ") or "luaworkq")}
+  for _, a in ipairs(args) do words[#words + 1] = testing.quote(a) end
+  local cmd = "cd " .. testing.quote(dir) .. " && umask 022 && " .. table.concat(words, " ")
+    .. " </dev/null >" .. testing.quote(dir .. "/.stdout") .. " 2>"
+    .. testing.quote(dir .. "/.stderr")
+  local code = M.sh(cmd)
+  local stderr = testing.read_file(dir .. "/.stderr")
+  os.remove(dir .. "/.stdout")
+  os.remove(dir .. "/.stderr")
+  return code, stderr
+end
+
 -- Where lua5.4 finds luaworkq.testing, with LUA_PATH set to SHARE's
 -- lua/5.4 tree and no LUA_PATH_5_4: returns the exit code, the path it
 -- found (the module loaded and has run and load), and the path expected.

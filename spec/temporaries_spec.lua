@@ -6,7 +6,8 @@ local testing = require "luaworkq.testing"
 
 local quote = testing.quote
 
-local listdir = require("support").listdir
+local support = require "support"
+local listdir, output_of = support.listdir, support.output_of
 
 -- The names in dir that are temporary files of name.
 local function temporaries(dir, name)
@@ -30,12 +31,14 @@ function process(s)
 end
 ]]
 
--- Starts a run writing -o dir/out.json and waits until its temporary file
--- is there; returns the run and that file's name.
-local function start_writer(dir, items)
+-- Starts a run writing -o dir/out.json (or -o output, which leads to
+-- dir/out.json) and waits until its temporary file is there; returns the
+-- run.
+local function start_writer(dir, items, output)
   local before = #temporaries(dir, "out.json")
   local run = testing.spawn{job_source = WAITING, items = items,
-                            args = {"-j", "1", "-o", dir .. "/out.json", "--set", "dir=" .. dir}}
+                            args = {"-j", "1", "-o", output or dir .. "/out.json",
+                                    "--set", "dir=" .. dir}}
   assert(testing.wait_for(function() return #temporaries(dir, "out.json") > before end))
   return run
 end
@@ -72,6 +75,39 @@ describe("temporary files of -o", function()
     assert.are.equal(0, going.wait().code)
     assert.are.equal('["first"]\n', testing.read_file(dir .. "/out.json"))
     assert.are.same({}, temporaries(dir, "out.json"))
+    testing.remove_tree(dir)
+  end)
+
+  it("are readable by no one else while a private file is rewritten", function()
+    local dir = testing.tmpdir()
+    testing.write_file(dir .. "/out.json", "old\n")
+    assert(os.execute("chmod 600 " .. quote(dir .. "/out.json")))
+    local going = start_writer(dir, {"private"})
+    local tmp = dir .. "/" .. temporaries(dir, "out.json")[1]
+    assert.are.equal("600", output_of("stat -c %a " .. quote(tmp)))
+    testing.write_file(dir .. "/go", "")
+    assert.are.equal(0, going.wait().code)
+    assert.are.equal('["private"]\n', testing.read_file(dir .. "/out.json"))
+    assert.are.equal("600", output_of("stat -c %a " .. quote(dir .. "/out.json")))
+    testing.remove_tree(dir)
+  end)
+
+  it("for -o through a link lie beside the link's target, and are removed there",
+     function()
+    local dir = testing.tmpdir()
+    local real = dir .. "/real"
+    assert(os.execute("mkdir " .. quote(real) .. " && ln -s real/out.json " ..
+                      quote(dir .. "/link")))
+    local killed = start_writer(real, {"a"}, dir .. "/link")
+    killed.kill("KILL")
+    assert.are.equal(137, killed.wait().code)
+    assert.are.equal(1, #temporaries(real, "out.json"))
+    local r = testing.run{job_source = "function process(s) return s end", items = {"b"},
+                          args = {"-o", dir .. "/link"}}
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.are.equal('["b"]\n', testing.read_file(real .. "/out.json"))
+    assert.are.same({"out.json"}, listdir(real))
+    assert.are.same({"link", "real"}, listdir(dir))
     testing.remove_tree(dir)
   end)
 

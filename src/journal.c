@@ -10,6 +10,7 @@
  * one (a torn tail) and all after it are cut off.
  */
 #include "journal.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ struct cursor {               /* reads the item records of one segment */
 struct wq_journal {
     int fd;
     char *path;
+    char *target;             /* written: the file opened, the end of path's links */
     wq_buf header;            /* header text, NUL-terminated */
     int complete;
     int64_t items;
@@ -296,9 +298,11 @@ static wq_journal *open_fd(const char *path, int flags, wq_buf *err)
         wq_buf_adds(err, "out of memory");
         return NULL;
     }
-    j->fd = open(path, flags | O_CLOEXEC, 0666);
-    if (j->fd < 0) {
+    if (flags & O_CREAT)  /* an output: never through a planted link (paths.h) */
+        j->fd = wq_paths_open(path, "journal", flags, &j->target, err);
+    else if ((j->fd = open(path, flags | O_CLOEXEC, 0666)) < 0)
         wq_buf_printf(err, "cannot open journal %s: %s", path, strerror(errno));
+    if (j->fd < 0) {
         wq_journal_close(j);
         return NULL;
     }
@@ -525,7 +529,7 @@ wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
     if (start_cursors(j, err) < 0 || wq_journal_flush(j, err) < 0)
         goto fail;
     if (end == 0)
-        sync_folder(path);
+        sync_folder(j->target);
     return j;
 fail:
     wq_journal_close(j);
@@ -563,6 +567,7 @@ void wq_journal_close(wq_journal *j)
         wq_buf_free(&j->cur[i].rd.buf);
     free(j->cur);
     free(j->path);
+    free(j->target);
     wq_buf_free(&j->header);
     wq_buf_free(&j->pending);
     free(j);

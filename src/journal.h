@@ -62,7 +62,8 @@ int wq_jheader_compare(const char *path, const wq_jheader *had,
                        const wq_jheader *now, int any_shard, wq_buf *err);
 
 /* Opens (creating it if missing) the journal at path for a run under
- * header h. An existing journal with another header is refused with a
+ * header h, through wq_paths_open: never through a link another user
+ * planted (paths.h). An existing journal with another header is refused with a
  * message saying what differs. Returns NULL with a message in err. */
 wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err);
 /* Opens an existing journal for reading only (--merge); its header is

@@ -1,5 +1,6 @@
 /* output.c - the result writer; see output.h. */
 #include "output.h"
+#include "paths.h"
 #include "tmpfile.h"
 
 #include <errno.h>
@@ -13,32 +14,63 @@
 struct wq_out {
     int fd;
     char *path, *tmp;     /* the file and its temporary name, or NULL */
+    char *target;         /* with tmp: where it is renamed, the end of path's links */
+    struct stat was;      /* with tmp: the target's lstat when opened, if it existed */
+    int existed;
     int hold;             /* keeps the temporary file's lock (tmpfile.h) */
     enum wq_layout layout;
     int list, started, broken;
     int failed;           /* a write failed (reported once): later ones are not tried */
 };
 
-/* Opens FILE for the output: a temporary file beside it, renamed into place
- * at the end; but a device or a pipe (/dev/null, a FIFO) is written as it
- * is, since renaming over it would replace it. */
-static int open_file(wq_out *o, const char *path, wq_buf *err)
+/* Opens a device or a pipe that path leads to, to be written as it is
+ * (renaming over it would replace it), through wq_paths_open: never a
+ * block device through a link. Returns 0, or 1 if it turned out to be a
+ * regular file (replaced meanwhile: it takes a temporary file), or -1. */
+static int open_in_place(wq_out *o, const char *path, wq_buf *err)
 {
     struct stat st;
+    o->fd = wq_paths_open(path, NULL, O_WRONLY, NULL, err);
+    if (o->fd < 0 || fstat(o->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return o->fd < 0 ? -1 : 0;
+    close(o->fd);
+    o->fd = -1;
+    return 1;
+}
+
+/* Opens a temporary file beside t's end, to be renamed onto it. */
+static int open_temporary(wq_out *o, wq_target *t, wq_buf *err)
+{
+    o->existed = t->exists && S_ISREG(t->st.st_mode);
+    o->was = t->st;
+    o->fd = wq_tmpfile_create(t->path, &o->tmp, &o->hold, err);
+    o->target = t->path;
+    t->path = NULL;
+    return o->fd < 0 ? -1 : 0;
+}
+
+/* Opens FILE for the output: a temporary file beside the end of its links
+ * (paths.h: refused if one is another user's planted link), renamed onto
+ * it at the end; but a device or a pipe (/dev/null, a FIFO) is written as
+ * it is. */
+static int open_file(wq_out *o, const char *path, wq_buf *err)
+{
+    wq_target t;
     if (!(o->path = strdup(path)))
         return -1;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    int rc = wq_paths_target(path, NULL, &t, err);
+    if (rc == 0 && t.exists && S_ISDIR(t.st.st_mode)) {
         wq_buf_printf(err, "%s: is a directory", path);
-        return -1;
+        rc = -1;
+    } else if (rc == 0 && t.exists && !S_ISREG(t.st.st_mode)) {
+        rc = open_in_place(o, path, err);
+    } else if (rc == 0) {
+        rc = 1;
     }
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        o->fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (o->fd < 0)
-            wq_buf_printf(err, "cannot open %s: %s", path, strerror(errno));
-        return o->fd < 0 ? -1 : 0;
-    }
-    o->fd = wq_tmpfile_create(path, &o->tmp, &o->hold, err);
-    return o->fd < 0 ? -1 : 0;
+    if (rc == 1)
+        rc = open_temporary(o, &t, err);
+    wq_paths_target_free(&t);
+    return rc;
 }
 
 wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *err)
@@ -121,11 +153,10 @@ int wq_out_close(wq_out *o, int keep, wq_buf *err)
             wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));
             rc = WQ_OUT_ERROR;
         }
-        if (rc == WQ_OUT_OK && keep && rename(o->tmp, o->path) != 0) {
-            wq_buf_printf(err, "cannot rename %s to %s: %s", o->tmp, o->path,
-                          strerror(errno));
+        if (rc == WQ_OUT_OK && keep &&
+            wq_tmpfile_commit(o->hold, o->tmp, o->target, o->existed ? &o->was : NULL,
+                              err) != 0)
             rc = WQ_OUT_ERROR;
-        }
         if (rc != WQ_OUT_OK || !keep)
             unlink(o->tmp);
         close(o->hold);
@@ -134,6 +165,7 @@ int wq_out_close(wq_out *o, int keep, wq_buf *err)
         rc = WQ_OUT_ERROR;
     }
     free(o->path);
+    free(o->target);
     free(o->tmp);
     free(o);
     return rc;

@@ -5,7 +5,11 @@
  * List outputs arrive as chunks framed as frame.h says; a merged value
  * arrives whole. With a path, the output goes to a temporary file
  * beside it that wq_out_close renames into place, so the file is never seen
- * half-written. The writer knows nothing of threads or Lua.
+ * half-written, with the mode and owner of the file it replaces (tmpfile.h).
+ * A path that is a symbolic link is followed to its target, which gets the
+ * new content, unless paths.h refuses the link (another user's, planted in
+ * a sticky world-writable folder; a block device). The writer knows
+ * nothing of threads or Lua.
  */
 #ifndef WQ_OUTPUT_H
 #define WQ_OUTPUT_H

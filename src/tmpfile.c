@@ -1,10 +1,12 @@
 /* tmpfile.c - temporary output files and their leftovers; see tmpfile.h. */
 #define _GNU_SOURCE  /* flock, mkostemp */
 #include "tmpfile.h"
+#include "paths.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -39,6 +41,36 @@ static int create_locked(char *name, size_t len)
     return -1;
 }
 
+/* Gives the temporary file fd what the file at path has, if it is still
+ * the file was: its owner and group (both, else the group alone, as
+ * editors do; neither is an error), then its mode, set last because chown
+ * clears the set-id bits. A set-id bit whose owner or group could not be
+ * given is dropped: it would grant this user's rights instead. Else the
+ * file gets 0666 less the umask. Until then it has mkstemp's 0600, so what
+ * is written for a private file is never readable by others on its way. */
+static void like(int fd, const char *path, const struct stat *was)
+{
+    struct stat st, now;
+    if (was && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_dev == was->st_dev && st.st_ino == was->st_ino) {
+        mode_t mode = st.st_mode & 07777;
+        int rc = fchown(fd, st.st_uid, st.st_gid);
+        if (rc != 0)
+            rc = fchown(fd, (uid_t)-1, st.st_gid);
+        (void)rc;  /* fstat says what was given */
+        if (fstat(fd, &now) != 0)
+            mode &= ~(mode_t)(S_ISUID | S_ISGID);
+        else
+            mode &= ~(mode_t)((now.st_uid != st.st_uid ? S_ISUID : 0) |
+                              (now.st_gid != st.st_gid ? S_ISGID : 0));
+        fchmod(fd, mode);
+        return;
+    }
+    mode_t mask = umask(0);  /* reading it needs setting it */
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+}
+
 int wq_tmpfile_create(const char *path, char **name, int *hold, wq_buf *err)
 {
     size_t n = strlen(path), len = n + sizeof SUFFIX RANDOM - 1;
@@ -59,11 +91,18 @@ int wq_tmpfile_create(const char *path, char **name, int *hold, wq_buf *err)
         free(tmp);
         return -1;
     }
-    mode_t mask = umask(0);  /* read it: mkstemp made the file 0600 */
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
     *name = tmp;
     return fd;
+}
+
+int wq_tmpfile_commit(int fd, const char *name, const char *path, const struct stat *was,
+                      wq_buf *err)
+{
+    like(fd, path, was);
+    if (rename(name, path) == 0)
+        return 0;
+    wq_buf_printf(err, "cannot rename %s to %s: %s", name, path, strerror(errno));
+    return -1;
 }
 
 /* Whether entry is base + SUFFIX + six characters of mkstemp's. */
@@ -94,7 +133,8 @@ static void remove_unlocked(const char *name)
     close(fd);
 }
 
-void wq_tmpfile_sweep(const char *path)
+/* Removes the leftovers beside path, the end of an output's links. */
+static void sweep_beside(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
@@ -116,4 +156,14 @@ void wq_tmpfile_sweep(const char *path)
     if (d)
         closedir(d);
     free(dirname);
+}
+
+void wq_tmpfile_sweep(const char *given)
+{
+    wq_target t;
+    wq_buf quiet = WQ_BUF_INIT;
+    if (wq_paths_target(given, NULL, &t, &quiet) == 0)
+        sweep_beside(t.path);
+    wq_paths_target_free(&t);
+    wq_buf_free(&quiet);
 }
