@@ -41,6 +41,22 @@ static int create_locked(char *name, size_t len)
     return -1;
 }
 
+/* The process's umask, read without setting it: umask(2) can only read it
+ * by changing it, which would change it for the job's threads too. Linux
+ * says it in /proc/self/status; 022 where that cannot be read. */
+static mode_t current_umask(void)
+{
+    unsigned mask = 022;
+    char line[64];
+    FILE *f = fopen("/proc/self/status", "re");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %o", &mask) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (mode_t)mask & 0777;
+}
+
 /* Gives the temporary file fd what the file at path has, if it is still
  * the file was: its owner and group (both, else the group alone, as
  * editors do; neither is an error), then its mode, set last because chown
@@ -66,9 +82,7 @@ static void like(int fd, const char *path, const struct stat *was)
         fchmod(fd, mode);
         return;
     }
-    mode_t mask = umask(0);  /* reading it needs setting it */
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
+    fchmod(fd, 0666 & ~current_umask());
 }
 
 int wq_tmpfile_create(const char *path, char **name, int *hold, wq_buf *err)
