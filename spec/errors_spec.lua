@@ -103,6 +103,47 @@ describe("a usage error", function()
   end
 end)
 
+describe("a refused command line", function()
+  -- {what the user does, the arguments (a job follows unless no_job), the
+  -- whole of stderr}: one line, which names the option as the user means it.
+  local cases = {
+    {"gives an unknown long option", {"--frobnicate"},
+      "luaworkq: unknown option --frobnicate (see luaworkq --help)"},
+    {"gives an unknown long option with a value", {"--frobnicate=3"},
+      "luaworkq: unknown option --frobnicate (see luaworkq --help)"},
+    {"gives an unknown short option", {"-Z"}, "luaworkq: unknown option -Z (see luaworkq --help)"},
+    {"gives an unknown short option in a cluster after a long option", {"--csv", "-Zk"},
+      "luaworkq: unknown option -Z (see luaworkq --help)"},
+    {"gives an abbreviation of several options", {"--p"},
+      "luaworkq: --p is ambiguous: --paragraph, --partial, --progress"},
+    {"gives -j last, without its value", {"-j"}, "luaworkq: -j needs a value", no_job = true},
+    {"gives an abbreviated --timeout last, without its value", {"--tim"},
+      "luaworkq: --timeout needs a value", no_job = true},
+    {"gives an abbreviated --csv a value", {"--cs=1"}, "luaworkq: --csv takes no value"},
+    {"gives no job at all", {}, "luaworkq: no job script given (see luaworkq --help)",
+      no_job = true},
+    {"gives - as the job", {"-"},
+      "luaworkq: the job script cannot be standard input ('-'): give its file", no_job = true},
+    {"gives - as the job after --", {"--", "-", "items.txt"},
+      "luaworkq: the job script cannot be standard input ('-'): give its file", no_job = true},
+  }
+  -- Every long option that takes no value, given one.
+  for _, name in ipairs{"null", "paragraph", "csv", "tsv", "header", "ndjson-in", "unordered",
+                        "keep-going", "merge", "partial", "progress", "no-progress", "quiet",
+                        "stats", "check", "help", "version"} do
+    cases[#cases + 1] = {"gives --" .. name .. "=1", {"--" .. name .. "=1"},
+                         "luaworkq: --" .. name .. " takes no value"}
+  end
+
+  for _, case in ipairs(cases) do
+    it(case[1] .. ": exit 2 and one line on stderr", function()
+      local r = testing.run{job_source = not case.no_job and GOOD or nil, args = case[2],
+                            items = {"a"}}
+      assert.are.same({2, "", case[3] .. "\n"}, {r.code, r.stdout, r.stderr})
+    end)
+  end
+end)
+
 describe("a failing item", function()
   -- {what process does, the message after "failed: " (or a pattern of it)}
   local cases = {

@@ -56,6 +56,50 @@ end
       assert.are.same({0, "[]\n", ""}, {r.code, r.stdout, r.stderr})
     end)
 
+  -- Eight workers share one CPU, so each item waits for it several times
+  -- as long as it runs; a ninth waits on a program. The items burn 0.2 s
+  -- of their own thread's CPU time (whatever the build's speed or the
+  -- machine's load), and run a second or more by the clock.
+  local SHARED_CPU = [[
+local function cpu_s()  -- this thread's time on a CPU
+  local f = assert(io.open("/proc/thread-self/schedstat"))
+  local ns = f:read("n")
+  f:close()
+  return ns / 1e9
+end
+function process(item)
+  if item == "sleep" then os.execute("sleep 5") end
+  local t = cpu_s() + 0.2
+  repeat for _ = 1, 1e5 do end until cpu_s() >= t
+  return item
+end
+]]
+  local function on_one_cpu(dir)
+    return testing.write_file(dir .. "/one-cpu.sh", ([[
+#!/bin/sh
+cpu=$(taskset -cp $$ | sed 's/.*: *//; s/[-,].*//')
+exec taskset -c "$cpu" %s "$@"
+]]):format(testing.quote(support.absolute(os.getenv("LUAWORKQ") or "luaworkq"))))
+  end
+
+  local define = io.open("/proc/thread-self/schedstat") and it or pending
+  define("counts an item's own time, not its waits for a CPU: 8 items of 0.2 s CPU on "
+         .. "9 workers sharing one CPU pass --timeout 0.5; one waiting on a program fails",
+    function()
+      local dir = testing.tmpdir()
+      local bin = on_one_cpu(dir)
+      os.execute("chmod +x " .. testing.quote(bin))
+      local items = {"sleep"}
+      for i = 1, 8 do items[#items + 1] = "burn" .. i end
+      local r = testing.run{job_source = SHARED_CPU, items = items, bin = bin,
+                            args = {"-j", "9", "-k", "--timeout", "0.5"}}
+      testing.remove_tree(dir)
+      assert.are.same({1, '["burn1","burn2","burn3","burn4","burn5","burn6","burn7","burn8"]\n'},
+                      {r.code, r.stdout})
+      assert.are.same({"luaworkq: item 1 (stdin:1) failed: timed out after 0.5 s"},
+                      reports(r.stderr))
+    end)
+
   -- {how the item spins}: the message may say where the item was
   -- ("job.lua:2: timed out after 0.2 s").
   local loops = {

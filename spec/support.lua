@@ -94,7 +94,7 @@ function M.skip_unless(spec, why_root, programs)
   else
     for _, prog in ipairs(programs) do
       if M.sh("command -v " .. testing.quote(prog) .. " >/dev/null 2>&1") ~= 0 then
-        why = prog .. " is not installed (scripts/install-deps installs it)"
+        why = prog .. " is not installed (scripts/install-deps --test installs it)"
         break
       end
     end

@@ -195,14 +195,54 @@ static int record_format(wq_opts *o, int c, const char *arg)
     return rc;
 }
 
-/* The option getopt_long just refused, as the user wrote it. */
-static const char *bad_option(void)
+/* The entry of longopts with value val and the given has_arg, or NULL. */
+static const struct option *long_option(int val, int has_arg)
 {
-    static char shortopt[3] = "-?";
-    if (optopt == 0 || (optind > 0 && strncmp(wq_argv[optind - 1], "--", 2) == 0))
-        return wq_argv[optind - 1];
-    shortopt[1] = (char)optopt;
-    return shortopt;
+    for (const struct option *l = longopts; l->name; l++)
+        if (l->val == val && l->has_arg == has_arg)
+            return l;
+    return NULL;
+}
+
+/* Refuses an unknown long option (name: what follows "--", up to any "=")
+ * or one that abbreviates several, naming them. */
+static void refuse_long(const char *name)
+{
+    size_t len = strcspn(name, "=");
+    wq_buf several = WQ_BUF_INIT;
+    int n = 0;
+    for (const struct option *l = longopts; l->name; l++)
+        if (strncmp(l->name, name, len) == 0)
+            wq_buf_printf(&several, "%s--%s", n++ ? ", " : "", l->name);
+    if (n > 1 && len > 0)
+        wq_reportf("--%.*s is ambiguous: %s", (int)len, name, several.data);
+    else
+        wq_reportf("unknown option --%.*s (see luaworkq --help)", (int)len, name);
+    wq_buf_free(&several);
+}
+
+/* Reports, on one line, the option getopt_long just refused with c ('?' or
+ * ':'), a long one by its full name. getopt_long has stepped past a long
+ * option it refuses, and past a short one missing its value, which ends
+ * the command line: either is wq_argv[optind - 1]. A short option it does
+ * not know may sit inside a cluster (-kZ) that optind has not passed, and
+ * is named by optopt alone. A no-value option is refused only when it was
+ * given a value (--csv=1), so finding optopt among those means that. */
+static void refuse_option(int c)
+{
+    const char *arg = wq_argv[optind - 1];
+    int is_long = strncmp(arg, "--", 2) == 0;
+    const struct option *l;
+    if (c == ':' && is_long && (l = long_option(optopt, required_argument)))
+        wq_reportf("--%s needs a value", l->name);
+    else if (c == ':')
+        wq_reportf("-%c needs a value", optopt);
+    else if (optopt == 0)
+        refuse_long(arg + 2);
+    else if ((l = long_option(optopt, no_argument)))
+        wq_reportf("--%s takes no value", l->name);
+    else
+        wq_reportf("unknown option -%c (see luaworkq --help)", optopt);
 }
 
 /* Parses one option into o. Returns 0, 1 to exit 0 at once (help,
@@ -266,11 +306,8 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         return 0;
     case 'h': fputs(usage, stdout); return 1;
     case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_VERSION); return 1;
-    case ':':
-        wq_reportf("%s needs a value\nTry 'luaworkq --help'.", bad_option());
-        return -1;
-    default:
-        wq_reportf("unknown option %s\nTry 'luaworkq --help'.", bad_option());
+    default:  /* '?' or ':' */
+        refuse_option(c);
         return -1;
     }
 }
@@ -299,10 +336,15 @@ static int check_combination(const wq_opts *o)
     return clash ? -1 : 0;
 }
 
-/* Refuses a run whose outputs are one file, or overwrite the job or an
- * input, before anything is opened. Returns 0 or -1 (reported). */
+/* Refuses a run whose job is standard input (which carries the items), or
+ * whose outputs are one file, or overwrite the job or an input, before
+ * anything is opened. Returns 0 or -1 (reported). */
 static int check_paths(const wq_opts *o)
 {
+    if (strcmp(o->job.path, "-") == 0) {
+        wq_reportf("the job script cannot be standard input ('-'): give its file");
+        return -1;
+    }
     wq_path *p = calloc((size_t)o->ninputs + 4, sizeof *p);
     wq_buf err = WQ_BUF_INIT;
     int n = 0, rc = -1;
@@ -379,7 +421,7 @@ int main(int argc, char **argv)
     while (rc == 0 && (c = getopt_long(argc, argv, ":j:0d:o:f:kqhV", longopts, NULL)) != -1)
         rc = parse_option(c, optarg, &o);
     if (rc == 0 && optind >= argc) {
-        wq_reportf("no job script given\nTry 'luaworkq --help'.");
+        wq_reportf("no job script given (see luaworkq --help)");
         rc = -1;
     }
     if (rc == 0)

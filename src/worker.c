@@ -16,11 +16,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "batch.h"
+#include "cpuwait.h"
 
 /* A worker writes its struct at every item (err is reset), so each starts
  * a cache line of its own: two workers sharing one would pass it back and
  * forth between their CPUs at every item. */
 #define LINE 64
+
+/* The timeout check's last look at a worker's item (see item_ran). */
+struct look {
+    int64_t started;  /* the item's start, to tell it from the next one */
+    int64_t at;       /* when the check looked */
+    int64_t next;     /* when to look again; 0: at the next tick */
+    wq_cpuwait seen;  /* what it saw */
+};
 
 struct worker {
     _Alignas(LINE) wq_pool *pool;
@@ -28,6 +37,11 @@ struct worker {
     pthread_t tid;
     _Atomic int64_t item;        /* index running, 0 when idle (timeouts) */
     _Atomic int64_t started;     /* when it started, ns */
+    _Atomic int64_t wait0;       /* the thread's wait for a CPU by then, ns
+                                    (-1: unknown) */
+    int os_tid;                  /* the thread's id, set before its first item */
+    int64_t waited_at, waited;   /* its last reading of its wait: when, what */
+    struct look look;            /* the timeout check's, kept by its thread */
     wq_lua *lua;                 /* its state, touched by its thread alone */
     wq_buf err;
     int64_t items, busy_ns;      /* for --stats, read after the join */
@@ -40,6 +54,62 @@ struct wq_pool {
     struct worker w[];
 };
 
+/* A timeout counts the time an item has run, on a CPU or blocked (on a
+ * program it waits for, say), but not the time its worker waited for a
+ * CPU while other threads had it: with more workers than CPUs, that wait
+ * grows with -j and has nothing to do with the item. */
+
+/* How often, at most, a worker reads its wait at an item's start: a read
+ * takes some microseconds, a short item less. */
+#define WAIT_READ_NS (10 * 1000 * 1000)
+
+/* Marks the start of an item for the timeout check: when, and the worker's
+ * wait for a CPU by then. A reading up to WAIT_READ_NS old stands in for
+ * the wait: what the worker waited since (for its previous item) is then
+ * subtracted too, and the item may run that much longer. */
+static void mark_start(struct worker *w, int64_t index)
+{
+    int64_t now = wq_now_ns();
+    if (!w->os_tid)
+        w->os_tid = wq_cpuwait_self();
+    if (!w->waited_at || now - w->waited_at >= WAIT_READ_NS) {
+        wq_cpuwait c;
+        w->waited = wq_cpuwait_read(w->os_tid, &c) == 0 ? c.wait_ns : -1;
+        w->waited_at = now;
+    }
+    atomic_store(&w->started, now);
+    atomic_store(&w->wait0, w->waited);
+    atomic_store(&w->item, index);  /* last: the check reads it first */
+}
+
+/* The time the item of w that started at started has run, at now, as two
+ * bounds (ns): it has run no longer than hi and at least lo. hi subtracts
+ * the waits the kernel has counted. A wait going on now is not counted
+ * yet: a thread blocked now has none (lo = hi); one that can run, and has
+ * run since the check's last look at this item, has waited at most since
+ * that look; of one that has not run since, lo says nothing (INT64_MIN).
+ * Without the counts both are the wall time. */
+static void item_ran(struct worker *w, int64_t now, int64_t started, int64_t wait0,
+                     int64_t *lo, int64_t *hi)
+{
+    struct look *l = &w->look;
+    wq_cpuwait c;
+    *lo = *hi = now - started;
+    if (wait0 < 0 || wq_cpuwait_read_all(w->os_tid, &c) < 0)
+        return;
+    *hi -= c.wait_ns - wait0;
+    int ran_since = l->started == started &&
+                    (c.run_ns != l->seen.run_ns || c.runs != l->seen.runs);
+    *lo = !c.runnable ? *hi : ran_since ? *hi - (now - l->at) : INT64_MIN;
+    l->started = started;
+    l->at = now;
+    l->seen = c;
+}
+
+/* Called by the stop's watch thread every tick (20 ms). Only an item past
+ * the limit in wall time is looked at closely, and then not again before
+ * it could be past the limit by its run time. An item is interrupted when
+ * it has surely run past the limit: up to a tick or two after it did. */
 void wq_pool_check_timeouts(wq_pool *p)
 {
     int64_t now = wq_now_ns();
@@ -47,8 +117,19 @@ void wq_pool_check_timeouts(wq_pool *p)
     for (int i = 0; i < p->nstarted; i++) {
         struct worker *w = &p->w[i];
         int64_t item = atomic_load(&w->item);
-        if (item && now - atomic_load(&w->started) > limit)
+        int64_t started = atomic_load(&w->started);
+        int64_t wait0 = atomic_load(&w->wait0);
+        if (!item || now - started <= limit ||
+            (w->look.started == started && now < w->look.next))
+            continue;
+        int64_t lo, hi;
+        item_ran(w, now, started, wait0, &lo, &hi);
+        if (atomic_load(&w->item) != item || atomic_load(&w->started) != started)
+            continue;  /* the worker went on to another item meanwhile */
+        if (lo > limit)
             wq_stop_kick(p->conf.stop, w->id, item);
+        else
+            w->look.next = hi <= limit ? now + (limit - hi) : 0;
     }
 }
 
@@ -108,10 +189,8 @@ static enum wq_item attempt(struct worker *w, const char *item, size_t len,
     size_t mark = res ? res->len : 0;
     enum wq_item r;
     for (int tries = 0;; tries++) {
-        if (timed) {
-            atomic_store(&w->started, wq_now_ns());
-            atomic_store(&w->item, index);
-        }
+        if (timed)
+            mark_start(w, index);
         r = wq_lua_process(w->lua, item, len, index, c->format, c->fold, res, &w->err);
         if (timed)
             atomic_store(&w->item, 0);
