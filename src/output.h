@@ -5,7 +5,8 @@
  * List outputs arrive as chunks framed as frame.h says; a merged value
  * arrives whole. With a path, the output goes to a temporary file
  * beside it that wq_out_close renames into place, so the file is never seen
- * half-written. The writer knows nothing of threads or Lua.
+ * half-written. The writer knows nothing of Lua; one lock lets a process
+ * that ends at once close what it wrote (wq_out_abort_all).
  */
 #ifndef WQ_OUTPUT_H
 #define WQ_OUTPUT_H
@@ -30,5 +31,12 @@ int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err);
  * run was refused: what was there stays); standard output is still closed
  * well-formed. */
 int wq_out_close(wq_out *o, int keep, wq_buf *err);
+
+/* For a process about to end at once (a second signal), from any thread:
+ * waits (a second at most) for a write under way to end, then closes the
+ * list of every open output written as it goes (standard output, a FIFO)
+ * after the last whole chunk, and removes the temporary file of every
+ * other: such a file is left as it was. No write begins after it. */
+void wq_out_abort_all(void);
 
 #endif
