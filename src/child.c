@@ -212,14 +212,28 @@ static void tick(void)
     nanosleep(&t, NULL);
 }
 
-/* Reaps pid if it is a child of ours that has exited. Returns 1 if it was
- * reaped or is gone, 0 if it still runs (as ours or not). */
+static int registered(pid_t pid);
+
+/* Reaps pid if it is a child of ours that has exited and is not
+ * registered (the pid of a killed descendant may already be a new
+ * program's). Returns 1 if it was reaped or is gone, 0 if it still runs
+ * (as ours or not), -1 if it cannot be looked at now (a spawn is under
+ * way). */
 static int reap_pid(pid_t pid)
 {
     siginfo_t si = {0};
-    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) == 0)
-        return si.si_pid == pid;
-    return errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
+    int rc;
+    pthread_mutex_lock(&reg_mu);
+    if (spawning)
+        rc = -1;
+    else if (registered(pid))
+        rc = 0;
+    else if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) == 0)
+        rc = si.si_pid == pid;
+    else
+        rc = errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
+    pthread_mutex_unlock(&reg_mu);
+    return rc;
 }
 
 /* Waits until end for the processes of p, killed, to be gone, reaping
@@ -228,7 +242,7 @@ static int reap_pid(pid_t pid)
 static void reap_all(const struct pids *p, int64_t end)
 {
     for (int i = 0; i < p->n; i++)
-        while (!reap_pid(p->v[i]) && wq_now_ns() < end)
+        while (reap_pid(p->v[i]) != 1 && wq_now_ns() < end)
             tick();
 }
 
@@ -890,10 +904,9 @@ int wq_child_reap_adopted(void)
 {
     struct pids a = {0};
     int rc = adopted(&a);
-    for (int i = 0; i < a.n; i++) {
-        siginfo_t si;
-        waitid(P_PID, (id_t)a.v[i], &si, WEXITED | WNOHANG);
-    }
+    for (int i = 0; i < a.n; i++)
+        if (reap_pid(a.v[i]) < 0)
+            rc = -1;
     pids_free(&a);
     return rc;
 }
@@ -938,7 +951,7 @@ void wq_child_end_adopted(int warn)
     struct pids all = {0}, a = {0}, tree = {0};
     list_adopted(&all);
     for (int i = 0; i < all.n; i++)
-        if (!reap_pid(all.v[i]))  /* running, not a zombie */
+        if (reap_pid(all.v[i]) != 1)  /* running, not a zombie */
             pids_add(&a, all.v[i]);
     pids_free(&all);
     if (a.n == 0)

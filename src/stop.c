@@ -10,11 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "child.h"
+#include "clock.h"
 #include "glue.h"
 #include "output.h"
 
 #define KICK SIGPIPE
 #define WAKE SIGUSR2   /* ends the watch thread's wait */
+#define REAP_NS (50 * 1000 * 1000)  /* adopted processes are reaped at
+                                       most this often */
 
 struct slot {
     int used;
@@ -211,10 +214,13 @@ static void *watch_main(void *arg)
     watched(&set);
     int stopped = 0;  /* the signal of the stop */
     int reap = 0;     /* adopted processes may wait to be reaped */
+    int64_t next_reap = 0;
     while (!atomic_load(&s->unwatch)) {
         int sig;
-        if (reap)
-            reap = wq_child_reap_adopted() < 0;
+        if (reap && wq_now_ns() >= next_reap) {  /* a job that runs many */
+            reap = wq_child_reap_adopted() < 0;  /* programs makes many */
+            next_reap = wq_now_ns() + REAP_NS;   /* SIGCHLDs */
+        }
         if (s->tick || stopped || reap) {
             struct timespec tick = {0, 20 * 1000 * 1000};
             sig = sigtimedwait(&set, NULL, &tick);
