@@ -2,7 +2,10 @@
 -- program runs without a shell through exec; every child a job starts is
 -- ended, with its own children, when its item times out and when the run
 -- stops on a signal; an item that does not answer its interrupt ends the
--- run after a grace period.
+-- run after a grace period. A program the job left open never holds the
+-- end of the run, nor keeps a signal from ending it; a second signal
+-- leaves the output well-formed; processes that left their program's
+-- group (setsid) are ended too.
 local testing = require "luaworkq.testing"
 local support = require "support"
 

@@ -337,9 +337,6 @@ static int spawn(struct child *c, struct wq_children *owner, const char *path,
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
     set_attrs(&at);
-    pthread_mutex_lock(&reg_mu);
-    spawning++;
-    pthread_mutex_unlock(&reg_mu);
     for (int i = 0; i < 3; i++) {
         if (fds[i] == NULLDEV)
             posix_spawn_file_actions_addopen(&fa, i, "/dev/null",
@@ -347,6 +344,9 @@ static int spawn(struct child *c, struct wq_children *owner, const char *path,
         else if (fds[i] != i)
             posix_spawn_file_actions_adddup2(&fa, fds[i], i);
     }
+    pthread_mutex_lock(&reg_mu);
+    spawning++;  /* until enlist: a child of ours the reaper must not take */
+    pthread_mutex_unlock(&reg_mu);
     int rc = search ? posix_spawnp(&c->pid, path, &fa, &at, argv, environ)
                     : posix_spawn(&c->pid, path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

@@ -59,7 +59,8 @@ struct wq_lua {
                                        signal handler on this thread) */
     char killmsg[64];            /* the message of that error */
     /* The grace period (wq_lua_unanswered), read by other threads: */
-    _Atomic int hook;            /* the hook of the call running, or -1 */
+    _Atomic int hook;            /* the hook of the call running, LOADING
+                                    or CLOSING */
     _Atomic uint64_t calls;      /* calls begun and ended: odd while one runs */
     _Atomic uint64_t kill_call;  /* `calls` when a kill reached a call */
     _Atomic int64_t kill_ns;     /* when */
