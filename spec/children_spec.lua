@@ -2,7 +2,10 @@
 -- program runs without a shell through exec; every child a job starts is
 -- ended, with its own children, when its item times out and when the run
 -- stops on a signal; an item that does not answer its interrupt ends the
--- run after a grace period.
+-- run after a grace period. A program the job left open never holds the
+-- end of the run, nor keeps a signal from ending it; a second signal
+-- leaves the output well-formed; processes that left their program's
+-- group (setsid) are ended too.
 local testing = require "luaworkq.testing"
 local support = require "support"
 
@@ -343,4 +346,182 @@ end
     assert.are.equal(1, r.code)
     assert.matches("bad argument #2 to 'popen' %(invalid mode%)", r.stderr)
   end)
+end)
+
+-- Kills what a failing case may have left running: processes with `sleep
+-- MARK` in their command line, and the process whose pid is in pidfile.
+local function clean_up(marks, pidfile)
+  for _, mark in ipairs(marks) do
+    os.execute("pkill -KILL -f " .. quote("sleep " .. mark:gsub("%.", "[.]")))
+  end
+  local pid = pidfile and tonumber(testing.read_file(pidfile) or "")
+  if pid then os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
+end
+
+-- Whether process pid is there (kill -0 succeeds).
+local function alive(pid)
+  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+end
+
+describe("a program a job leaves open", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  -- Item 1 opens a program and never closes its handle. A run waits at
+  -- most 10 s here (proc.wait raises an error past it): the program runs
+  -- far longer.
+  local OPEN = [[
+local dir, mark = luaworkq.args.dir, luaworkq.args.mark
+local function touch(name) assert(io.open(dir .. "/" .. name, "w")):close() end
+function process(item, index)
+  if index == 1 then handle = io.popen("sleep " .. mark) end
+  return item
+end
+]]
+
+  it("is ended when its state closes, with one warning: the run ends at once", function()
+    local mark = marker()
+    finally(function() clean_up({mark}) end)
+    local proc = testing.spawn{job_source = OPEN, items = {"a", "b", "c"},
+                               args = {"-j", "1", "--set", "dir=" .. dir, "--set", "mark=" .. mark}}
+    local r = proc.wait(10)
+    assert.are.same({0, '["a","b","c"]\n',
+                     "luaworkq: worker 1: ended a program the job left open (io.popen): sleep "
+                     .. mark .. "\n"}, {r.code, r.stdout, r.stderr})
+    assert.are.equal(0, count(mark))
+  end)
+
+  -- {where the end of the run waits for the signal, the job's code}: the
+  -- job makes the marker "waiting" and then waits on a program until the
+  -- signal interrupts it.
+  local phases = {
+    {"in shutdown", [[
+function shutdown()
+  touch("waiting")
+  luaworkq.exec({"sleep", mark})
+end]]},
+    {"in a finalizer as its state closes", [[
+closing = setmetatable({}, {__gc = function()
+  touch("waiting")
+  luaworkq.exec({"sleep", mark})
+end})]]},
+  }
+  for _, phase in ipairs(phases) do
+    it("does not keep SIGINT from ending the run when it comes " .. phase[1], function()
+      local mark = marker()
+      finally(function() clean_up({mark}) end)
+      local proc = testing.spawn{job_source = OPEN .. phase[2], items = {"a", "b", "c"},
+        args = {"-j", "1", "--set", "dir=" .. dir, "--set", "mark=" .. mark}}
+      local waiting = testing.wait_for(dir .. "/waiting", 10)
+      proc.kill("INT")
+      local r = proc.wait(10)
+      assert.is_true(waiting, "the end of the run was never reached; stderr: " .. r.stderr)
+      -- An interrupted hook is not a failure to report.
+      assert.are.same({130, '["a","b","c"]\n',
+                       "luaworkq: worker 1: ended a program the job left open (io.popen): sleep "
+                       .. mark .. "\nluaworkq: interrupted: 3 done, 0 failed, 0 not processed\n"},
+                      {r.code, r.stdout, r.stderr})
+      assert.are.equal(0, count(mark))
+    end)
+  end
+end)
+
+describe("a second signal", function()
+  it("while items wait on programs ends the run at once with its JSON array closed", function()
+    local dir = testing.tmpdir()
+    local mark, mark2 = marker(), marker()
+    finally(function() clean_up({mark, mark2}) testing.remove_tree(dir) end)
+    -- Items a and b finish, c and d wait on programs. After the first
+    -- signal, each worker's shutdown opens a program and spins, so that
+    -- the run is still there for the second one.
+    local job = [[
+local dir, mark, mark2 = luaworkq.args.dir, luaworkq.args.mark, luaworkq.args.mark2
+function process(item)
+  if item == "c" or item == "d" then luaworkq.exec({"sleep", mark}) end
+  return item
+end
+function shutdown()
+  handle = io.popen("sleep " .. mark2)
+  assert(io.open(dir .. "/shutdown-" .. luaworkq.worker, "w")):close()
+  while true do end
+end
+]]
+    local proc = testing.spawn{job_source = job, items = {"a", "b", "c", "d"}, env = at_once_env(),
+      args = {"-j", "2", "--set", "dir=" .. dir, "--set", "mark=" .. mark, "--set", "mark2=" .. mark2}}
+    local waiting = testing.wait_for(function() return count(mark) >= 1 end, 10)
+    proc.kill("INT")
+    local spinning = testing.wait_for(function()
+      return testing.read_file(dir .. "/shutdown-1") and testing.read_file(dir .. "/shutdown-2")
+    end, 10)
+    proc.kill("TERM")
+    local r = proc.wait(10)
+    assert.is_true(waiting and spinning, "the run never got there; stderr: " .. r.stderr)
+    assert.are.equal(143, r.code)
+    -- What the writer had written when the signal came: a prefix.
+    local prefixes = {["[]\n"] = true, ['["a"]\n'] = true, ['["a","b"]\n'] = true}
+    assert.is_true(prefixes[r.stdout], "stdout: " .. r.stdout)
+    assert.are.same({0, 0}, {count(mark), count(mark2)})
+  end)
+end)
+
+describe("a process that left its program's group (setsid)", function()
+  local dir
+  before_each(function() dir = testing.tmpdir() end)
+  after_each(function() testing.remove_tree(dir) end)
+
+  -- Item 1's program starts a process in a session of its own that writes
+  -- its pid to a file and becomes `sleep MARK`; the program waits for it
+  -- ("wait") or, in the background case, exits at once, and the item waits
+  -- for the pid in the file.
+  local JOB = [[
+local dir, mark, how = luaworkq.args.dir, luaworkq.args.mark, luaworkq.args.how
+function process(item, index)
+  if index ~= 1 then return item end
+  local pidfile = dir .. "/pid"
+  local start = "setsid sh -c 'echo $$ > " .. pidfile .. "; exec sleep " .. mark .. "' &"
+  if how == "background" then
+    os.execute(start)  -- not exec: the process would hold its pipes open
+    local written
+    repeat
+      local f = io.open(pidfile)
+      written = f and f:read("a"):match("\n")
+      if f then f:close() end
+    until written
+  else
+    luaworkq.exec({"sh", "-c", start .. " wait"})
+  end
+  return item
+end
+]]
+
+  -- {how the run ends, options, signal, exit code, output, stderr pattern}
+  local ends = {
+    {"its item's --timeout", {"--timeout", "1", "-k"}, nil, 1, '["b"]\n',
+      "failed: timed out after 1 s\n"},
+    {"SIGINT", {}, "INT", 130, '[]\n', "^luaworkq: interrupted: 0 done, 0 failed, 2 not processed\n$"},
+    {"the end of the run, its program gone", {}, nil, 0, '["a","b"]\n',
+      "^luaworkq: ended a process that a program left running: PID %(%a+%)\n$", background = true},
+  }
+  for _, e in ipairs(ends) do
+    it("is ended on " .. e[1], function()
+      local mark, pidfile = marker(), dir .. "/pid"
+      finally(function() clean_up({mark}, pidfile) end)
+      local args = {"-j", "1", "--set", "dir=" .. dir, "--set", "mark=" .. mark,
+                    "--set", "how=" .. (e.background and "background" or "wait")}
+      for _, a in ipairs(e[2]) do args[#args + 1] = a end
+      local proc = testing.spawn{job_source = JOB, items = {"a", "b"}, args = args}
+      local started = testing.wait_for(function()
+        return (testing.read_file(pidfile) or ""):match("\n") ~= nil
+      end, 10)
+      if e[3] then proc.kill(e[3]) end
+      local r = proc.wait(10)
+      assert.is_true(started, "the process never started; stderr: " .. r.stderr)
+      local pid = tonumber(testing.read_file(pidfile))
+      assert.are.same({e[4], e[5]}, {r.code, r.stdout})
+      assert.matches(e[6]:gsub("PID", pid), r.stderr)
+      assert.is_true(testing.wait_for(function() return not alive(pid) end, 5),
+                     "process " .. pid .. " is still there")
+    end)
+  end
 end)

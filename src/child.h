@@ -15,11 +15,17 @@
  * fail and the message: the interrupt function has armed the state's hook,
  * which raises the error as the function returns (as it does for any C
  * function, so the traceback reads as usual). Ending a child means SIGTERM
- * to its group, SIGKILL to the group after WQ_CHILD_GRACE_MS if it has not
+ * to its group and to every descendant, also those that left the group
+ * (setsid), SIGKILL to what is left after WQ_CHILD_GRACE_MS if it has not
  * exited by then, and reaping it.
  *
- * A state's children are touched only by its own thread; wq_child_exit, from
- * any thread, only sends signals.
+ * luaworkq is the child subreaper of its process (from the first
+ * wq_child_open on): an orphan of a child is re-parented to it, and is
+ * ended at the latest at the end of the run (child.c says how).
+ *
+ * A state's children are touched only by its own thread; the functions
+ * that end or reap adopted processes and wq_child_exit, from any thread,
+ * touch only processes that are not registered, or send signals.
  */
 #ifndef WQ_CHILD_H
 #define WQ_CHILD_H
@@ -49,9 +55,30 @@ uint64_t wq_child_mark(const wq_children *k);
  * them, those of init's popen handles too). k may be NULL. */
 void wq_child_end_since(wq_children *k, uint64_t mark);
 
-/* Ends the process at once with code, sending SIGKILL to the group of
- * every registered child first: no child outlives the run. Safe from any
- * thread, not from a signal handler. */
+/* As the state of k closes (after shutdown, before lua_close): ends every
+ * child k still has, the programs of popen handles the job left open.
+ * Each handle is closed; a program that has not exited within the grace
+ * is ended, with one warning line naming worker (0: the host) and its
+ * command. From then on io.popen raises an error in that state (lua_close
+ * would never close a handle opened by a finalizer). k may be NULL. */
+void wq_child_end_left(wq_children *k, int worker);
+
+/* Reaps the adopted processes that have exited (call it on SIGCHLD).
+ * Returns 0, or -1 when a spawn was under way and nothing was looked at:
+ * call it again a little later. Any thread. */
+int wq_child_reap_adopted(void);
+
+/* At the end of the run, once no state runs: ends (SIGTERM, SIGKILL after
+ * the grace) every adopted process still running, with its descendants,
+ * and reaps them; with warn, one line names them first. Any thread. */
+void wq_child_end_adopted(int warn);
+
+/* SIGKILL to every registered child's group, and to every descendant and
+ * adopted process. Any thread, not a signal handler. */
+void wq_child_kill_all(void);
+
+/* Ends the process at once with code, after wq_child_kill_all: no child
+ * outlives the run. Safe from any thread, not from a signal handler. */
 _Noreturn void wq_child_exit(int code);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include "child.h"
 #include "clock.h"
@@ -29,6 +30,9 @@
 #include "streams.h"
 
 enum { MSGH = 1, PROCESS, MERGE, ACC, LAST };
+
+/* The `hook` of a state while it loads the job, and while it closes. */
+enum { LOADING = -1, CLOSING = -2 };
 
 #define BUF_MT "luaworkq.buf"
 
@@ -50,9 +54,13 @@ struct wq_lua {
                                     by the signal handler on this thread */
     _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
     int killed;                  /* the last error came from a kill */
+    volatile sig_atomic_t closing;  /* lua_close runs or ran: the hook is
+                                       never armed again (read by the
+                                       signal handler on this thread) */
     char killmsg[64];            /* the message of that error */
     /* The grace period (wq_lua_unanswered), read by other threads: */
-    _Atomic int hook;            /* the hook of the call running, or -1 */
+    _Atomic int hook;            /* the hook of the call running, LOADING
+                                    or CLOSING */
     _Atomic uint64_t calls;      /* calls begun and ended: odd while one runs */
     _Atomic uint64_t kill_call;  /* `calls` when a kill reached a call */
     _Atomic int64_t kill_ns;     /* when */
@@ -223,7 +231,9 @@ static int overdue(wq_lua *lw, int64_t now, wq_buf *what)
     if (hook == WQ_PROCESS)
         wq_buf_printf(what, "item %lld", (long long)atomic_load(&lw->item));
     else
-        wq_buf_printf(what, "%s", hook < 0 ? "loading the job" : hook_names[hook]);
+        wq_buf_printf(what, "%s", hook == LOADING   ? "loading the job"
+                                  : hook == CLOSING ? "closing the state"
+                                                    : hook_names[hook]);
     if (lw->worker)
         wq_buf_printf(what, " (worker %d)", lw->worker);
     wq_buf_printf(what, " did not stop within %g s of %s",
@@ -247,9 +257,13 @@ int wq_lua_unanswered(void)
     return found;
 }
 
-/* Hooks belong to each coroutine: the one running now is armed too. */
+/* Hooks belong to each coroutine: the one running now is armed too. A
+ * closing state is not armed: Lua runs no hooks in the finalizers that
+ * lua_close calls, and the state is freed at its end. */
 void wq_lua_arm(wq_lua *lw)
 {
+    if (lw->closing)
+        return;
     int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
     lua_sethook(lw->L, on_hook, mask, 1);
     if (lw->current)
@@ -546,10 +560,26 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     return lw;
 }
 
+/* The close counts as a call (LOADING's counterpart), so that a finalizer
+ * that never returns after an interrupt ends the run after the grace. */
+void wq_lua_end(wq_lua *lw)
+{
+    if (!lw || !lw->L)
+        return;
+    wq_child_end_left(lw->children, lw->worker);
+    lw->closing = 1;
+    atomic_store(&lw->hook, CLOSING);
+    atomic_fetch_add(&lw->calls, 1);
+    lua_close(lw->L);
+    atomic_fetch_add(&lw->calls, 1);
+    lw->L = NULL;
+}
+
 void wq_lua_close(wq_lua *lw)
 {
     if (!lw)
         return;
+    wq_lua_end(lw);
     pthread_mutex_lock(&states_mu);
     if (lw->prev)
         lw->prev->next = lw->next;
@@ -558,7 +588,6 @@ void wq_lua_close(wq_lua *lw)
     if (lw->next)
         lw->next->prev = lw->prev;
     pthread_mutex_unlock(&states_mu);
-    lua_close(lw->L);
     wq_buf_free(&lw->field);
     wq_heap_close(&lw->heap);
     free(lw);

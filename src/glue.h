@@ -59,6 +59,13 @@ enum wq_item {
 /* Creates a state for worker number `worker` (0: the host), runs the job's
  * top level and checks its hooks. Returns NULL with a message in err. */
 wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err);
+/* Ends the programs the job left open (child.h: wq_child_end_left) and
+ * closes the Lua state, running its finalizers. lw itself stays valid:
+ * kills are still recorded, and end a finalizer's wait on a program (call
+ * it while the thread is in the stop's registry); its hook is never armed
+ * again. */
+void wq_lua_end(wq_lua *lw);
+/* wq_lua_end, if not done, then frees lw. */
 void wq_lua_close(wq_lua *lw);
 int wq_lua_has(const wq_lua *lw, enum wq_hook hook);
 

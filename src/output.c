@@ -1,10 +1,20 @@
-/* output.c - the result writer; see output.h. */
+/*
+ * output.c - the result writer; see output.h.
+ *
+ * One lock, out_mu, is held for every write and for the list of open
+ * outputs, so that wq_out_abort_all, from another thread, finds each output
+ * between two whole writes: a chunk of results is written whole or not at
+ * all, and the list can be closed after it.
+ */
 #include "output.h"
 #include "paths.h"
 #include "tmpfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +31,32 @@ struct wq_out {
     enum wq_layout layout;
     int list, started, broken;
     int failed;           /* a write failed (reported once): later ones are not tried */
+    struct wq_out *prev, *next;  /* the open outputs, under out_mu */
 };
+
+static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
+static wq_out *outs;
+
+static void enlist(wq_out *o)
+{
+    pthread_mutex_lock(&out_mu);
+    o->next = outs;
+    if (outs)
+        outs->prev = o;
+    outs = o;
+    pthread_mutex_unlock(&out_mu);
+}
+
+/* Under out_mu. */
+static void delist(wq_out *o)
+{
+    if (o->prev)
+        o->prev->next = o->next;
+    else if (outs == o)
+        outs = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+}
 
 /* Opens a device or a pipe that path leads to, to be written as it is
  * (renaming over it would replace it), through wq_paths_open: never a
@@ -90,6 +125,7 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
         wq_out_close(o, 0, err);
         return NULL;
     }
+    enlist(o);
     return o;
 }
 
@@ -119,7 +155,7 @@ static int write_all(wq_out *o, const char *p, size_t len, wq_buf *err)
     return o->broken ? WQ_OUT_PIPE : WQ_OUT_OK;
 }
 
-int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
+static int list_chunk(wq_out *o, const char *p, size_t len, wq_buf *err)
 {
     if (len == 0)
         return o->broken ? WQ_OUT_PIPE : WQ_OUT_OK;
@@ -134,20 +170,39 @@ int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
     return write_all(o, p, len, err);
 }
 
+int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
+{
+    pthread_mutex_lock(&out_mu);
+    int rc = list_chunk(o, p, len, err);
+    pthread_mutex_unlock(&out_mu);
+    return rc;
+}
+
 int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err)
 {
+    pthread_mutex_lock(&out_mu);
     int rc = write_all(o, p, len, err);
     if (rc == WQ_OUT_OK && !raw && len > 0)
         rc = write_all(o, "\n", 1, err);
+    pthread_mutex_unlock(&out_mu);
     return rc;
+}
+
+/* Whether the end of o's list is to be written: "]", or "[]" when empty. */
+static int list_open(const wq_out *o)
+{
+    return o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && !o->failed &&
+           o->fd >= 0;
 }
 
 int wq_out_close(wq_out *o, int keep, wq_buf *err)
 {
+    pthread_mutex_lock(&out_mu);
+    delist(o);
     int rc = o->failed ? WQ_OUT_ERROR : WQ_OUT_OK;
-    if (o->list && o->layout == WQ_LAYOUT_JSON && !o->broken && !o->failed &&
-        o->fd >= 0 && (keep || !o->tmp))
+    if (list_open(o) && (keep || !o->tmp))
         rc = write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3, err);
+    pthread_mutex_unlock(&out_mu);
     if (o->tmp) {
         if (close(o->fd) != 0 && rc == WQ_OUT_OK && keep) {
             wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));
@@ -169,4 +224,28 @@ int wq_out_close(wq_out *o, int keep, wq_buf *err)
     free(o->tmp);
     free(o);
     return rc;
+}
+
+/* How long wq_out_abort_all waits for a write under way, or for room in a
+ * pipe to end the list. */
+#define ABORT_MS 1000
+
+void wq_out_abort_all(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ABORT_MS / 1000;
+    if (pthread_mutex_timedlock(&out_mu, &until) != 0)
+        return;  /* a write blocks (a pipe nobody reads): leave it torn */
+    for (wq_out *o = outs; o; o = o->next) {
+        if (o->tmp) {
+            unlink(o->tmp);  /* the file is left as it was */
+            continue;
+        }
+        struct pollfd p = {o->fd, POLLOUT, 0};
+        if (list_open(o) && poll(&p, 1, ABORT_MS) == 1)
+            write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3,
+                      &(wq_buf)WQ_BUF_INIT);
+    }
+    /* out_mu stays held: no write begins before the process ends. */
 }

@@ -9,7 +9,8 @@
  * A path that is a symbolic link is followed to its target, which gets the
  * new content, unless paths.h refuses the link (another user's, planted in
  * a sticky world-writable folder; a block device). The writer knows
- * nothing of threads or Lua.
+ * nothing of Lua; one lock lets a process that ends at once close what it
+ * wrote (wq_out_abort_all).
  */
 #ifndef WQ_OUTPUT_H
 #define WQ_OUTPUT_H
@@ -34,5 +35,12 @@ int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err);
  * run was refused: what was there stays); standard output is still closed
  * well-formed. */
 int wq_out_close(wq_out *o, int keep, wq_buf *err);
+
+/* For a process about to end at once (a second signal), from any thread:
+ * waits (a second at most) for a write under way to end, then closes the
+ * list of every open output written as it goes (standard output, a FIFO)
+ * after the last whole chunk, and removes the temporary file of every
+ * other: such a file is left as it was. No write begins after it. */
+void wq_out_abort_all(void);
 
 #endif

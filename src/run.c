@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "batch.h"
+#include "child.h"
 #include "input.h"
 #include "journal.h"
 #include "output.h"
@@ -312,6 +313,18 @@ static enum wq_outcome conclude(struct run *r, int failures)
     return failures || t->failed ? WQ_OUTCOME_FAILED : WQ_OUTCOME_OK;
 }
 
+/* The end of the run, still under the stop's watch: the host state closes
+ * (in the registry, as a worker's does), then what the job's programs left
+ * running in the background is ended, named unless a signal stopped the
+ * run (it asked for everything to end). */
+static void close_host(struct run *r)
+{
+    wq_stop_enter(r->stop, 0, r->host);
+    wq_lua_end(r->host);
+    wq_stop_leave(r->stop, 0);
+    wq_child_end_adopted(!wq_stop_is_signal(wq_stop_reason(r->stop)));
+}
+
 static void check_timeouts(void *pool)
 {
     wq_pool_check_timeouts(pool);
@@ -331,6 +344,7 @@ static enum wq_outcome execute(struct run *r)
     int failures = run_stages(r);
     if (failures >= 0)
         failures += wind_up(r);
+    close_host(r);
     wq_stop_unwatch(r->stop);
     wq_buf_free(&err);
     return failures < 0 ? WQ_OUTCOME_REFUSED : conclude(r, failures);

@@ -10,10 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "child.h"
+#include "clock.h"
 #include "glue.h"
+#include "output.h"
 
 #define KICK SIGPIPE
 #define WAKE SIGUSR2   /* ends the watch thread's wait */
+#define REAP_NS (50 * 1000 * 1000)  /* adopted processes are reaped at
+                                       most this often */
 
 struct slot {
     int used;
@@ -74,7 +78,17 @@ static void watched(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGCHLD);
     sigaddset(set, WAKE);
+}
+
+/* Ends the process at once: the jobs' programs are killed, the outputs
+ * closed well-formed where they can be (output.h), then the exit. */
+static _Noreturn void end_at_once(int code)
+{
+    wq_child_kill_all();
+    wq_out_abort_all();
+    wq_child_exit(code);
 }
 
 void wq_stop_signals(void)
@@ -199,25 +213,33 @@ static void *watch_main(void *arg)
     sigset_t set;
     watched(&set);
     int stopped = 0;  /* the signal of the stop */
+    int reap = 0;     /* adopted processes may wait to be reaped */
+    int64_t next_reap = 0;
     while (!atomic_load(&s->unwatch)) {
         int sig;
-        if (s->tick || stopped) {
+        if (reap && wq_now_ns() >= next_reap) {  /* a job that runs many */
+            reap = wq_child_reap_adopted() < 0;  /* programs makes many */
+            next_reap = wq_now_ns() + REAP_NS;   /* SIGCHLDs */
+        }
+        if (s->tick || stopped || reap) {
             struct timespec tick = {0, 20 * 1000 * 1000};
             sig = sigtimedwait(&set, NULL, &tick);
             if (sig < 0) {
                 if (s->tick)
                     s->tick(s->tick_arg);
                 if (wq_lua_unanswered())  /* as a second signal would; 1: */
-                    wq_child_exit(stopped ? 128 + stopped : 1);  /* failed */
+                    end_at_once(stopped ? 128 + stopped : 1);  /* failed */
                 continue;
             }
         } else if (sigwait(&set, &sig) != 0) {
             continue;
         }
-        if (sig == WAKE)
+        if (sig == SIGCHLD)
+            reap = 1;
+        if (sig == WAKE || sig == SIGCHLD)
             continue;
         if (stopped)
-            wq_child_exit(128 + sig);  /* the second signal: at once */
+            end_at_once(128 + sig);  /* the second signal: at once */
         stopped = sig;
         wq_stop_request(s, sig == SIGINT ? WQ_STOP_SIGINT : WQ_STOP_SIGTERM);
     }

@@ -22,7 +22,9 @@
  *
  * The watch thread alone takes SIGINT and SIGTERM (every other thread
  * blocks them): the first is an orderly stop, the second ends the process
- * at once (wq_child_exit: the jobs' children are killed first). It also
+ * at once (the jobs' children are killed first, then the outputs are
+ * closed well-formed: wq_out_abort_all, wq_child_exit). It takes SIGCHLD
+ * too, to reap the processes luaworkq adopted (child.h). It also
  * calls a periodic tick (per-item timeouts) and, while a timeout or a stop
  * by signal may be pending, checks the grace period (wq_lua_unanswered): a
  * state that has not answered its interrupt ends the process as a second
@@ -105,8 +107,9 @@ void wq_stop_leave(wq_stop *s, int slot);
 /* Interrupts the item of this index (a timeout) in slot's state. */
 void wq_stop_kick(wq_stop *s, int slot, int64_t item);
 
-/* Blocks SIGINT and SIGTERM in the calling thread (and the threads it
- * starts) and installs KICK's handler. Call before starting any thread. */
+/* Blocks SIGINT, SIGTERM and SIGCHLD in the calling thread (and the
+ * threads it starts) and installs KICK's handler. Call before starting any
+ * thread. */
 void wq_stop_signals(void);
 /* Starts the watch thread; tick (if not NULL) is called every 20 ms. Returns
  * 0, or -1 with a message in err. */

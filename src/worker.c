@@ -287,13 +287,19 @@ static int start_state(struct worker *w)
     return 0;
 }
 
+/* Runs shutdown and closes the state. The worker stays in the stop's
+ * registry until the state is closed: a signal still ends what the close
+ * waits on (a finalizer's program), and the programs the job left open are
+ * ended there. A shutdown that a signal interrupted is not a failure. */
 static void stop_state(struct worker *w)
 {
     wq_stop *stop = w->pool->conf.stop;
     if (!w->lua)
         return;
-    if (wq_lua_shutdown(w->lua, &w->err) < 0)
+    if (wq_lua_shutdown(w->lua, &w->err) < 0 &&
+        !wq_stop_is_signal(wq_stop_reason(stop)))
         wq_stop_fail(stop, WQ_GOING, "shutdown", w->id, &w->err);  /* others go on */
+    wq_lua_end(w->lua);
     wq_stop_leave(stop, w->id);
     wq_lua_close(w->lua);
     w->lua = NULL;
