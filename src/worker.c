@@ -42,6 +42,10 @@ struct worker {
     int os_tid;                  /* the thread's id, set before its first item */
     int64_t waited_at, waited;   /* its last reading of its wait: when, what */
     struct look look;            /* the timeout check's, kept by its thread */
+    pthread_mutex_t ending;      /* held by the check from its last look at
+                                    an attempt to its kick, and by the worker
+                                    to end an attempt: a kick never reaches
+                                    the retry that follows the attempt */
     wq_lua *lua;                 /* its state, touched by its thread alone */
     wq_buf err;
     int64_t items, busy_ns;      /* for --stats, read after the join */
@@ -124,12 +128,14 @@ void wq_pool_check_timeouts(wq_pool *p)
             continue;
         int64_t lo, hi;
         item_ran(w, now, started, wait0, &lo, &hi);
+        pthread_mutex_lock(&w->ending);
         if (atomic_load(&w->item) != item || atomic_load(&w->started) != started)
-            continue;  /* the worker went on to another item meanwhile */
-        if (lo > limit)
+            ;  /* the worker went on to another item or attempt meanwhile */
+        else if (lo > limit)
             wq_stop_kick(p->conf.stop, w->id, item);
         else
             w->look.next = hi <= limit ? now + (limit - hi) : 0;
+        pthread_mutex_unlock(&w->ending);
     }
 }
 
@@ -192,8 +198,11 @@ static enum wq_item attempt(struct worker *w, const char *item, size_t len,
         if (timed)
             mark_start(w, index);
         r = wq_lua_process(w->lua, item, len, index, c->format, c->fold, res, &w->err);
-        if (timed)
+        if (timed) {
+            pthread_mutex_lock(&w->ending);
             atomic_store(&w->item, 0);
+            pthread_mutex_unlock(&w->ending);
+        }
         if (res && r != WQ_ITEM_OK && r != WQ_ITEM_MERGE_FAILED)
             res->len = mark;
         if (r != WQ_ITEM_FAILED || tries >= c->retries ||
@@ -372,6 +381,9 @@ wq_pool *wq_pool_new(const wq_poolconf *conf)
     if (p) {
         memset(p, 0, size);
         p->conf = *conf;
+        for (int i = 0; i < conf->job->workers; i++)
+            if (pthread_mutex_init(&p->w[i].ending, NULL))
+                abort();  /* cannot fail with default attributes on Linux */
     }
     return p;
 }
@@ -412,5 +424,7 @@ void wq_pool_worker_stats(const wq_pool *p, int i, int64_t *items, int64_t *busy
 
 void wq_pool_free(wq_pool *p)
 {
+    for (int i = 0; p && i < p->conf.job->workers; i++)
+        pthread_mutex_destroy(&p->w[i].ending);
     free(p);
 }
