@@ -83,4 +83,24 @@ return {
   {file = "src/tmpfile.c", from = "flock(fd, LOCK_EX | LOCK_NB) == 0 && still_named(fd, name)",
    to = "still_named(fd, name)", tests = {"temporaries_spec"},
    why = "a running run's temporary file swept by another"},
+  -- stop.c: exit codes
+  {file = "src/stop.c", from = "end_at_once(128 + sig);", to = "end_at_once(128 + stopped);",
+   tests = {"children_spec", "stop_spec"}, why = "a second signal exits with the first one's code"},
+  {file = "src/stop.c", from = "end_at_once(stopped ? 128 + stopped : 1);", to = "end_at_once(1);",
+   tests = {"children_spec", "stop_spec"}, why = "a stuck item after a signal exits 1, not 130/143"},
+  -- worker.c: retries and timeouts
+  {file = "src/worker.c", from = "tries >= c->retries", to = "tries > c->retries",
+   tests = {"limits_spec", "children_spec"}, why = "one retry more than --retries says"},
+  {file = "src/worker.c", from = "if (lo > limit)", to = "if (lo > 10 * limit)",
+   tests = {"limits_spec", "children_spec"}, why = "an item runs ten times its --timeout"},
+  -- reader.c: shards
+  {file = "src/reader.c", from = "(index - 1) % c->shard_n == c->shard_k - 1",
+   to = "index % c->shard_n == c->shard_k - 1", tests = {"shard_spec"},
+   why = "a shard takes its neighbour's items"},
+  -- child.c: programs, their groups and descendants
+  {file = "src/child.c", from = "signal_child(cs[i], trees ? &trees[i] : &spare, SIGKILL);",
+   to = "signal_child(cs[i], trees ? &trees[i] : &spare, SIGTERM);", tests = {"children_spec"},
+   why = "a program that ignores SIGTERM outlives its timeout"},
+  {file = "src/child.c", from = "prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);", to = "(void)0;",
+   tests = {"children_spec"}, why = "a program's setsid descendant outlives the run"},
 }
