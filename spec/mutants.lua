@@ -103,4 +103,15 @@ return {
    why = "a program that ignores SIGTERM outlives its timeout"},
   {file = "src/child.c", from = "prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);", to = "(void)0;",
    tests = {"children_spec"}, why = "a program's setsid descendant outlives the run"},
+  -- codec.c: the JSON decoder
+  {file = "src/codec.c", from = "lim = (uint64_t)INT64_MAX + (uint64_t)neg;", to = "lim = (uint64_t)INT64_MAX;",
+   tests = {"c_codec", "json_spec", "ndjson_in_spec", "script_api_spec"},
+   why = "the least 64-bit integer decoded as a float"},
+  {file = "src/codec.c", from = "size_t e = i < n && s[i] == '0' ? i + 1 : skip_digits(s, i, n);",
+   to = "size_t e = skip_digits(s, i, n);",
+   tests = {"c_codec", "json_spec", "ndjson_in_spec", "script_api_spec"},
+   why = "a number with a leading zero (01) decoded"},
+  {file = "src/codec.c", from = "if (cp >= 0xD800 && cp <= 0xDFFF)", to = "if (cp >= 0xD800 && cp <= 0xDBFF)",
+   tests = {"c_codec", "json_spec", "ndjson_in_spec", "script_api_spec"},
+   why = "a lone low surrogate escape decoded"},
 }
