@@ -3,6 +3,7 @@
  * exit code. Everything else is in run.c.
  */
 #define _GNU_SOURCE  /* sched_getaffinity */
+#include <ctype.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "input.h"
 #include "paths.h"
 #include "report.h"
 #include "run.h"
@@ -39,6 +41,10 @@ static const char usage[] =
     "                         of its fields\n"
     "      --header           with --csv/--tsv: each file's first record names the\n"
     "                         fields; items are tables keyed by those names\n"
+    "      --max-record SIZE  the longest record, in bytes or with a K, M or G\n"
+    "                         suffix (KiB, MiB, GiB); a longer one fails as its\n"
+    "                         item (default 1G, or a quarter of the memory\n"
+    "                         available if that is less)\n"
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
     "  -o, --output FILE      write the result to FILE (never half-written)\n"
     "  -f, --format FMT       json (default), ndjson or lines\n"
@@ -72,7 +78,8 @@ static const char usage[] =
 enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
        OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
-       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES };
+       OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES,
+       OPT_MAX_RECORD };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
@@ -82,6 +89,7 @@ static const struct option longopts[] = {
     {"csv", no_argument, NULL, OPT_CSV},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"header", no_argument, NULL, OPT_HEADER},
+    {"max-record", required_argument, NULL, OPT_MAX_RECORD},
     {"ndjson-in", no_argument, NULL, OPT_NDJSON_IN},
     {"output", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
@@ -118,6 +126,29 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* --max-record SIZE: a whole number of bytes, or of KiB, MiB or GiB with
+ * a K, M or G suffix (KiB, MiB, GiB are taken too), from 1 byte to 1 TiB. */
+static int parse_size(const char *s, size_t *out)
+{
+    static const char units[] = "KMG";
+    char *end;
+    errno = 0;
+    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    int c = v ? toupper((unsigned char)*end) : 0;
+    const char *unit = c ? strchr(units, c) : NULL;
+    int shift = unit ? 10 * (int)(unit - units + 1) : 0;
+    const char *rest = unit ? end + 1 : v ? end : s;
+    if (unit && strcmp(rest, "iB") == 0)
+        rest += 2;
+    if (errno || v == 0 || *rest || v > (1ull << 40) >> shift) {
+        wq_reportf("--max-record: '%s' is not a size: a whole number of bytes, or of "
+                   "KiB, MiB or GiB with a K, M or G after it, from 1 to 1024G", s);
+        return -1;
+    }
+    *out = (size_t)(v << shift);
     return 0;
 }
 
@@ -213,6 +244,7 @@ static int parse_option(int c, const char *arg, wq_opts *o)
     case '0': case 'd': case OPT_PARAGRAPH: case OPT_CSV: case OPT_TSV:
         return record_format(o, c, arg);
     case OPT_HEADER: o->job.rec.header = 1; return 0;
+    case OPT_MAX_RECORD: return parse_size(arg, &o->job.rec.max);
     case OPT_NDJSON_IN: o->job.ndjson_in = o->job.rec.ndjson = 1; return 0;
     case 'o': o->output = arg; return 0;
     case 'f': return parse_format(arg, &o->layout);
@@ -373,6 +405,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         rc = check_combination(&o);
+    if (rc == 0 && !o.job.rec.max)
+        o.job.rec.max = wq_input_max_default();
     if (o.quiet)
         o.progress = 0;
     if (rc == 0) {
