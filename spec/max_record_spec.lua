@@ -133,6 +133,14 @@ describe("a record longer than --max-record", function()
     assert.truthy(kb < 100 * 1024, kb .. " KB")
   end)
 
+  it("skips a record that runs to the end of a compressed file", function()
+    local path = dir .. "/end.gz"
+    sh(("{ printf 'a\\n'; head -c 8388608 /dev/zero; } | gzip > %s"):format(q(path)))
+    local r = run({"-k", "--max-record", "1M"}, nil, {path})
+    assert.are.same({1, "1 end.gz:1 a\n", too_long(2, path .. ":2", "1 MiB")
+                     .. "luaworkq: 1 done, 1 failed\n"}, {r.code, r.stdout, r.stderr})
+  end)
+
   it("refuses a header record longer than the bound with exit 2", function()
     local r = run({"--csv", "--header", "--max-record", "8"}, "a_long_name,b\n1,2\n")
     assert.equals(2, r.code)

@@ -43,7 +43,8 @@ local function run(args, input, files, job)
   return testing.run{job_source = job or ECHO, input = input, files = files, args = all}
 end
 
-local lines = require("support").lines_of
+local support = require("support")
+local lines = support.lines_of
 
 -- Runs python3 with a program; returns its stdout.
 local function python(program, ...)
@@ -274,6 +275,19 @@ describe("compressed input", function()
     assert.are.same({"1 c.csv.zst:2 [k=1|v=a\\x0Ab]"},
                     lines(run({"--csv", "--header"}, nil, {z}).stdout))
   end)
+
+  -- A read that the end of the stream fills exactly used to be taken for
+  -- truncated data.
+  for _, tool in ipairs({{"gzip", "gz"}, {"xz", "xz"}, {"zstd -q", "zst"}}) do
+    it("reads " .. tool[1] .. " data of exactly 1 MiB, as long as a read", function()
+      local mib = testing.write_file(dir .. "/mib", (("x"):rep(1023) .. "\n"):rep(1024))
+      local z = mib .. "." .. tool[2]
+      sh(("%s -c %s > %s"):format(tool[1], q(mib), q(z)))
+      local r = run({"--stats"}, nil, {z}, "function process() end")
+      assert.are.same({0, "", "luaworkq: 1024 done, 0 failed"},
+                      {r.code, r.stdout, support.last_line(r.stderr)})
+    end)
+  end
 
   it("drops the BOM at the start of each file, compressed or not, with --csv --header",
     function()

@@ -256,6 +256,8 @@ static int step(wq_decomp *d, char *out, size_t cap, size_t *made)
 static ssize_t codec_read(wq_decomp *d, char *out, size_t cap, int may_read, wq_buf *err)
 {
     size_t produced = 0;
+    if (d->full && d->ended)
+        d->full = 0;  /* a stream that ended as it filled the output holds no more */
     may_read = may_read && !d->full;
     for (;;) {
         int more_in = d->in_pos < d->in_len;
