@@ -277,8 +277,8 @@ describe("compressed input", function()
   end)
 
   -- A read that the end of the stream fills exactly used to be taken for
-  -- truncated data.
-  for _, tool in ipairs({{"gzip", "gz"}, {"xz", "xz"}, {"zstd -q", "zst"}}) do
+  -- truncated data (xz never was: its codec says the end again).
+  for _, tool in ipairs({{"gzip", "gz"}, {"zstd -q", "zst"}}) do
     it("reads " .. tool[1] .. " data of exactly 1 MiB, as long as a read", function()
       local mib = testing.write_file(dir .. "/mib", (("x"):rep(1023) .. "\n"):rep(1024))
       local z = mib .. "." .. tool[2]
