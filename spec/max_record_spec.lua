@@ -141,6 +141,22 @@ describe("a record longer than --max-record", function()
                      .. "luaworkq: 1 done, 1 failed\n"}, {r.code, r.stdout, r.stderr})
   end)
 
+  it("writes an --errors record without its bytes, and is not journaled: a rerun " ..
+     "with a larger bound runs it", function()
+    local input = testing.write_file(dir .. "/j.txt", "a\n" .. ("x"):rep(2000) .. "\nb\n")
+    local journal, errors = dir .. "/j.journal", dir .. "/j.errors"
+    os.remove(journal)
+    local r = run({"-k", "--max-record", "1K", "--journal", journal, "--errors", errors},
+                  nil, {input})
+    assert.are.same({1, "1 j.txt:1 a\n3 j.txt:3 b\n"}, {r.code, r.stdout})
+    assert.equals('{"error":"record longer than the --max-record bound of 1 KiB","index":2,' ..
+                  '"input":"","line":2,"source":"' .. input .. '","traceback":""}\n',
+                  testing.read_file(errors))
+    r = run({"-k", "--journal", journal}, nil, {input})
+    assert.are.same({0, "", "1 j.txt:1 a\n2 j.txt:2 " .. ("x"):rep(2000) .. "\n3 j.txt:3 b\n"},
+                    {r.code, r.stderr, r.stdout})
+  end)
+
   it("refuses a header record longer than the bound with exit 2", function()
     local r = run({"--csv", "--header", "--max-record", "8"}, "a_long_name,b\n1,2\n")
     assert.equals(2, r.code)
