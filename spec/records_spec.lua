@@ -475,6 +475,12 @@ describe("testing.run", function()
     assert.has_error(function()
       testing.run{job_source = ECHO, items = {"a\0b"}, args = {"-0"}}
     end)
+    assert.has_error(function()
+      testing.run{job_source = ECHO, items = {{"a\rb"}}, args = {"--tsv"}}
+    end)
+    assert.has_error(function()
+      testing.run{job_source = ECHO, items = {"a\rb"}, args = {"--tsv"}}
+    end)
   end)
 end)
 
