@@ -186,10 +186,11 @@ static int crlf_end(const char *p, size_t i, size_t n, int eof, size_t *len,
     return 1;
 }
 
-/* Where a plain record ends if it is short: the first "\n" in the next
- * bytes, when no byte before it (but a "\r" just before) is one of the
- * two given. Returns its position, or n. Bounded, so that a file whose
- * lines end in bare "\r" is not searched to its end for each record. */
+/* Where a short record ends when it holds neither c1 nor c2: at the first
+ * "\n" among the next LOOK bytes (at the "\r" of a "\r\n"). Returns that
+ * position, or n when there is none or a byte before it is c1 or c2 (the
+ * caller then scans byte by byte). Bounded, so that a file whose lines end
+ * in a bare "\r" is not searched to its end for each record. */
 static size_t short_line(const char *p, size_t i, size_t n, int c1, int c2)
 {
     enum { LOOK = 256 };
