@@ -11,7 +11,11 @@
  *   2  records: the second byte picks the format (lines, NUL, a delimiter
  *      taken from the input, paragraphs, CSV, TSV); the records found in the
  *      whole buffer must be those found when the same bytes come in pieces,
- *      as a pipe delivers them, and CSV/TSV records split into fields.
+ *      as a pipe delivers them, and CSV/TSV records split into fields. With
+ *      a small bound on a record's length (--max-record), kept as input.c
+ *      keeps it (a longer record is dropped as the search passes its
+ *      bytes), the records must be the same ones at the same lines, those
+ *      longer than the bound marked so.
  *
  * Built as a libFuzzer target with -DWQ_LIBFUZZER (clang -fsanitize=fuzzer,
  * see README "Development"); otherwise main() runs seeds and deterministic
@@ -98,18 +102,22 @@ struct rec {
     int64_t line;
 };
 
+#define TOO_LONG SIZE_MAX  /* the len of a record longer than the bound */
+
 /* The records of p[0..n) as input.c finds them, the bytes arriving in
- * pieces of the sizes that steps gives in turn (0: all at once). Returns
- * how many (at most max), or -1 if one was found past what had come. */
+ * pieces of the sizes that steps gives in turn (0: all at once), records
+ * longer than max (0: no bound) dropped as input.c drops them. Returns how
+ * many (at most out_max are kept), or -1 if one was found past what had
+ * come. */
 static int scan_all(const wq_recfmt *f, const char *p, size_t n, const uint8_t *steps,
-                    size_t nsteps, struct rec *out, int max)
+                    size_t nsteps, size_t max, struct rec *out, int out_max)
 {
     size_t start = 0, have = nsteps ? 0 : n, k = 0;
     int64_t line = 1;
     wq_scan s = WQ_SCAN_INIT;
-    int count = 0;
+    int count = 0, skipping = 0;
     for (;;) {
-        if (s.pos == 0) {
+        if (s.pos == 0 && s.dropped == 0) {
             size_t lead = wq_record_lead(f, p + start, have - start);
             start += lead;
             line += (int64_t)lead;
@@ -119,7 +127,15 @@ static int scan_all(const wq_recfmt *f, const char *p, size_t n, const uint8_t *
         int rc = wq_record_end(f, &s, p + start, have - start, have == n, &len, &skip, &lines);
         if (rc < 0)
             return count;
+        if (rc == 0 && max && !skipping && s.pos > max) {
+            if (count < out_max)  /* out at once; the rest is dropped as it comes */
+                out[count] = (struct rec){start, TOO_LONG, line};
+            count++;
+            skipping = 1;
+        }
         if (rc == 0) {
+            if (skipping)
+                start += wq_record_drop(f, &s, p + start);
             if (have == n)
                 return -1;   /* at eof there is a record or none */
             have += 1 + steps[k++ % nsteps] % 64;
@@ -128,19 +144,31 @@ static int scan_all(const wq_recfmt *f, const char *p, size_t n, const uint8_t *
         }
         if (start + len + skip > have)
             return -1;
-        if (count < max)
-            out[count] = (struct rec){start, len, line};
-        count++;
+        if (!skipping && count < out_max)
+            out[count] = (struct rec){start, max && len > max ? TOO_LONG : len, line};
+        count += !skipping;
+        skipping = 0;
         line += lines;
         start += len + skip;
         s = (wq_scan)WQ_SCAN_INIT;
     }
 }
 
+/* Whether the records found under a bound (b) are those found without one
+ * (a): the same starts and lines, the same lengths but where longer. */
+static int same_bounded(const struct rec *a, const struct rec *b, int n, size_t max)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i].at != b[i].at || a[i].line != b[i].line ||
+            b[i].len != (a[i].len > max ? TOO_LONG : a[i].len))
+            return 0;
+    return 1;
+}
+
 static void fuzz_records(const uint8_t *data, size_t size)
 {
     enum { MAX = 4096 };
-    static struct rec whole[MAX], pieces[MAX];
+    static struct rec whole[MAX], pieces[MAX], bounded[MAX];
     if (size < 2)
         return;
     wq_recfmt f = {.kind = WQ_REC_LINES};
@@ -170,13 +198,18 @@ static void fuzz_records(const uint8_t *data, size_t size)
     if (!text)
         return;
     memcpy(text, p, n);
-    int a = scan_all(&f, text, n, NULL, 0, whole, MAX);
-    int b = scan_all(&f, text, n, data, size, pieces, MAX);
+    size_t max = 1 + data[size - 1] % 16;
+    int a = scan_all(&f, text, n, NULL, 0, 0, whole, MAX);
+    int b = scan_all(&f, text, n, data, size, 0, pieces, MAX);
+    int c = scan_all(&f, text, n, data + 1, size - 1, max, bounded, MAX);
     require(a >= 0 && a == b, "the records differ when the bytes come in pieces", data, size);
+    require(a == c, "a bound on records changes their number", data, size);
     decoded[2] += a > 0;
     for (int i = 0; i < a && i < MAX; i++)
         require(whole[i].at == pieces[i].at && whole[i].len == pieces[i].len &&
                 whole[i].line == pieces[i].line, "a record differs in pieces", data, size);
+    require(same_bounded(whole, bounded, a < MAX ? a : MAX, max),
+            "a bound on records changes a record or a line", data, size);
     if (f.kind == WQ_REC_CSV || f.kind == WQ_REC_TSV) {
         wq_buf tmp = WQ_BUF_INIT;
         for (int i = 0; i < a && i < MAX; i++) {
@@ -231,6 +264,10 @@ static const struct seed {
     SEED("\2\3\n\na\nb\n\n\nc\n"),
     SEED("\2\4a,\"b\"\"c\",d\r\n\"x\ny\",z\n\"open"),
     SEED("\2\5a\tb\t\nc"),
+    SEED("\2\4a,b\rc\r\n\"x\ry\",\"\"\r\r\nlong field past the bound\r"),
+    SEED("\2\5a\tb\rc\r\nd\r\r\n\tlong field past the bound\ne"),
+    SEED("\2\3a\nlong paragraph\npast the bound\n\n\nb"),
+    SEED("\2\2\2==long record\npast the bound\n==b==c"),
 };
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;

@@ -43,7 +43,8 @@ local function run(args, input, files, job)
   return testing.run{job_source = job or ECHO, input = input, files = files, args = all}
 end
 
-local lines = require("support").lines_of
+local support = require("support")
+local lines = support.lines_of
 
 -- Runs python3 with a program; returns its stdout.
 local function python(program, ...)
@@ -92,6 +93,18 @@ describe("record formats", function()
        "3 stdin:4 [id=3]"}},
     {"gives --tsv --header", {"--tsv", "--header"}, "k\tv\nx\ty\n",
       {"1 stdin:2 [k=x|v=y]"}},
+    {"gives --csv --header a file Excel saved as CSV UTF-8: the BOM is not data",
+      {"--csv", "--header"}, "\239\187\191id,name\r\n1,a\r\n2,b\r\n",
+      {"1 stdin:2 [id=1|name=a]", "2 stdin:3 [id=2|name=b]"}},
+    {"gives --csv: a BOM without --header is not data either", {"--csv"},
+      "\239\187\191\"a\",b\n", {"1 stdin:1 [a|b]"}},
+    {"gives --csv with bare CR line ends: CR ends a record, but not in quotes",
+      {"--csv"}, 'id,name\r1,"x\ry"\r\r2,b', {"1 stdin:1 [id|name]", "2 stdin:2 [1|x\\x0Dy]",
+      "3 stdin:3 []", "4 stdin:4 [2|b]"}},
+    {"gives --csv --header with bare CR line ends", {"--csv", "--header"},
+      "id,name\r1,a\r2,b\r", {"1 stdin:2 [id=1|name=a]", "2 stdin:3 [id=2|name=b]"}},
+    {"gives --tsv --header with a BOM and bare CR line ends", {"--tsv", "--header"},
+      "\239\187\191k\tv\rx\ty\r\nz\tw", {"1 stdin:2 [k=x|v=y]", "2 stdin:3 [k=z|v=w]"}},
   }
   for _, case in ipairs(cases) do
     it(case[1], function()
@@ -144,6 +157,10 @@ describe("CSV against Python's csv module", function()
 import random, sys
 r = random.Random(11)
 pieces = ['a', 'b c', ',', '"', '""', '\n', '\r\n', 'x' * 40, '', ' ']
+ends = ['\n', '\r\n']
+if sys.argv[1:] == ['cr']:   # bare CR too: ending records, and in quotes
+    pieces.append('\r')
+    ends.append('\r')
 out = []
 for i in range(60000):
     fields = []
@@ -152,7 +169,7 @@ for i in range(60000):
         if any(c in f for c in ',"\r\n') or r.random() < 0.3:
             f = '"' + f.replace('"', '""') + '"'
         fields.append(f)
-    out.append(','.join(fields) + r.choice(['\n', '\r\n']))
+    out.append(','.join(fields) + r.choice(ends))
     if i == 30000:
         out.append('big,"' + 'y"",\n' * 600000 + '"\n')
     if i % 997 == 0:
@@ -187,15 +204,31 @@ sys.stdout.write(''.join(o + '\n' for o in out))
     assert.equals(expected, r.stdout)
   end)
 
-  it("gives the same records from a pipe written in odd-sized pieces", function()
+  -- The records of file through a pipe written in pieces of `step` bytes.
+  local function piped(file, step)
     local cmd = ("python3 -c %s < %s | %s --csv -f ndjson %s"):format(
-      q("import sys\nd=sys.stdin.buffer.read()\nfor i in range(0,len(d),4093):\n"
-        .. " sys.stdout.buffer.write(d[i:i+4093]); sys.stdout.flush()"),
-      q(path), q(bin), q(testing.write_file(dir .. "/fields.lua", FIELDS)))
+      q("import sys\nd=sys.stdin.buffer.read()\nfor i in range(0,len(d)," .. step .. "):\n"
+        .. " sys.stdout.buffer.write(d[i:i+" .. step .. "]); sys.stdout.flush()"),
+      q(file), q(bin), q(testing.write_file(dir .. "/fields.lua", FIELDS)))
     local p = assert(io.popen(cmd))
     local out = p:read("a")
     assert(p:close())
-    assert.equals(expected, out)
+    return out
+  end
+
+  it("gives the same records from a pipe written in odd-sized pieces", function()
+    assert.equals(expected, piped(path, 4093))
+  end)
+
+  it("gives the same records with bare CR line ends, from a file and from a pipe " ..
+     "whose pieces split CR LF", function()
+    local cr = testing.write_file(dir .. "/cr.csv", python(GEN, "cr"))
+    local want = python(READ, cr)
+    assert.truthy(select(2, want:gsub("\n", "")) > 50000)
+    local r = run({"--csv", "-f", "ndjson", "-j", "2"}, nil, {cr}, FIELDS)
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.equals(want, r.stdout)
+    assert.equals(want, piped(cr, 1021))
   end)
 
   it("gives DictReader's records with --header, over two files", function()
@@ -242,6 +275,29 @@ describe("compressed input", function()
     assert.are.same({"1 c.csv.zst:2 [k=1|v=a\\x0Ab]"},
                     lines(run({"--csv", "--header"}, nil, {z}).stdout))
   end)
+
+  -- A read that the end of the stream fills exactly used to be taken for
+  -- truncated data (xz never was: its codec says the end again).
+  for _, tool in ipairs({{"gzip", "gz"}, {"zstd -q", "zst"}}) do
+    it("reads " .. tool[1] .. " data of exactly 1 MiB, as long as a read", function()
+      local mib = testing.write_file(dir .. "/mib", (("x"):rep(1023) .. "\n"):rep(1024))
+      local z = mib .. "." .. tool[2]
+      sh(("%s -c %s > %s"):format(tool[1], q(mib), q(z)))
+      local r = run({"--stats"}, nil, {z}, "function process() end")
+      assert.are.same({0, "", "luaworkq: 1024 done, 0 failed"},
+                      {r.code, r.stdout, support.last_line(r.stderr)})
+    end)
+  end
+
+  it("drops the BOM at the start of each file, compressed or not, with --csv --header",
+    function()
+      local z = dir .. "/bom.csv.gz"
+      sh(("printf '\\357\\273\\277id,n\\r1,a\\r' | gzip > %s"):format(q(z)))
+      local plain = testing.write_file(dir .. "/bom.csv", "\239\187\191n,id\n2,b\n")
+      local r = run({"--csv", "--header"}, nil, {z, plain})
+      assert.are.same({0, ""}, {r.code, r.stderr})
+      assert.are.same({"1 bom.csv.gz:2 [id=1|n=a]", "2 bom.csv:2 [id=b|n=2]"}, lines(r.stdout))
+    end)
 
   it("fails truncated or corrupt data with exit 2 and a message", function()
     local z = dir .. "/cut.gz"
@@ -418,6 +474,12 @@ describe("testing.run", function()
     assert.has_error(function() testing.run{job_source = ECHO, items = {"a\nb"}} end)
     assert.has_error(function()
       testing.run{job_source = ECHO, items = {"a\0b"}, args = {"-0"}}
+    end)
+    assert.has_error(function()
+      testing.run{job_source = ECHO, items = {{"a\rb"}}, args = {"--tsv"}}
+    end)
+    assert.has_error(function()
+      testing.run{job_source = ECHO, items = {"a\rb"}, args = {"--tsv"}}
     end)
   end)
 end)

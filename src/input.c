@@ -6,15 +6,22 @@
  * here; the buffer is compacted or grown only when a record reaches its
  * end. The search for a record's end (record.c) keeps its place across
  * reads, so a long record is scanned once.
+ *
+ * A record longer than fmt->max is handed out as soon as the search passes
+ * the bound, without its bytes; the next call skips the rest of it,
+ * dropping what the search has passed before every read, so the buffer
+ * never grows much past the bound.
  */
 #include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 #include "decompress.h"
 
@@ -29,6 +36,8 @@ struct wq_input {
     int64_t item_line;        /* LINE of the last item */
     int64_t records;          /* of the current file, header included */
     int bom_done;
+    int too_long;             /* the last item was longer than fmt->max */
+    int skipping;             /* the rest of it is being read and dropped */
     wq_scan scan;
     char *buf;
     size_t cap, start, end;
@@ -120,7 +129,7 @@ static int next_file(wq_input *in, wq_buf *err)
     in->file++;
     in->line = 1;
     in->records = 0;
-    in->eof = in->bom_done = 0;
+    in->eof = in->bom_done = in->skipping = 0;
     in->start = in->end = 0;
     in->scan = (wq_scan)WQ_SCAN_INIT;
     in->fd = in->npaths ? open_path(in->paths[in->file], err) : STDIN_FILENO;
@@ -134,6 +143,23 @@ static int next_file(wq_input *in, wq_buf *err)
     return 1;
 }
 
+/* What the buffer's size must be for the next read: twice what it was when
+ * less than half a chunk is free, but never much past the longest record.
+ * The search passes all but the last few bytes it holds (delimiters are at
+ * most WQ_DELIM_MAX bytes) before a read, and a record that it passed past
+ * the bound is dropped, so what is held before a read is at most the bound
+ * and those bytes. */
+static size_t grown(const wq_input *in)
+{
+    size_t max = in->fmt->max;
+    if (in->cap - in->end >= CHUNK / 2)
+        return in->cap;
+    if (max && in->cap >= max + 2 * (size_t)CHUNK)
+        return in->cap;  /* not reached: the bound leaves room */
+    size_t cap = in->cap * 2;
+    return max && cap > max + 2 * (size_t)CHUNK ? max + 2 * (size_t)CHUNK : cap;
+}
+
 /* Reads more of the current file after what is buffered. Returns the bytes
  * read (0 at end of file), -1 on error or -2 when a signal interrupted the
  * read. */
@@ -144,15 +170,16 @@ static ssize_t fill(wq_input *in, wq_buf *err)
         in->end -= in->start;
         in->start = 0;
     }
-    if (in->cap - in->end < CHUNK / 2) {
-        char *p = realloc(in->buf, in->cap * 2);
+    size_t cap = grown(in);
+    if (cap > in->cap) {
+        char *p = realloc(in->buf, cap);
         if (!p) {
             wq_buf_printf(err, "%s: the item at line %lld is too long for memory",
                           wq_input_name(in, in->file), (long long)in->line);
             return -1;
         }
         in->buf = p;
-        in->cap *= 2;
+        in->cap = cap;
     }
     ssize_t n = wq_decomp_read(in->dz, in->buf + in->end, in->cap - in->end, err);
     if (n > 0)
@@ -160,8 +187,8 @@ static ssize_t fill(wq_input *in, wq_buf *err)
     return n;
 }
 
-/* --ndjson-in: a UTF-8 BOM at the start of a file is no part of it.
- * Returns 0 until enough bytes are there to tell. */
+/* CSV, TSV, --ndjson-in: a UTF-8 BOM at the start of a file is no part of
+ * it. Returns 0 until enough bytes are there to tell. */
 static int skip_bom(wq_input *in)
 {
     static const char bom[] = "\xEF\xBB\xBF";
@@ -174,31 +201,72 @@ static int skip_bom(wq_input *in)
     return 1;
 }
 
+/* Skipping a record too long to keep: drops what the search has passed,
+ * and at the record's end goes past it. Returns 1 at its end, 0 when more
+ * bytes are needed, -1 when it ran to the end of the file. */
+static int skip_rest(wq_input *in)
+{
+    size_t n, skip;
+    int64_t lines;
+    int rc = wq_record_end(in->fmt, &in->scan, in->buf + in->start, in->end - in->start,
+                           in->eof, &n, &skip, &lines);
+    if (rc == 0) {
+        in->start += wq_record_drop(in->fmt, &in->scan, in->buf + in->start);
+        return 0;
+    }
+    if (rc > 0) {
+        in->line += lines;
+        in->start += n + skip;
+    }
+    in->skipping = 0;
+    in->scan = (wq_scan)WQ_SCAN_INIT;
+    return rc;
+}
+
+/* Hands out the record at start: its bytes, or none when it is longer than
+ * the bound (end: whether its end is in view, else the rest is skipped). */
+static void hand_out(wq_input *in, int end, size_t n, size_t skip, int64_t lines,
+                     const char **item, size_t *len)
+{
+    size_t max = in->fmt->max;
+    *item = in->buf + in->start;
+    in->item_line = in->line;
+    in->records++;
+    in->too_long = !end || (max && n > max);
+    *len = in->too_long ? 0 : n;
+    if (!end) {
+        in->skipping = 1;
+        in->start += wq_record_drop(in->fmt, &in->scan, in->buf + in->start);
+        return;
+    }
+    in->line += lines;
+    in->start += n + skip;
+    in->scan = (wq_scan)WQ_SCAN_INIT;
+}
+
 /* Cuts the next record out of the buffer. Returns 1, 0 when more bytes
  * are needed, -1 when the file has no more. */
 static int take(wq_input *in, const char **item, size_t *len)
 {
     const wq_recfmt *f = in->fmt;
-    if (f->ndjson && !in->bom_done && !skip_bom(in))
+    if (wq_record_skips_bom(f) && !in->bom_done && !skip_bom(in))
         return 0;
-    if (in->scan.pos == 0) {
+    int rc;
+    while (in->skipping)
+        if ((rc = skip_rest(in)) <= 0)
+            return rc;
+    if (in->scan.pos == 0 && in->scan.dropped == 0) {
         size_t lead = wq_record_lead(f, in->buf + in->start, in->end - in->start);
         in->start += lead;
         in->line += (int64_t)lead;  /* blank lines */
     }
     size_t n, skip;
     int64_t lines;
-    int rc = wq_record_end(f, &in->scan, in->buf + in->start, in->end - in->start,
-                           in->eof, &n, &skip, &lines);
-    if (rc <= 0)
+    rc = wq_record_end(f, &in->scan, in->buf + in->start, in->end - in->start,
+                       in->eof, &n, &skip, &lines);
+    if (rc < 0 || (rc == 0 && !(f->max && in->scan.pos > f->max)))
         return rc;
-    *item = in->buf + in->start;
-    *len = n;
-    in->item_line = in->line;
-    in->line += lines;
-    in->start += n + skip;
-    in->scan = (wq_scan)WQ_SCAN_INIT;
-    in->records++;
+    hand_out(in, rc, n, skip, lines, item, len);
     return 1;
 }
 
@@ -208,13 +276,20 @@ static int not_an_item(wq_input *in, const char *rec, size_t len, wq_buf *err)
 {
     const wq_recfmt *f = in->fmt;
     if (f->header && in->records == 1) {
+        if (in->too_long) {
+            char bound[WQ_SIZE_NAME];
+            wq_record_size_name(f->max, bound, sizeof bound);
+            wq_buf_printf(err, "%s: the header record is longer than the --max-record "
+                          "bound of %s", wq_input_name(in, in->file), bound);
+            return -1;
+        }
         if (f->headers && wq_headers_set(f->headers, in->file, rec, len) < 0) {
             wq_buf_adds(err, "out of memory");
             return -1;
         }
         return 1;
     }
-    return f->ndjson && wq_record_blank(rec, len);
+    return f->ndjson && !in->too_long && wq_record_blank(rec, len);
 }
 
 /* Whether a read of the current file would return at once. */
@@ -264,6 +339,36 @@ const char *wq_input_name(const wq_input *in, int file)
 }
 
 int64_t wq_input_line(const wq_input *in) { return in->item_line; }
+
+int wq_input_too_long(const wq_input *in) { return in->too_long; }
+
+/* MemAvailable from /proc/meminfo, in bytes; else the free and buffer
+ * memory sysinfo gives; 0 when neither can be read. */
+static uint64_t memory_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "re");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kb)
+        return (uint64_t)kb << 10;
+    struct sysinfo si;
+    if (sysinfo(&si) == 0)
+        return ((uint64_t)si.freeram + si.bufferram) * si.mem_unit;
+    return 0;
+}
+
+size_t wq_input_max_default(void)
+{
+    uint64_t quarter = memory_available() / 4, max = WQ_MAX_RECORD;
+    if (quarter && quarter < max)
+        max = quarter < CHUNK ? CHUNK : quarter;
+    return (size_t)max;
+}
 
 int wq_input_rest_is_regular(const wq_input *in)
 {

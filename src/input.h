@@ -8,7 +8,10 @@
  * with a gzip, xz or zstd magic number is decompressed as it is read. Each
  * file is opened once, when its turn comes, so pipes and FIFOs lose
  * nothing. Memory is one read buffer that grows only to hold the longest
- * record. No threads, no Lua.
+ * record, and a record longer than fmt->max (when not 0) is never held: it
+ * is handed out without its bytes (wq_input_too_long) and the rest of it is
+ * read and dropped. A UTF-8 BOM at the start of a file is dropped where the
+ * format says so (wq_record_skips_bom). No threads, no Lua.
  */
 #ifndef WQ_INPUT_H
 #define WQ_INPUT_H
@@ -54,6 +57,18 @@ const char *wq_input_name(const wq_input *in, int file);
 int64_t wq_input_line(const wq_input *in);
 /* The name of file i among paths, as wq_input_name gives it. */
 const char *wq_input_name_of(char *const *paths, int n, int i);
+
+/* Whether the last item was a record longer than fmt->max: its *len was 0
+ * and its bytes are not there. Its LINE is right, and so are those of the
+ * items after it. */
+int wq_input_too_long(const wq_input *in);
+
+/* The bound --max-record has by default: WQ_MAX_RECORD, or a quarter of the
+ * memory available (MemAvailable in /proc/meminfo) if that is less, since
+ * a record is held by the reader, in its batch and as the worker's string
+ * at once. */
+#define WQ_MAX_RECORD ((size_t)1 << 30)
+size_t wq_input_max_default(void);
 
 /* Whether what is left to read is regular files only, so that counting the
  * rest cannot block. */

@@ -3,6 +3,7 @@
  * exit code. Everything else is in run.c.
  */
 #define _GNU_SOURCE  /* sched_getaffinity */
+#include <ctype.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "decompress.h"
+#include "input.h"
 #include "paths.h"
 #include "report.h"
 #include "run.h"
@@ -40,6 +42,10 @@ static const char usage[] =
     "                         of its fields\n"
     "      --header           with --csv/--tsv: each file's first record names the\n"
     "                         fields; items are tables keyed by those names\n"
+    "      --max-record SIZE  the longest record, in bytes or with a K, M or G\n"
+    "                         suffix (KiB, MiB, GiB); a longer one fails as its\n"
+    "                         item (default 1G, or a quarter of the memory\n"
+    "                         available if that is less)\n"
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
     "      --zstd-long=N      read zstd input whose window is up to 2^N bytes\n"
     "                         (10..31; as zstd -d --long=N; default 27, 128 MiB)\n"
@@ -77,7 +83,7 @@ enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
        OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
        OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES,
-       OPT_ZSTD_LONG };
+       OPT_ZSTD_LONG, OPT_MAX_RECORD };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
@@ -87,6 +93,7 @@ static const struct option longopts[] = {
     {"csv", no_argument, NULL, OPT_CSV},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"header", no_argument, NULL, OPT_HEADER},
+    {"max-record", required_argument, NULL, OPT_MAX_RECORD},
     {"ndjson-in", no_argument, NULL, OPT_NDJSON_IN},
     {"zstd-long", required_argument, NULL, OPT_ZSTD_LONG},
     {"output", required_argument, NULL, 'o'},
@@ -124,6 +131,29 @@ static int parse_int(const char *opt, const char *s, long min, long max, long *o
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* --max-record SIZE: a whole number of bytes, or of KiB, MiB or GiB with
+ * a K, M or G suffix (KiB, MiB, GiB are taken too), from 1 byte to 1 TiB. */
+static int parse_size(const char *s, size_t *out)
+{
+    static const char units[] = "KMG";
+    char *end;
+    errno = 0;
+    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    int c = v ? toupper((unsigned char)*end) : 0;
+    const char *unit = c ? strchr(units, c) : NULL;
+    int shift = unit ? 10 * (int)(unit - units + 1) : 0;
+    const char *rest = unit ? end + 1 : v ? end : s;
+    if (unit && strcmp(rest, "iB") == 0)
+        rest += 2;
+    if (errno || v == 0 || *rest || v > (1ull << 40) >> shift) {
+        wq_reportf("--max-record: '%s' is not a size: a whole number of bytes, or of "
+                   "KiB, MiB or GiB with a K, M or G after it, from 1 to 1024G", s);
+        return -1;
+    }
+    *out = (size_t)(v << shift);
     return 0;
 }
 
@@ -259,6 +289,7 @@ static int parse_option(int c, const char *arg, wq_opts *o)
     case '0': case 'd': case OPT_PARAGRAPH: case OPT_CSV: case OPT_TSV:
         return record_format(o, c, arg);
     case OPT_HEADER: o->job.rec.header = 1; return 0;
+    case OPT_MAX_RECORD: return parse_size(arg, &o->job.rec.max);
     case OPT_NDJSON_IN: o->job.ndjson_in = o->job.rec.ndjson = 1; return 0;
     case OPT_ZSTD_LONG:
         if (parse_int("--zstd-long", arg, WQ_ZSTD_LONG_MIN, WQ_ZSTD_LONG_MAX, &n) < 0)
@@ -426,6 +457,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         rc = check_combination(&o);
+    if (rc == 0 && !o.job.rec.max)
+        o.job.rec.max = wq_input_max_default();
     if (o.quiet)
         o.progress = 0;
     if (rc == 0) {

@@ -162,6 +162,21 @@ static enum wq_input_rc read_pending(wq_reader *r, int wait)
     return WQ_INPUT_ITEM;
 }
 
+/* b holds one item, a record longer than the bound: it fails, as an item
+ * that raised an error does (its report names the bound). Returns 1 while
+ * the run goes on (-k), 0 when the failure stops it. */
+static int fail_too_long(wq_reader *r, wq_batch *b)
+{
+    char bound[WQ_SIZE_NAME];
+    wq_buf msg = WQ_BUF_INIT;
+    wq_record_size_name(r->c.fmt->max, bound, sizeof bound);
+    wq_buf_printf(&msg, "record longer than the --max-record bound of %s", bound);
+    b->failed = 1;
+    wq_batch_fail(b, 0, &msg);
+    wq_buf_free(&msg);
+    return r->c.keep_going;
+}
+
 /* Fills b from the input, starting with the pending item. A batch that
  * holds items goes as soon as the next one would have to be waited for, so
  * items from a slow pipe start at once. Returns 1 while items may follow,
@@ -175,12 +190,12 @@ static int fill_batch(wq_reader *r, wq_batch *b)
             return 1;
         if (rc != WQ_INPUT_ITEM)
             return 0;
-        int file = wq_input_file(r->in);
+        int file = wq_input_file(r->in), too_long = wq_input_too_long(r->in);
         if (b->count == 0) {
             b->file = file;
             b->first = r->t.read;
             b->stride = r->c.shard_n;
-        } else if (file != b->file || b->count >= max ||
+        } else if (too_long || file != b->file || b->count >= max ||
                    b->items.len + r->len > r->batch_bytes) {
             return 1;
         }
@@ -190,6 +205,8 @@ static int fill_batch(wq_reader *r, wq_batch *b)
             return 0;
         }
         r->pending = 0;
+        if (too_long)
+            return fail_too_long(r, b);
         if (r->c.journal && carry(r, b) < 0)
             return 0;
     }
@@ -242,9 +259,12 @@ static void *reader_main(void *arg)
         }
         b->seq = seq;
         more = fill_batch(r, b);
+        int failed = b->failed > 0;  /* a record too long: nothing to run */
         wq_order_weigh(r->c.order, seq, wq_batch_weight(b));
-        if (b->count == 0 || wq_queue_push(r->c.queue, b) < 0)
+        if (b->count == 0 || failed || wq_queue_push(r->c.queue, b) < 0)
             wq_order_done(r->c.order, seq, b, 0);  /* nothing to run: hand it back */
+        if (failed && !r->c.keep_going)
+            fail(r, WQ_STOP_FAILED, NULL);
     }
     wq_stop_leave(r->c.stop, r->c.slot);
     finish(r);

@@ -6,6 +6,9 @@
  * work queue under a sequence number reserved in the reorder window. With a
  * journal it looks every item up there as it reads it: an item the journal
  * has a result for is carried over in its batch instead of being run again.
+ * A record longer than the format's bound (--max-record) fails here, in a
+ * batch of its own that goes to the window finished, never to a worker; it
+ * is not journaled, so a rerun with a larger bound runs it.
  *
  * It ends at the end of the input or at a stop (it is entered in the stop's
  * registry, so a stop ends a blocking read); either way it then closes the
@@ -49,6 +52,9 @@ typedef struct wq_readconf {
     wq_order *order;            /* where sequence numbers come from */
     wq_spares *spares;          /* where batches come from */
     _Atomic int64_t *item_ns;   /* the recent cost of an item (worker.h) */
+    int keep_going;             /* -k: a record longer than fmt->max fails
+                                   as its item and the run goes on; without
+                                   it the run stops there */
 } wq_readconf;
 
 /* What the reader did, once it ended. */

@@ -110,7 +110,8 @@ static int end_line(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
 {
     const char *hit = memchr(p + s->pos, '\n', n - s->pos);
     if (!hit) {
-        s->pos = n;
+        if (n > s->pos)  /* a last "\r" may be the terminator's: not yet passed */
+            s->pos = n - (p[n - 1] == '\r');
         return eof ? last(n, 1, len, skip, lines) : 0;
     }
     size_t i = (size_t)(hit - p);
@@ -140,11 +141,12 @@ static int end_delim(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
     if (!hit) {
         if (n - s->pos >= dlen)
             s->pos = n - dlen + 1;  /* a delimiter may start in the last bytes */
-        return eof ? last(n, by_line ? count_nl(p, n) : 1, len, skip, lines) : 0;
+        return eof ? last(n, by_line ? s->nl + count_nl(p, n) : 1, len, skip, lines)
+                   : 0;
     }
     *len = (size_t)(hit - p);
     *skip = dlen;
-    *lines = by_line ? count_nl(p, *len + dlen) : 1;
+    *lines = by_line ? s->nl + count_nl(p, *len + dlen) : 1;
     return 1;
 }
 
@@ -162,16 +164,73 @@ static int end_paragraph(wq_scan *s, const char *p, size_t n, int eof,
         if (k + 1 == n || p[k + 1] == '\n') {
             *len = k;
             *skip = k + 1 == n ? 1 : 2;
-            *lines = count_nl(p, k + *skip);
+            *lines = s->nl + count_nl(p, k + *skip);
             return 1;
         }
     }
     s->pos = n;
-    return eof ? last(n, count_nl(p, n), len, skip, lines) : 0;
+    return eof ? last(n, s->nl + count_nl(p, n), len, skip, lines) : 0;
+}
+
+/* A record ended by "\r\n", "\n" or a bare "\r" (CSV outside quotes,
+ * TSV), at p[i], one of the two: sets *len and *skip. Returns 0 when p[i]
+ * is a "\r" at the end of what came and more may follow: whether a "\n"
+ * comes next is not known yet. */
+static int crlf_end(const char *p, size_t i, size_t n, int eof, size_t *len,
+                    size_t *skip)
+{
+    if (p[i] == '\r' && i + 1 == n && !eof)
+        return 0;
+    *len = i;
+    *skip = p[i] == '\r' && i + 1 < n && p[i + 1] == '\n' ? 2 : 1;
+    return 1;
+}
+
+/* Where a short record ends when it holds neither c1 nor c2: at the first
+ * "\n" among the next LOOK bytes (at the "\r" of a "\r\n"). Returns that
+ * position, or n when there is none or a byte before it is c1 or c2 (the
+ * caller then scans byte by byte). Bounded, so that a file whose lines end
+ * in a bare "\r" is not searched to its end for each record. */
+static size_t short_line(const char *p, size_t i, size_t n, int c1, int c2)
+{
+    enum { LOOK = 256 };
+    size_t span = n - i < LOOK ? n - i : LOOK;
+    const char *end = memchr(p + i, '\n', span);
+    if (!end)
+        return n;
+    size_t k = (size_t)(end - p), body = k - i - (k > i && p[k - 1] == '\r');
+    if (memchr(p + i, c1, body) || memchr(p + i, c2, body))
+        return n;
+    return k - (k > i && p[k - 1] == '\r');
+}
+
+/* TSV: fields hold no quoting, so the first "\r" or "\n" ends the record. */
+static int end_tsv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
+                   size_t *skip, int64_t *lines)
+{
+    size_t i = short_line(p, s->pos, n, '\r', '\r');
+    if (i == n)
+        for (i = s->pos; i < n && p[i] != '\n' && p[i] != '\r'; i++)
+            ;
+    if (i < n && crlf_end(p, i, n, eof, len, skip)) {
+        *lines = 1;
+        return 1;
+    }
+    s->pos = i;
+    return eof ? last(n, 1, len, skip, lines) : 0;
 }
 
 /* CSV quoting states, as Python's csv module has them. */
 enum { C_START, C_FIELD, C_QUOTED, C_QUOTE };
+
+/* Inside quotes, to the closing quote: newlines and "\r" are data. */
+static size_t quoted_to(const char *p, size_t i, size_t n, int64_t *nl)
+{
+    const char *q = memchr(p + i, '"', n - i);
+    size_t stop = q ? (size_t)(q - p) : n;
+    *nl += count_nl(p + i, stop - i);
+    return stop;
+}
 
 static int end_csv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
                    size_t *skip, int64_t *lines)
@@ -179,33 +238,30 @@ static int end_csv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
     size_t i = s->pos;
     int st = s->state;
     int64_t nl = s->nl;
-    if (st != C_QUOTED) {  /* no quote before the next newline: it ends the record */
-        const char *end = memchr(p + i, '\n', n - i);
-        if (end && !memchr(p + i, '"', (size_t)(end - p) - i))
-            i = (size_t)(end - p);
+    if (st != C_QUOTED) {  /* a short record without quotes: its end at once */
+        size_t k = short_line(p, i, n, '"', '\r');
+        i = k < n ? k : i;
     }
-    for (; i < n; i++) {
-        if (st == C_QUOTED) {  /* to the closing quote, newlines and all */
-            const char *q = memchr(p + i, '"', n - i);
-            size_t stop = q ? (size_t)(q - p) : n;
-            nl += count_nl(p + i, stop - i);
-            i = stop;
-            if (!q)
+    while (i < n) {
+        if (st == C_QUOTED) {
+            if ((i = quoted_to(p, i, n, &nl)) == n)
                 break;
             st = C_QUOTE;
+            i++;
             continue;
         }
         char c = p[i];
-        if (c == '\n') {
-            *len = i - (i > 0 && p[i - 1] == '\r');
-            *skip = i + 1 - *len;
+        if (c == '\n' || c == '\r') {
+            if (!crlf_end(p, i, n, eof, len, skip))
+                break;
             *lines = nl + 1;
             return 1;
         }
         st = c == ',' ? C_START
            : c == '"' && st != C_FIELD ? C_QUOTED : C_FIELD;
+        i++;
     }
-    s->pos = n;
+    s->pos = i;
     s->state = st;
     s->nl = nl;
     return eof ? last(n, nl + 1, len, skip, lines) : 0;
@@ -218,8 +274,37 @@ int wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
     case WQ_REC_DELIM: return end_delim(f, s, p, n, eof, len, skip, lines);
     case WQ_REC_PARAGRAPH: return end_paragraph(s, p, n, eof, len, skip, lines);
     case WQ_REC_CSV: return end_csv(s, p, n, eof, len, skip, lines);
+    case WQ_REC_TSV: return end_tsv(s, p, n, eof, len, skip, lines);
     default: return end_line(s, p, n, eof, len, skip, lines);
     }
+}
+
+size_t wq_record_drop(const wq_recfmt *f, wq_scan *s, const char *p)
+{
+    size_t k = s->pos;
+    if (f->kind != WQ_REC_CSV)  /* CSV counts the newlines it passes itself */
+        s->nl += count_nl(p, k);
+    s->pos = 0;
+    s->dropped += k;
+    return k;
+}
+
+int wq_record_skips_bom(const wq_recfmt *f)
+{
+    return f->ndjson || f->kind == WQ_REC_CSV || f->kind == WQ_REC_TSV;
+}
+
+void wq_record_size_name(size_t size, char *name, size_t bufsize)
+{
+    static const char *const units[] = {"GiB", "MiB", "KiB"};
+    for (int u = 0; u < 3; u++) {
+        size_t unit = (size_t)1 << (30 - 10 * u);
+        if (size >= unit && size % unit == 0) {
+            snprintf(name, bufsize, "%zu %s", size / unit, units[u]);
+            return;
+        }
+    }
+    snprintf(name, bufsize, "%zu byte%s", size, size == 1 ? "" : "s");
 }
 
 int wq_record_blank(const char *p, size_t n)

@@ -19,8 +19,9 @@ enum wq_rec_kind {
     WQ_REC_LINES,      /* '\n' ends an item, a '\r' before it is removed */
     WQ_REC_DELIM,      /* -0, -d STR: the delimiter's bytes end an item */
     WQ_REC_PARAGRAPH,  /* blocks of lines separated by blank lines */
-    WQ_REC_CSV,        /* RFC 4180 records */
-    WQ_REC_TSV         /* lines split on tabs */
+    WQ_REC_CSV,        /* RFC 4180 records; "\r\n", "\n" or a bare "\r"
+                          outside quotes ends one, as in Python's csv */
+    WQ_REC_TSV         /* lines split on tabs, ended as CSV records are */
 };
 
 #define WQ_DELIM_MAX 64
@@ -40,6 +41,8 @@ typedef struct wq_recfmt {
     int zstd_window_log;       /* --zstd-long=N: compressed input's zstd
                                   windows may be up to 2^N bytes; 0: zstd's
                                   default limit (decompress.h) */
+    size_t max;                /* --max-record: the longest record kept;
+                                  0 for no bound (input.h) */
 } wq_recfmt;
 
 /* Sets f to -d STR: escapes \n \t \r \0 \\ \xHH. Returns 0, or -1 with a
@@ -56,13 +59,26 @@ void wq_record_name(const wq_recfmt *f, char *name, size_t size);
 typedef struct wq_scan {
     size_t pos;                /* bytes known not to end the record */
     int state;                 /* CSV quoting */
-    int64_t nl;                /* newlines before pos (CSV) */
+    int64_t nl;                /* newlines that *lines counts and the bytes
+                                  given no longer show (CSV: all of those
+                                  inside quotes before pos) */
+    size_t dropped;            /* bytes of the record wq_record_drop took */
 } wq_scan;
 
-#define WQ_SCAN_INIT {0, 0, 0}
+#define WQ_SCAN_INIT {0, 0, 0, 0}
+
+/* Whether a UTF-8 BOM at the start of each file is no data: CSV, TSV and
+ * --ndjson-in. */
+int wq_record_skips_bom(const wq_recfmt *f);
+
+/* The bound of --max-record in words for messages: "1 MiB", "3 GiB",
+ * "1000 bytes". */
+#define WQ_SIZE_NAME 48
+void wq_record_size_name(size_t size, char *name, size_t bufsize);
 
 /* Bytes at the start of p (n bytes) that belong to no record: the blank
- * lines before a paragraph. Returns how many; all n may be. */
+ * lines before a paragraph. Returns how many; all n may be. It applies
+ * before the scan of a record starts (s->pos and s->dropped are 0). */
 size_t wq_record_lead(const wq_recfmt *f, const char *p, size_t n);
 
 /* Finds the end of the record that starts at p, of which n bytes are
@@ -72,6 +88,14 @@ size_t wq_record_lead(const wq_recfmt *f, const char *p, size_t n);
  * bytes; -1 at eof when no record is left. */
 int wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
                   int eof, size_t *len, size_t *skip, int64_t *lines);
+
+/* After wq_record_end returned 0 for the record at p: the bytes at its
+ * start that the search no longer needs, which the caller may discard (a
+ * record too long to keep is skipped so, in bounded memory). Returns how
+ * many; the next call to wq_record_end takes p + that many as the record's
+ * start, and its *lines still counts the newlines they held. *len is then
+ * what remained in view, not the record's length. */
+size_t wq_record_drop(const wq_recfmt *f, wq_scan *s, const char *p);
 
 /* Whether a line holds only blanks (skipped with --ndjson-in). */
 int wq_record_blank(const char *p, size_t n);

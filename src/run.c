@@ -50,28 +50,41 @@ struct run {
     int value;                /* the merged value was written */
 };
 
-/* Reads the job script whole; it is loaded from memory in every state. */
+/* The longest job script: one that reads past it (/dev/zero given as the
+ * job, an items file swapped for it) is refused before it fills memory. */
+#define JOB_MAX (64u << 20)
+
+/* Reads the job script whole, up to JOB_MAX; it is loaded from memory in
+ * every state. Returns 0, or -1 (reported). */
 static int read_job(wq_jobconf *job, wq_buf *src)
 {
     int fd = open(job->path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    int known = fd >= 0 && fstat(fd, &st) == 0;
+    if (known && S_ISDIR(st.st_mode)) {
         close(fd);
         wq_reportf("cannot load %s: is a directory", job->path);
         return -1;
     }
     char chunk[65536];
     ssize_t n = fd < 0 ? -1 : 0;
-    while (fd >= 0 && ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)))
-        if (n > 0 && wq_buf_add(src, chunk, (size_t)n) < 0)
+    int too_long = known && S_ISREG(st.st_mode) && (uint64_t)st.st_size > JOB_MAX;
+    while (fd >= 0 && !too_long &&
+           ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR))) {
+        too_long = n > 0 && src->len + (size_t)n > JOB_MAX;
+        if (n > 0 && !too_long && wq_buf_add(src, chunk, (size_t)n) < 0)
             break;
+    }
     if (n < 0)
         wq_reportf("cannot open %s: %s", job->path, strerror(errno));
+    else if (too_long)
+        wq_reportf("cannot load %s: longer than %u MiB, the bound on a job script",
+                   job->path, JOB_MAX >> 20);
     if (fd >= 0)
         close(fd);
     job->source = src->data ? src->data : "";
     job->source_len = src->len;
-    return n < 0 ? -1 : 0;
+    return n < 0 || too_long ? -1 : 0;
 }
 
 /* Checks the inputs and loads the job in the host state. */
@@ -122,7 +135,8 @@ static int build(struct run *r, wq_buf *err)
                           o->retries, r->stop, r->queue, r->order, &r->item_ns};
         wq_readconf rc = {o->inputs, o->ninputs, &o->job.rec, o->shard_k, o->shard_n,
                           r->fold, workers, o->cpus, window, r->journal, o->journal, r->stop,
-                          workers + 1, r->queue, r->order, r->spares, &r->item_ns};
+                          workers + 1, r->queue, r->order, r->spares, &r->item_ns,
+                          o->keep_going};
         r->pool = wq_pool_new(&pc);
         r->reader = wq_reader_new(&rc);
     }

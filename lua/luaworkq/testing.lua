@@ -354,7 +354,9 @@ local function record(item, i, kind, delim)
     local fields = {}
     for k, f in ipairs(item) do
       f = tostring(f)
-      if kind == "tsv" and f:find("[\t\n]") then refuse("has a tab or newline in a field") end
+      if kind == "tsv" and f:find("[\t\r\n]") then
+        refuse("has a tab, CR or newline in a field")
+      end
       fields[k] = kind == "csv" and csv_field(f) or f
     end
     return table.concat(fields, kind == "csv" and "," or "\t") .. "\n"
@@ -370,6 +372,8 @@ local function record(item, i, kind, delim)
     return item .. "\n\n"
   elseif kind ~= "csv" and item:find("\n", 1, true) then
     refuse("holds a newline (give -0 or -d)")
+  elseif kind == "tsv" and item:find("\r", 1, true) then
+    refuse("holds a CR, which ends a TSV record")
   end
   return item .. "\n"
 end
