@@ -39,6 +39,23 @@ end
     assert.is_true(elapsed >= 0.2 and elapsed < 5, ("the run took %.3f s"):format(elapsed))
   end)
 
+  -- Items that would end by themselves at five times the limit: one blocked
+  -- on a program, one on the CPU (os.clock counts the process's CPU time,
+  -- which on one worker is the item's, however loaded the machine is).
+  for _, case in ipairs{
+    {"waits on a program", 'os.execute("sleep 1.5")'},
+    {"computes", "local t = os.clock() + 1.5 while os.clock() < t do end"},
+  } do
+    it("fails an item that " .. case[1] .. " for five times the limit", function()
+      local r = testing.run{job_source = "function process(s) if s == 'slow' then "
+                              .. case[2] .. " end return s end",
+                            items = {"a", "slow", "b"}, args = {"-j", "1", "-k", "--timeout", "0.3"}}
+      assert.are.same({1, '["a","b"]\n'}, {r.code, r.stdout})
+      assert.are.same({"luaworkq: item 2 (stdin:2) failed: timed out after 0.3 s"},
+                      reports(r.stderr))
+    end)
+  end
+
   it("without -k stops the run at the item that timed out", function()
     local r = testing.run{job_source = SPIN, items = {"a", "spin", "b", "c"},
                           args = {"-j", "1", "--timeout", "0.25"}}
