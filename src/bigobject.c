@@ -116,8 +116,8 @@ static int big_text(struct enc *e, struct arena *a, struct big *b)
     char num[40];
     const char *s;
     size_t len;
-    if (wq_key_read(e, -1, &k) < 0)
-        return -1;
+    if (wq_key_read(e->L, -1, &k) < 0)
+        return wq_keypath_bad_key(e, -1);
     if (k.kind != K_STR) {
         len = (size_t)wq_key_text(&k, num);
         char *t = arena_take(a, len);
@@ -174,7 +174,7 @@ static int find_keys(struct enc *e, int t, const struct big *b, struct key *keys
         lua_pushvalue(L, -2);
         if (big_text(e, &a, &x) == 0 && x.len == b->len &&
             memcmp(x.text, b->text, b->len) == 0)
-            wq_key_read(e, -1, &keys[found++]);
+            wq_key_read(L, -1, &keys[found++]);
         lua_pop(L, 2);
     }
     if (found == want)

@@ -17,7 +17,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <lauxlib.h>
+#include <lua.h>
 #include "codec.h"
 #include "numtext.h"
 
@@ -106,12 +106,17 @@ int wq_keypath_nomem(struct enc *e);
  * on lua_next: by kind, a string last, then by their bytes. */
 int wq_keypath_same_keys(struct enc *e, const struct key *a, const struct key *b);
 
+/* "ROOT.path: cannot transfer a table as a key", for the key at idx that
+ * wq_key_read refused, in the innermost open table. */
+int wq_keypath_bad_key(struct enc *e, int idx);
+
 /* ---- Keys, per key ------------------------------------------------------- */
 
-/* Reads the key at idx of the innermost open table into k. */
-static inline int wq_key_read(struct enc *e, int idx, struct key *k)
+/* Reads the key at idx of the innermost open table into k. Returns 0, or
+ * WQ_CODEC_ERR for a key that cannot cross (a table, a function), with no
+ * message: the caller fails with wq_keypath_bad_key, which names it. */
+static inline int wq_key_read(lua_State *L, int idx, struct key *k)
 {
-    lua_State *L = e->L;
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
         k->kind = K_STR;
@@ -131,9 +136,7 @@ static inline int wq_key_read(struct enc *e, int idx, struct key *k)
         k->u.b = lua_toboolean(L, idx);
         return 0;
     }
-    char msg[64];
-    snprintf(msg, sizeof msg, "cannot transfer a %s as a key", luaL_typename(L, idx));
-    return wq_keypath_fail(e, e->depth - 1, msg);
+    return WQ_CODEC_ERR;
 }
 
 /* The text of a number or boolean key as JSON writes it, into buf (32

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lauxlib.h>
 
 /* ---- Running a decoder protected ----------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lauxlib.h>
 
 #ifdef __GNUC__
 #define PREFETCH(p) __builtin_prefetch(p)
@@ -241,7 +242,7 @@ int wq_codec_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN])
     return rc;
 }
 
-/* ---- Tables -------------------------------------------------------------- */
+/* ---- Tables: binary, JSON arrays, JSON objects' keys --------------------- */
 
 static void write_u32(char *p, uint32_t v)
 {
@@ -262,8 +263,9 @@ static int binary_table(struct enc *e, int t)
     while (lua_next(L, t)) {
         struct key *k = &e->path[e->depth - 1];
         int top = lua_gettop(L);
-        if (wq_key_read(e, top - 1, k) < 0 || encode_value(e, top - 1) < 0 ||
-            encode_value(e, top) < 0)
+        if (wq_key_read(L, top - 1, k) < 0)
+            return wq_keypath_bad_key(e, top - 1);
+        if (encode_value(e, top - 1) < 0 || encode_value(e, top) < 0)
             return -1;
         lua_pop(L, 1);
         n++;
@@ -396,7 +398,7 @@ static void sort_entries(struct entry *v, size_t n)
 
 /* Collects the keys of t as entries. The values of the first STACK_VALUES
  * keys stay on the stack above base; if the table has more keys, none stay
- * (large_object collects them again). Returns 1 in that case, 0 otherwise,
+ * (bigobject.c collects them again). Returns 1 in that case, 0 otherwise,
  * -1 on error. */
 static int collect_keys(struct enc *e, int t, int base)
 {
@@ -412,8 +414,8 @@ static int collect_keys(struct enc *e, int t, int base)
         if (!en)
             return wq_keypath_nomem(e);
         en->fixed = NULL;
-        if (wq_key_read(e, -2, &en->k) < 0)
-            return -1;
+        if (wq_key_read(L, -2, &en->k) < 0)
+            return wq_keypath_bad_key(e, -2);
         if (set_text(en) < 0)
             return wq_keypath_nomem(e);
         lua_insert(L, -2);                  /* the value stays below the key */
@@ -441,6 +443,7 @@ static int emit_object(struct enc *e, size_t first, size_t n)
     }
     return put(e, "}", 1);
 }
+
 /* The n entries from first are sorted. */
 static int check_unique(struct enc *e, size_t first, size_t n)
 {
@@ -478,6 +481,9 @@ static int emit_big(struct enc *e, const struct big *v, size_t n, int t, int val
     return put(e, "}", 1);
 }
 
+/* An object of more than STACK_VALUES keys: bigobject.c puts its keys in
+ * order (under lua_pcall, as its array of values allocates); they are
+ * written here, outside that call. */
 static int emit_large(struct enc *e, int t)
 {
     struct wq_bigobj o;
@@ -489,7 +495,6 @@ static int emit_large(struct enc *e, int t)
 }
 
 /* ---- Objects of a few keys ----------------------------------------------- */
-
 
 /* Objects of a few plain string keys and scalar values (a record,
  * {len = n}) are written in one walk, without entries on the stack: the

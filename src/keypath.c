@@ -6,6 +6,7 @@
 #include "codec_internal.h"
 
 #include <string.h>
+#include <lauxlib.h>
 
 /* A string builder that truncates, marking the cut with "...". */
 struct sb {
@@ -149,5 +150,12 @@ int wq_keypath_same_keys(struct enc *e, const struct key *a, const struct key *b
     add_key(&m, swap ? a : b);
     sb_adds(&m, " are the same once written as JSON");
     msg[m.len] = '\0';
+    return wq_keypath_fail(e, e->depth - 1, msg);
+}
+
+int wq_keypath_bad_key(struct enc *e, int idx)
+{
+    char msg[64];
+    snprintf(msg, sizeof msg, "cannot transfer a %s as a key", luaL_typename(e->L, idx));
     return wq_keypath_fail(e, e->depth - 1, msg);
 }
