@@ -36,7 +36,8 @@
  * allocating step into a return code: wq_codec_decode and
  * wq_codec_json_decode (building strings and tables), and wq_codec_encode
  * and wq_codec_check for an object of more than 1024 keys (its array of
- * values, bigobject.c). Nothing else in the codec allocates in Lua.
+ * values, bigobject.c). Besides those steps, only the first
+ * wq_codec_push_array_mt in a state allocates in Lua.
  *
  * The codec's files, each with one job (codec_internal.h holds what they
  * share, and only they include it):
