@@ -26,8 +26,27 @@
  * "result.list[3]: cannot transfer a cycle", "result.x: cannot encode NaN".
  *
  * None of these functions raises a Lua error or leaves anything on the stack;
- * on error they return -1 with the message in err (always NUL-terminated)
- * and the output buffer holds a partial encoding that the caller discards.
+ * on error they return WQ_CODEC_ERR with the message in err (always
+ * NUL-terminated) and the output buffer holds a partial encoding that the
+ * caller discards.
+ *
+ * Where Lua is called: the codec never runs Lua code and reads tables with
+ * lua_next and lua_raw*, so no metamethod runs. Two of its functions call
+ * lua_pcall, on C functions of their own, to turn a memory error in an
+ * allocating step into a return code: wq_codec_decode and
+ * wq_codec_json_decode (building strings and tables), and wq_codec_encode
+ * and wq_codec_check for an object of more than 1024 keys (its array of
+ * values, bigobject.c). Besides those steps, only the first
+ * wq_codec_push_array_mt in a state allocates in Lua.
+ *
+ * The codec's files, each with one job (codec_internal.h holds what they
+ * share, and only they include it):
+ *   numtext.c    UTF-8 checks, the text of integers and shortest doubles
+ *   arraymark.c  the luaworkq.array metatable
+ *   keypath.c    the encoder's error messages, naming the key path
+ *   bigobject.c  the keys of an object with many keys, put in order
+ *   encode.c     the walk over a value: JSON, lines, the transfer format
+ *   decode.c     the transfer format and JSON text back to values
  */
 #ifndef WQ_CODEC_H
 #define WQ_CODEC_H
@@ -37,33 +56,43 @@
 #include "buf.h"
 
 #define WQ_MAX_DEPTH 200
-#define WQ_ENOMEM (-2)   /* a decoder ran out of Lua memory */
 #define WQ_ERRLEN 256
+
+/* What the codec's functions return. */
+enum wq_codec_status {
+    WQ_CODEC_OK = 0,
+    WQ_CODEC_ERR = -1,      /* refused or malformed; err says why */
+    WQ_CODEC_NOMEM = -2     /* a decoder ran out of Lua memory; err says so */
+};
+#define WQ_ENOMEM WQ_CODEC_NOMEM    /* the same, by its shorter name */
 
 enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
 
-/* Appends the encoding of the value at idx to out. Returns 0 or -1. */
+/* Appends the encoding of the value at idx to out. Returns WQ_CODEC_OK or
+ * WQ_CODEC_ERR (an encoder that runs out of memory says so in err). */
 int wq_codec_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
               wq_buf *out, char err[WQ_ERRLEN]);
 
 /* Whether wq_codec_encode would take the value at idx (in WQ_BINARY), without
  * encoding it: the cheap check of a result that is merged where it is
- * made. Returns 0, or -1 with the encoder's message in err. */
+ * made. Returns WQ_CODEC_OK, or WQ_CODEC_ERR with the encoder's message in
+ * err. */
 int wq_codec_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN]);
 
-/* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns 0, -1 on
- * malformed input, or WQ_ENOMEM (nothing pushed, message in err). */
+/* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns WQ_CODEC_OK,
+ * WQ_CODEC_ERR on malformed input, or WQ_CODEC_NOMEM (nothing pushed,
+ * message in err). */
 int wq_codec_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
 
 /* Pushes the value of one JSON text s[0..len) (surrounding white space
  * allowed): null is luaworkq.null, arrays come marked with luaworkq.array,
- * numbers without fraction or exponent that fit are integers. Returns 0,
- * -1 with a message naming the byte offset ("at byte 7: expected ','"), or
- * WQ_ENOMEM. */
+ * numbers without fraction or exponent that fit are integers. Returns
+ * WQ_CODEC_OK, WQ_CODEC_ERR with a message naming the byte offset ("at byte
+ * 7: expected ','"), or WQ_CODEC_NOMEM (nothing pushed). */
 int wq_codec_json_decode(lua_State *L, const char *s, size_t len, char err[WQ_ERRLEN]);
 
-/* Appends s[0..len) as a JSON string, by the rules of WQ_JSON. Returns 0,
- * or -1 when out cannot grow. */
+/* Appends s[0..len) as a JSON string, by the rules of WQ_JSON. Returns
+ * WQ_CODEC_OK, or WQ_CODEC_ERR when out cannot grow. */
 int wq_codec_json_string(wq_buf *out, const char *s, size_t len);
 
 /* Pushes the metatable that luaworkq.array sets (created on first use, kept
