@@ -55,7 +55,7 @@ static void report_failure(const wq_writer *w, const wq_batch *b,
 {
     wq_buf line = WQ_BUF_INIT;
     wq_buf_printf(&line, "luaworkq: item %lld (%s:%lld) failed: ",
-                  (long long)f->index, wq_reader_name(w->c.reader, b->file),
+                  (long long)f->index, w->c.names[b->file],
                   (long long)f->line);
     wq_buf_add(&line, f->message.data, f->message.len);
     if (line.data)
@@ -82,7 +82,7 @@ static void error_record(const wq_writer *w, const wq_batch *b,
     const char *msg = f->message.data ? f->message.data : "";
     const char *tb = traceback_in(msg, f->message.len);
     size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
-    const char *name = wq_reader_name(w->c.reader, b->file);
+    const char *name = w->c.names[b->file];
     wq_buf_adds(rec, "{\"error\":");
     wq_codec_json_string(rec, msg, msglen);
     wq_buf_printf(rec, ",\"index\":%lld,\"input\":", (long long)f->index);
