@@ -79,22 +79,23 @@ static const wq_informat *framing_of(const wq_recfmt *f)
     return found ? found : &informats[0];
 }
 
-/* Appends the options of the framing rows with (decode == FIELDS when
- * fields, else !json), as "a, b or c". */
+/* Whether row is among the framings that give fields (fields), or else
+ * among those whose records --ndjson-in cannot decode. */
+static int listed(const wq_informat *row, int fields)
+{
+    return row->option && row->framing &&
+           (fields ? row->decode == WQ_DECODE_FIELDS : !row->json);
+}
+
+/* Appends the options of the listed framings, as "a, b or c". */
 static void list_framings(wq_buf *out, int fields)
 {
     size_t n = 0, k = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < COUNT(informats); i++) {
-            const wq_informat *row = &informats[i];
-            int listed = fields ? row->decode == WQ_DECODE_FIELDS : !row->json;
-            if (!row->option || !row->framing || !listed)
-                continue;
-            if (pass == 0)
-                n++;
-            else
-                wq_buf_printf(out, "%s%s", separator(k++, n), row->option);
-        }
+    for (size_t i = 0; i < COUNT(informats); i++)
+        n += (size_t)listed(&informats[i], fields);
+    for (size_t i = 0; i < COUNT(informats); i++)
+        if (listed(&informats[i], fields))
+            wq_buf_printf(out, "%s%s", separator(k++, n), informats[i].option);
 }
 
 int wq_informat_check(const wq_recfmt *f, wq_buf *err)

@@ -29,7 +29,8 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static char **wq_argv;  /* for messages about refused options */
 
-/* The help text, around the line of -f, whose names come from format.h. */
+/* The help text, before and after the line of -f, whose names come from
+ * format.h (help). */
 static const char usage[] =
     "usage: luaworkq [OPTIONS] JOB.lua [ITEMS ...]\n"
     "Runs JOB.lua's process(item, index) over every item (one per line of the\n"
@@ -52,7 +53,6 @@ static const char usage[] =
     "      --zstd-long=N      read zstd input whose window is up to 2^N bytes\n"
     "                         (10..31; as zstd -d --long=N; default 27, 128 MiB)\n"
     "  -o, --output FILE      write the result to FILE (never half-written)\n";
-static const char usage_formats[] = "  -f, --format FMT       %s\n";
 static const char usage_rest[] =
     "      --unordered        write list results as they finish\n"
     "  -k, --keep-going       report a failing item and go on\n"
@@ -185,12 +185,13 @@ static int parse_shard(const char *s, wq_opts *o)
     return 0;
 }
 
+/* --help: the usage text, naming the result formats of format.h's table. */
 static void help(void)
 {
     wq_buf names = WQ_BUF_INIT;
     wq_outformat_list(&names, " (default)");
     fputs(usage, stdout);
-    printf(usage_formats, names.data ? names.data : "");
+    printf("  -f, --format FMT       %s\n", names.data ? names.data : "");
     fputs(usage_rest, stdout);
     wq_buf_free(&names);
 }
@@ -280,7 +281,8 @@ static void refuse_option(int c)
         wq_reportf("unknown option -%c (see luaworkq --help)", optopt);
 }
 
-/* How messages spell option c: "-0", "--csv". */
+/* How messages spell option c: by its short name if it has one ("-0"),
+ * else by its long name ("--csv"). */
 static const char *spelling(int c, char *buf, size_t size)
 {
     const struct option *l = NULL;
