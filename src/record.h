@@ -1,6 +1,6 @@
 /*
- * record.h - record formats: where one item ends in a stream of bytes, and
- * the fields of a CSV or TSV record.
+ * record.h - record formats: where one item ends in a stream of bytes, what
+ * process is given of its bytes, and the fields of a CSV or TSV record.
  *
  * The reader (input.c) and the progress line's counter find records with
  * wq_record_end; a worker splits a CSV/TSV record's bytes into fields with

@@ -109,8 +109,9 @@ static void journal_batch(wq_writer *w, const wq_batch *b)
         const wq_jitem *j = &b->j[i];
         if (j->status == WQ_SLOT_NONE || j->carried)
             continue;
-        wq_jrecord rec = {b->first + i * b->stride, j->hash, journal_status[(int)j->status],
-                          b->jbuf.data + j->start, j->end - j->start};
+        wq_jrecord rec = {.index = b->first + i * b->stride, .hash = j->hash,
+                          .status = journal_status[(int)j->status],
+                          .data = b->jbuf.data + j->start, .len = j->end - j->start};
         rc = wq_journal_add(w->c.journal, &rec, &w->err);
     }
     if (rc < 0 || wq_journal_flush(w->c.journal, &w->err) < 0) {
