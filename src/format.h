@@ -61,7 +61,9 @@ typedef struct wq_outformat {
     const char *name;           /* what -f takes */
     enum wq_layout layout;      /* how list results are framed */
     enum wq_format encoding;    /* how a value is encoded */
-    const char *journal;        /* the journal header's word for it */
+    const char *journal;        /* the journal header's word for it, which
+                                   journals already written hold: it stays
+                                   if -f's name changes */
 } wq_outformat;
 
 /* The row named name, or NULL when there is none; name NULL gives the
