@@ -121,24 +121,24 @@ void wq_decomp_free(wq_decomp *d)
 static ssize_t fail(const wq_decomp *d, wq_buf *err, const char *what)
 {
     wq_buf_printf(err, "cannot read %s: %s data is %s", d->name, d->format, what);
-    return -1;
+    return WQ_DECOMP_ERROR;
 }
 
 static ssize_t read_error(const wq_decomp *d, wq_buf *err)
 {
     wq_buf_printf(err, "cannot read %s: %s", d->name, strerror(errno));
-    return -1;
+    return WQ_DECOMP_ERROR;
 }
 
 /* Appends what the descriptor has to `in`. Returns the bytes read (0 at
- * the end), -1 or -2 as wq_decomp_read. */
+ * the end), WQ_DECOMP_ERROR or WQ_DECOMP_INTERRUPTED. */
 static ssize_t read_more(wq_decomp *d, wq_buf *err)
 {
     if (d->in_pos == d->in_len)
         d->in_pos = d->in_len = 0;
     ssize_t n = read(d->fd, d->in + d->in_len, INBUF - d->in_len);
     if (n < 0 && errno == EINTR)
-        return -2;
+        return WQ_DECOMP_INTERRUPTED;
     if (n < 0)
         return read_error(d, err);
     d->in_len += (size_t)n;
@@ -193,7 +193,8 @@ static int start_codec(wq_decomp *d)
     }
 }
 
-/* Reads the first bytes and picks the codec. Returns 0, -1 or -2. */
+/* Reads the first bytes and picks the codec. Returns 0, WQ_DECOMP_ERROR or
+ * WQ_DECOMP_INTERRUPTED. */
 static ssize_t detect(wq_decomp *d, wq_buf *err)
 {
     while (!d->in_eof && maybe_magic(d)) {
@@ -211,7 +212,7 @@ static ssize_t detect(wq_decomp *d, wq_buf *err)
         d->kind = K_PLAIN;  /* nothing to end in wq_decomp_free */
         wq_buf_printf(err, "cannot read %s: out of memory for %s", d->name,
                       d->format);
-        return -1;
+        return WQ_DECOMP_ERROR;
     }
     return 0;
 }
@@ -391,7 +392,7 @@ static ssize_t window_error(const wq_decomp *d, wq_buf *err)
     else
         wq_buf_printf(err, ": give --zstd-long=%d to read it (as zstd -d --long=%d)",
                       need, need);
-    return -1;
+    return WQ_DECOMP_ERROR;
 }
 
 /* At the end of a stream with nothing held, a step waits for the bytes
@@ -414,7 +415,8 @@ static int step(wq_decomp *d, char *out, size_t cap, size_t *made)
  * and nothing was produced yet, if may_read, and then once: not after the
  * first bytes were read to tell the format, nor when the last call filled
  * its room (the caller was told bytes were ready), so that a caller that
- * polled first is never kept waiting; -3 then says the descriptor is next. */
+ * polled first is never kept waiting; WQ_DECOMP_LATER then says the
+ * descriptor is next. */
 static ssize_t codec_read(wq_decomp *d, char *out, size_t cap, int may_read, wq_buf *err)
 {
     size_t produced = 0;
@@ -444,9 +446,9 @@ static ssize_t codec_read(wq_decomp *d, char *out, size_t cap, int may_read, wq_
         if (produced > 0)
             return (ssize_t)produced;
         if (d->in_eof)
-            return 0;
+            return WQ_DECOMP_END;
         if (!may_read)
-            return -3;
+            return WQ_DECOMP_LATER;
         may_read = 0;
         ssize_t n = read_more(d, err);
         if (n < 0)
@@ -463,10 +465,10 @@ static ssize_t plain_read(wq_decomp *d, char *out, size_t cap, wq_buf *err)
         return (ssize_t)n;
     }
     if (d->in_eof)
-        return 0;
+        return WQ_DECOMP_END;
     ssize_t n = read(d->fd, out, cap);
     if (n < 0 && errno == EINTR)
-        return -2;
+        return WQ_DECOMP_INTERRUPTED;
     if (n < 0)
         return read_error(d, err);
     return n;

@@ -31,14 +31,22 @@ typedef struct wq_decomp wq_decomp;
 wq_decomp *wq_decomp_new(int fd, const char *name, int zstd_window_log);
 void wq_decomp_free(wq_decomp *d);
 
+/* What wq_decomp_read returns when it produced no byte. */
+enum wq_decomp_rc {
+    WQ_DECOMP_END = 0,           /* the end of the input */
+    WQ_DECOMP_ERROR = -1,        /* unreadable, corrupt or truncated data, a
+                                    zstd window over the limit: the message
+                                    is in err */
+    WQ_DECOMP_INTERRUPTED = -2,  /* a signal interrupted a read before any
+                                    byte was produced: call again to go on */
+    WQ_DECOMP_LATER = -3         /* no byte came of what was held or read:
+                                    call again when the descriptor is
+                                    readable, or at once to wait for it */
+};
+
 /* Reads up to cap bytes of the decompressed input, reading the descriptor
- * at most once. Returns the bytes read, 0 at the end, -1 on error (message
- * in err: unreadable, corrupt or truncated data, a zstd window over the
- * limit), -2 when a signal interrupted a read before any byte was
- * produced: call again to go on, or -3 when no byte came of what was held
- * or read: call again when the descriptor is readable, or at once to wait
- * for it. So a caller that reads only when wq_decomp_ready or a poll says
- * so never waits. */
+ * at most once. Returns the bytes read, or a wq_decomp_rc. So a caller
+ * that reads only when wq_decomp_ready or a poll says so never waits. */
 ssize_t wq_decomp_read(wq_decomp *d, char *out, size_t cap, wq_buf *err);
 
 /* Whether bytes may come without reading the descriptor (decompressed

@@ -25,7 +25,6 @@
 #include "clock.h"
 #include "embedded.h"
 #include "heap.h"
-#include "input.h"
 #include "report.h"
 #include "streams.h"
 
@@ -394,7 +393,7 @@ static int l_where(lua_State *L)
     wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
     if (lw->item == 0)
         return 0;
-    lua_pushstring(L, wq_input_name_of(lw->conf->inputs, lw->conf->ninputs, lw->file));
+    lua_pushstring(L, lw->conf->names[lw->file]);
     lua_pushinteger(L, lw->line);
     return 2;
 }
@@ -795,7 +794,7 @@ static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
     enum wq_rec_kind kind = lw->conf->rec.kind;
     if (rc == 0 && (kind == WQ_REC_CSV || kind == WQ_REC_TSV))
         rc = push_fields(lw, item, len);
-    else if (rc == 0 && !lw->conf->ndjson_in)
+    else if (rc == 0 && lw->conf->rec.decode != WQ_DECODE_JSON)
         lua_pushlstring(lw->L, item, len);
     else if (rc == 0 && (rc = wq_codec_json_decode(lw->L, item, len, msg)) == -1)
         wq_buf_printf(err, "item is not JSON: %s", msg);

@@ -36,11 +36,9 @@ typedef struct wq_jobconf {
     int workers;
     size_t memory_limit;       /* bytes per state; 0 for none */
     double timeout;            /* seconds per item; 0 for none */
-    int ndjson_in;             /* decode each item as JSON */
     wq_recfmt rec;             /* the record format: CSV and TSV items are
                                   tables of their fields */
-    char *const *inputs;       /* the input files, for where() */
-    int ninputs;
+    const char *const *names;  /* the input files' names, for where() */
 } wq_jobconf;
 
 enum wq_hook { WQ_SETUP, WQ_INIT, WQ_PROCESS, WQ_MERGE, WQ_FINISH, WQ_SHUTDOWN };
@@ -81,7 +79,7 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
                             int64_t index, enum wq_format fmt, int fold,
                             wq_buf *out, wq_buf *err);
 /* Where the next item comes from (before wq_lua_process): its file's
- * number among conf->inputs and its LINE, for where() and, with a header,
+ * number among conf->names and its LINE, for where() and, with a header,
  * the names of its fields. */
 void wq_lua_at(wq_lua *lw, int file, int64_t line);
 /* Appends the accumulator (WQ_BINARY) to out and clears it; the state

@@ -28,8 +28,8 @@
 #define CHUNK (1 << 20)
 
 struct wq_input {
-    char *const *paths;
-    int npaths, file, fd, eof;
+    const wq_inputs *files;
+    int file, fd, eof;
     const wq_recfmt *fmt;
     wq_decomp *dz;            /* the current file, decompressed if need be */
     int64_t line;             /* LINE of the byte at start */
@@ -42,11 +42,6 @@ struct wq_input {
     char *buf;
     size_t cap, start, end;
 };
-
-const char *wq_input_name_of(char *const *paths, int n, int i)
-{
-    return n == 0 || strcmp(paths[i], "-") == 0 ? "stdin" : paths[i];
-}
 
 static int open_path(const char *path, wq_buf *err)
 {
@@ -85,15 +80,14 @@ int wq_input_check(char *const *paths, int n, wq_buf *err)
     return 0;
 }
 
-wq_input *wq_input_new(char *const *paths, int n, const wq_recfmt *fmt)
+wq_input *wq_input_new(const wq_inputs *files, const wq_recfmt *fmt)
 {
     wq_input *in = calloc(1, sizeof *in);
     if (!in || !(in->buf = malloc(CHUNK))) {
         free(in);
         return NULL;
     }
-    in->paths = paths;
-    in->npaths = n;
+    in->files = files;
     in->fmt = fmt;
     in->cap = CHUNK;
     in->fd = -1;
@@ -123,7 +117,7 @@ void wq_input_free(wq_input *in)
 static int next_file(wq_input *in, wq_buf *err)
 {
     close_file(in);
-    int last = in->npaths ? in->npaths : 1;
+    int last = in->files->n ? in->files->n : 1;
     if (in->file + 1 >= last)
         return 0;
     in->file++;
@@ -132,10 +126,10 @@ static int next_file(wq_input *in, wq_buf *err)
     in->eof = in->bom_done = in->skipping = 0;
     in->start = in->end = 0;
     in->scan = (wq_scan)WQ_SCAN_INIT;
-    in->fd = in->npaths ? open_path(in->paths[in->file], err) : STDIN_FILENO;
+    in->fd = in->files->n ? open_path(in->files->paths[in->file], err) : STDIN_FILENO;
     if (in->fd < 0)
         return -1;
-    if (!(in->dz = wq_decomp_new(in->fd, wq_input_name(in, in->file),
+    if (!(in->dz = wq_decomp_new(in->fd, in->files->names[in->file],
                                  in->fmt->zstd_window_log))) {
         wq_buf_adds(err, "out of memory");
         return -1;
@@ -161,8 +155,8 @@ static size_t grown(const wq_input *in)
 }
 
 /* Reads more of the current file after what is buffered. Returns the bytes
- * read (0 at end of file), -1 on error or -2 when a signal interrupted the
- * read. */
+ * read, or what wq_decomp_read returns without bytes (decompress.h); a
+ * record too long for memory is a WQ_DECOMP_ERROR too. */
 static ssize_t fill(wq_input *in, wq_buf *err)
 {
     if (in->start > 0) {
@@ -175,8 +169,8 @@ static ssize_t fill(wq_input *in, wq_buf *err)
         char *p = realloc(in->buf, cap);
         if (!p) {
             wq_buf_printf(err, "%s: the item at line %lld is too long for memory",
-                          wq_input_name(in, in->file), (long long)in->line);
-            return -1;
+                          in->files->names[in->file], (long long)in->line);
+            return WQ_DECOMP_ERROR;
         }
         in->buf = p;
         in->cap = cap;
@@ -202,19 +196,20 @@ static int skip_bom(wq_input *in)
 }
 
 /* Skipping a record too long to keep: drops what the search has passed,
- * and at the record's end goes past it. Returns 1 at its end, 0 when more
- * bytes are needed, -1 when it ran to the end of the file. */
-static int skip_rest(wq_input *in)
+ * and at the record's end goes past it. Returns WQ_RECORD_FOUND at its end,
+ * WQ_RECORD_MORE when more bytes are needed, WQ_RECORD_NONE when it ran to
+ * the end of the file. */
+static enum wq_record_rc skip_rest(wq_input *in)
 {
     size_t n, skip;
     int64_t lines;
-    int rc = wq_record_end(in->fmt, &in->scan, in->buf + in->start, in->end - in->start,
-                           in->eof, &n, &skip, &lines);
-    if (rc == 0) {
+    enum wq_record_rc rc = wq_record_end(in->fmt, &in->scan, in->buf + in->start,
+                                         in->end - in->start, in->eof, &n, &skip, &lines);
+    if (rc == WQ_RECORD_MORE) {
         in->start += wq_record_drop(in->fmt, &in->scan, in->buf + in->start);
-        return 0;
+        return rc;
     }
-    if (rc > 0) {
+    if (rc == WQ_RECORD_FOUND) {
         in->line += lines;
         in->start += n + skip;
     }
@@ -244,16 +239,17 @@ static void hand_out(wq_input *in, int end, size_t n, size_t skip, int64_t lines
     in->scan = (wq_scan)WQ_SCAN_INIT;
 }
 
-/* Cuts the next record out of the buffer. Returns 1, 0 when more bytes
- * are needed, -1 when the file has no more. */
-static int take(wq_input *in, const char **item, size_t *len)
+/* Cuts the next record out of the buffer. Returns WQ_RECORD_FOUND,
+ * WQ_RECORD_MORE when more bytes are needed, WQ_RECORD_NONE when the file
+ * has no more. */
+static enum wq_record_rc take(wq_input *in, const char **item, size_t *len)
 {
     const wq_recfmt *f = in->fmt;
     if (wq_record_skips_bom(f) && !in->bom_done && !skip_bom(in))
-        return 0;
-    int rc;
+        return WQ_RECORD_MORE;
+    enum wq_record_rc rc;
     while (in->skipping)
-        if ((rc = skip_rest(in)) <= 0)
+        if ((rc = skip_rest(in)) != WQ_RECORD_FOUND)
             return rc;
     if (in->scan.pos == 0 && in->scan.dropped == 0) {
         size_t lead = wq_record_lead(f, in->buf + in->start, in->end - in->start);
@@ -264,10 +260,10 @@ static int take(wq_input *in, const char **item, size_t *len)
     int64_t lines;
     rc = wq_record_end(f, &in->scan, in->buf + in->start, in->end - in->start,
                        in->eof, &n, &skip, &lines);
-    if (rc < 0 || (rc == 0 && !(f->max && in->scan.pos > f->max)))
+    if (rc == WQ_RECORD_NONE || (rc == WQ_RECORD_MORE && !(f->max && in->scan.pos > f->max)))
         return rc;
-    hand_out(in, rc, n, skip, lines, item, len);
-    return 1;
+    hand_out(in, rc == WQ_RECORD_FOUND, n, skip, lines, item, len);
+    return WQ_RECORD_FOUND;
 }
 
 /* Whether a record is no item: a header (kept), a blank NDJSON line.
@@ -280,7 +276,7 @@ static int not_an_item(wq_input *in, const char *rec, size_t len, wq_buf *err)
             char bound[WQ_SIZE_NAME];
             wq_record_size_name(f->max, bound, sizeof bound);
             wq_buf_printf(err, "%s: the header record is longer than the --max-record "
-                          "bound of %s", wq_input_name(in, in->file), bound);
+                          "bound of %s", in->files->names[in->file], bound);
             return -1;
         }
         if (f->headers && wq_headers_set(f->headers, in->file, rec, len) < 0) {
@@ -289,7 +285,7 @@ static int not_an_item(wq_input *in, const char *rec, size_t len, wq_buf *err)
         }
         return 1;
     }
-    return f->ndjson && !in->too_long && wq_record_blank(rec, len);
+    return f->decode == WQ_DECODE_JSON && !in->too_long && wq_record_blank(rec, len);
 }
 
 /* Whether a read of the current file would return at once. */
@@ -309,34 +305,29 @@ enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
             if (rc <= 0)
                 return rc < 0 ? WQ_INPUT_ERROR : WQ_INPUT_END;
         }
-        int rc = take(in, item, len);
-        if (rc > 0) {
+        enum wq_record_rc got = take(in, item, len);
+        if (got == WQ_RECORD_FOUND) {
             int skip = not_an_item(in, *item, *len, err);
             if (skip < 0)
                 return WQ_INPUT_ERROR;
             if (!skip)
                 return WQ_INPUT_ITEM;
-        } else if (rc < 0) {
+        } else if (got == WQ_RECORD_NONE) {
             close_file(in);  /* on to the next file */
         } else {
             if (!wait && !readable(in))
                 return WQ_INPUT_LATER;
             ssize_t n = fill(in, err);
-            if (n == -3)
+            if (n == WQ_DECOMP_LATER)
                 continue;  /* nothing was held after all: to the descriptor */
             if (n < 0)
-                return n == -2 ? WQ_INPUT_INTERRUPTED : WQ_INPUT_ERROR;
-            in->eof = n == 0;
+                return n == WQ_DECOMP_INTERRUPTED ? WQ_INPUT_INTERRUPTED : WQ_INPUT_ERROR;
+            in->eof = n == WQ_DECOMP_END;
         }
     }
 }
 
 int wq_input_file(const wq_input *in) { return in->file; }
-
-const char *wq_input_name(const wq_input *in, int file)
-{
-    return wq_input_name_of(in->paths, in->npaths, file);
-}
 
 int64_t wq_input_line(const wq_input *in) { return in->item_line; }
 
@@ -375,8 +366,9 @@ int wq_input_rest_is_regular(const wq_input *in)
     struct stat st;
     if (in->fd >= 0 && (fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode)))
         return 0;
-    for (int i = in->file + 1; i < in->npaths; i++)
-        if (strcmp(in->paths[i], "-") == 0 || stat(in->paths[i], &st) != 0 ||
+    char *const *paths = in->files->paths;
+    for (int i = in->file + 1; i < in->files->n; i++)
+        if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) != 0 ||
             !S_ISREG(st.st_mode))
             return 0;
     return 1;

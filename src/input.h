@@ -23,15 +23,25 @@
 
 typedef struct wq_input wq_input;
 
+/* The input files, named once by the run (run.c) for every module that
+ * speaks of one: paths[i] as given ("-" is standard input) and names[i] as
+ * messages and where() give it ("stdin" for standard input). n == 0 means
+ * standard input alone, named names[0]. */
+typedef struct wq_inputs {
+    char *const *paths;
+    const char *const *names;
+    int n;
+} wq_inputs;
+
 /* Checks that every path ("-" is standard input) exists, is readable and
  * is not a directory, without opening it (opening a FIFO would take its
  * writer's data). Returns 0, or -1 with a message in err. */
 int wq_input_check(char *const *paths, int n, wq_buf *err);
 
-/* paths and fmt are borrowed and must outlive the reader; n == 0 means
- * stdin. With fmt->header, each file's header record goes to
- * fmt->headers (when not NULL) before any item of that file is returned. */
-wq_input *wq_input_new(char *const *paths, int n, const wq_recfmt *fmt);
+/* files and fmt are borrowed and must outlive the reader. With
+ * fmt->header, each file's header record goes to fmt->headers (when not
+ * NULL) before any item of that file is returned. */
+wq_input *wq_input_new(const wq_inputs *files, const wq_recfmt *fmt);
 void wq_input_free(wq_input *in);
 
 /* What wq_input_next returns. */
@@ -49,14 +59,11 @@ enum wq_input_rc {
 enum wq_input_rc wq_input_next(wq_input *in, const char **item, size_t *len,
                                int wait, wq_buf *err);
 
-/* Where the last item came from: the file's number (0-based), its name
- * ("stdin" for standard input) and its LINE there: the line it starts on,
- * or its number for -0 and a -d STR without a newline. */
+/* Where the last item came from: the file's number (0-based; its name is
+ * files->names[file]) and its LINE there: the line it starts on, or its
+ * number for -0 and a -d STR without a newline. */
 int wq_input_file(const wq_input *in);
-const char *wq_input_name(const wq_input *in, int file);
 int64_t wq_input_line(const wq_input *in);
-/* The name of file i among paths, as wq_input_name gives it. */
-const char *wq_input_name_of(char *const *paths, int n, int i);
 
 /* Whether the last item was a record longer than fmt->max: its *len was 0
  * and its bytes are not there. Its LINE is right, and so are those of the

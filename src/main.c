@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "decompress.h"
+#include "format.h"
 #include "input.h"
 #include "paths.h"
 #include "report.h"
@@ -28,6 +29,8 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static char **wq_argv;  /* for messages about refused options */
 
+/* The help text, before and after the line of -f, whose names come from
+ * format.h (help). */
 static const char usage[] =
     "usage: luaworkq [OPTIONS] JOB.lua [ITEMS ...]\n"
     "Runs JOB.lua's process(item, index) over every item (one per line of the\n"
@@ -49,8 +52,8 @@ static const char usage[] =
     "      --ndjson-in        each item is a JSON value, decoded for process\n"
     "      --zstd-long=N      read zstd input whose window is up to 2^N bytes\n"
     "                         (10..31; as zstd -d --long=N; default 27, 128 MiB)\n"
-    "  -o, --output FILE      write the result to FILE (never half-written)\n"
-    "  -f, --format FMT       json (default), ndjson or lines\n"
+    "  -o, --output FILE      write the result to FILE (never half-written)\n";
+static const char usage_rest[] =
     "      --unordered        write list results as they finish\n"
     "  -k, --keep-going       report a failing item and go on\n"
     "      --max-failures N|P%  with -k: stop once more than N items (or P%)\n"
@@ -182,43 +185,46 @@ static int parse_shard(const char *s, wq_opts *o)
     return 0;
 }
 
-static int parse_format(const char *s, enum wq_layout *layout)
+/* --help: the usage text, naming the result formats of format.h's table. */
+static void help(void)
 {
-    if (strcmp(s, "json") == 0)
-        *layout = WQ_LAYOUT_JSON;
-    else if (strcmp(s, "ndjson") == 0)
-        *layout = WQ_LAYOUT_NDJSON;
-    else if (strcmp(s, "lines") == 0)
-        *layout = WQ_LAYOUT_LINES;
-    else {
-        wq_reportf("--format: '%s' is not json, ndjson or lines", s);
-        return -1;
-    }
-    return 0;
+    wq_buf names = WQ_BUF_INIT;
+    wq_outformat_list(&names, " (default)");
+    fputs(usage, stdout);
+    printf("  -f, --format FMT       %s\n", names.data ? names.data : "");
+    fputs(usage_rest, stdout);
+    wq_buf_free(&names);
 }
 
-/* Sets the record format; two different ones on one command line are
- * refused. */
-static int record_format(wq_opts *o, int c, const char *arg)
+/* -f NAME: a row of format.h's table of result formats. */
+static int parse_format(const char *s, wq_opts *o)
 {
-    static const char *given;
-    const char *name = c == '0' ? "-0" : c == 'd' ? "-d" : c == OPT_PARAGRAPH
-                     ? "--paragraph" : c == OPT_CSV ? "--csv" : "--tsv";
-    if (given && strcmp(given, name) != 0) {
-        wq_reportf("%s and %s are two record formats: give one", given, name);
+    const wq_outformat *f = wq_outformat_find(s);
+    if (f) {
+        o->format = f;
+        return 0;
+    }
+    wq_buf names = WQ_BUF_INIT;
+    wq_outformat_list(&names, "");
+    wq_reportf("--format: '%s' is not %s", s, names.data ? names.data : "");
+    wq_buf_free(&names);
+    return -1;
+}
+
+/* Sets what an item format option (format.h) sets; two different framings
+ * on one command line are refused. */
+static int item_format(wq_opts *o, const wq_informat *in, const char *arg)
+{
+    static const wq_informat *given;
+    if (in->framing && given && given != in) {
+        wq_reportf("%s and %s are two record formats: give one", given->option,
+                   in->option);
         return -1;
     }
-    given = name;
-    wq_recfmt *f = &o->job.rec;
+    if (in->framing)
+        given = in;
     wq_buf err = WQ_BUF_INIT;
-    int rc = 0;
-    switch (c) {
-    case '0': rc = wq_record_delimiter(f, "\\0", &err); break;
-    case 'd': rc = wq_record_delimiter(f, arg, &err); break;
-    case OPT_PARAGRAPH: f->kind = WQ_REC_PARAGRAPH; break;
-    case OPT_CSV: f->kind = WQ_REC_CSV; break;
-    default: f->kind = WQ_REC_TSV; break;
-    }
+    int rc = wq_informat_apply(in, arg, &o->job.rec, &err);
     if (rc < 0)
         wq_reportf("%.*s", (int)err.len, err.data);
     wq_buf_free(&err);
@@ -275,29 +281,45 @@ static void refuse_option(int c)
         wq_reportf("unknown option -%c (see luaworkq --help)", optopt);
 }
 
+/* How messages spell option c: by its short name if it has one ("-0"),
+ * else by its long name ("--csv"). */
+static const char *spelling(int c, char *buf, size_t size)
+{
+    const struct option *l = NULL;
+    for (const struct option *p = longopts; p->name && c >= 256 && !l; p++)
+        if (p->val == c)
+            l = p;
+    if (l)
+        snprintf(buf, size, "--%s", l->name);
+    else
+        snprintf(buf, size, "-%c", c);
+    return buf;
+}
+
 /* Parses one option into o. Returns 0, 1 to exit 0 at once (help,
  * version), or -1 on a usage error (reported). */
 static int parse_option(int c, const char *arg, wq_opts *o)
 {
     long n;
+    char name[32];
+    const wq_informat *in = wq_informat_find(spelling(c, name, sizeof name));
+    if (in)
+        return item_format(o, in, arg);
     switch (c) {
     case 'j':
         if (parse_int("--jobs", arg, 1, MAX_JOBS, &n) < 0)
             return -1;
         o->job.workers = (int)n;
         return 0;
-    case '0': case 'd': case OPT_PARAGRAPH: case OPT_CSV: case OPT_TSV:
-        return record_format(o, c, arg);
     case OPT_HEADER: o->job.rec.header = 1; return 0;
     case OPT_MAX_RECORD: return parse_size(arg, &o->job.rec.max);
-    case OPT_NDJSON_IN: o->job.ndjson_in = o->job.rec.ndjson = 1; return 0;
     case OPT_ZSTD_LONG:
         if (parse_int("--zstd-long", arg, WQ_ZSTD_LONG_MIN, WQ_ZSTD_LONG_MAX, &n) < 0)
             return -1;
         o->job.rec.zstd_window_log = (int)n;
         return 0;
     case 'o': o->output = arg; return 0;
-    case 'f': return parse_format(arg, &o->layout);
+    case 'f': return parse_format(arg, o);
     case OPT_UNORDERED: o->unordered = 1; return 0;
     case 'k': o->keep_going = 1; return 0;
     case OPT_ERRORS: o->errors = arg; return 0;
@@ -335,7 +357,7 @@ static int parse_option(int c, const char *arg, wq_opts *o)
             return -1;
         }
         return 0;
-    case 'h': fputs(usage, stdout); return 1;
+    case 'h': help(); return 1;
     case 'V': printf("luaworkq %s (%s)\n", LUAWORKQ_VERSION, LUA_VERSION); return 1;
     default:  /* '?' or ':' */
         refuse_option(c);
@@ -347,13 +369,9 @@ static int parse_option(int c, const char *arg, wq_opts *o)
 static int check_combination(const wq_opts *o)
 {
     const char *clash = NULL;
-    enum wq_rec_kind kind = o->job.rec.kind;
-    int table = kind == WQ_REC_CSV || kind == WQ_REC_TSV;
-    if (o->job.rec.header && !table)
-        clash = "--header goes with --csv or --tsv";
-    else if (o->job.ndjson_in && (table || kind == WQ_REC_PARAGRAPH))
-        clash = "--ndjson-in reads lines of JSON: it cannot go with --csv, --tsv "
-                "or --paragraph";
+    wq_buf err = WQ_BUF_INIT;
+    if (wq_informat_check(&o->job.rec, &err) < 0)
+        clash = err.data ? err.data : "out of memory";
     else if (o->errors && !o->keep_going)
         clash = "--errors needs -k";
     else if (o->max_failures.set && !o->keep_going)
@@ -364,6 +382,7 @@ static int check_combination(const wq_opts *o)
         clash = "--merge reads journals: it cannot go with --journal or --shard";
     if (clash)
         wq_reportf("%s", clash);
+    wq_buf_free(&err);
     return clash ? -1 : 0;
 }
 
@@ -443,7 +462,7 @@ static int usable_cpus(void)
 int main(int argc, char **argv)
 {
     wq_argv = argv;
-    wq_opts o = {.layout = WQ_LAYOUT_JSON, .shard_k = 1, .shard_n = 1,
+    wq_opts o = {.format = wq_outformat_find(NULL), .shard_k = 1, .shard_n = 1,
                  .progress = isatty(STDERR_FILENO)};
     o.job.workers = o.cpus = usable_cpus();
     o.job.sets = calloc((size_t)argc, sizeof *o.job.sets);
@@ -465,8 +484,6 @@ int main(int argc, char **argv)
         o.job.path = argv[optind];
         o.inputs = argv + optind + 1;
         o.ninputs = argc - optind - 1;
-        o.job.inputs = o.inputs;
-        o.job.ninputs = o.ninputs;
         if (o.job.rec.header && !(o.job.rec.headers = wq_headers_new(o.ninputs))) {
             wq_reportf("out of memory");
             rc = EXIT_USAGE;

@@ -14,8 +14,8 @@
 #include "report.h"
 
 struct wq_progress {
-    char *const *paths;
-    int n, counting, shard_k, shard_n;
+    const wq_inputs *files;
+    int counting, shard_k, shard_n;
     wq_recfmt fmt;            /* the run's, without its header store */
     pthread_t counter, drawer;
     _Atomic int64_t total;    /* -1 until counted, or if it cannot be */
@@ -47,7 +47,7 @@ static double now(void)
 static void *count_main(void *arg)
 {
     struct wq_progress *p = arg;
-    wq_input *in = wq_input_new(p->paths, p->n, &p->fmt);
+    wq_input *in = wq_input_new(p->files, &p->fmt);
     wq_buf err = WQ_BUF_INIT;
     const char *item;
     size_t len;
@@ -67,14 +67,14 @@ static void *count_main(void *arg)
     return NULL;
 }
 
-static int all_regular(char *const *paths, int n)
+static int all_regular(const wq_inputs *files)
 {
     struct stat st;
-    for (int i = 0; i < n; i++)
-        if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) != 0 ||
+    for (int i = 0; i < files->n; i++)
+        if (strcmp(files->paths[i], "-") == 0 || stat(files->paths[i], &st) != 0 ||
             !S_ISREG(st.st_mode))
             return 0;
-    return n > 0;
+    return files->n > 0;
 }
 
 /* When the c-th item to end (from 1) ended; the start for c <= 0. Only
@@ -182,15 +182,14 @@ static void *draw_main(void *arg)
     return NULL;
 }
 
-wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
+wq_progress *wq_progress_start(const wq_inputs *files, const wq_recfmt *fmt,
                                int shard_k, int shard_n, int workers,
                                const _Atomic int64_t *item_ns)
 {
     struct wq_progress *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->paths = paths;
-    p->n = n;
+    p->files = files;
     p->fmt = *fmt;
     p->fmt.headers = NULL;
     p->shard_k = shard_k;
@@ -205,7 +204,7 @@ wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
     p->start = now();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
-    p->counting = all_regular(paths, n) &&
+    p->counting = all_regular(files) &&
                   pthread_create(&p->counter, NULL, count_main, p) == 0;
     p->drawing = pthread_create(&p->drawer, NULL, draw_main, p) == 0;
     return p;

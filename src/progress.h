@@ -11,14 +11,16 @@
 #define WQ_PROGRESS_H
 
 #include <stdint.h>
+#include "input.h"
 #include "record.h"
 
 typedef struct wq_progress wq_progress;
 
-/* paths as for wq_input_new; with --shard K/N only that shard's items are
- * counted. workers: how many run items at once; item_ns: where the pool
- * keeps the recent cost of an item in ns (0 until known), borrowed. */
-wq_progress *wq_progress_start(char *const *paths, int n, const wq_recfmt *fmt,
+/* files as for wq_input_new (borrowed); with --shard K/N only that
+ * shard's items are counted. workers: how many run items at once; item_ns:
+ * where the pool keeps the recent cost of an item in ns (0 until known),
+ * borrowed. */
+wq_progress *wq_progress_start(const wq_inputs *files, const wq_recfmt *fmt,
                                int shard_k, int shard_n, int workers,
                                const _Atomic int64_t *item_ns);
 /* Called by the writer as results come in: items done (carried of them from

@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "input.h"
 
 /* How big batches grow: about `ns` of work, within caps. With merge, every
  * batch ends by sending its folded value to the host, a cost that follows
@@ -52,7 +51,7 @@ wq_reader *wq_reader_new(const wq_readconf *conf)
     r->batch_bytes = WQ_WINDOW_BYTES / (size_t)conf->window;
     if (r->batch_bytes > r->sizing->bytes)
         r->batch_bytes = r->sizing->bytes;
-    if (!(r->in = wq_input_new(conf->paths, conf->npaths, conf->fmt))) {
+    if (!(r->in = wq_input_new(conf->inputs, conf->fmt))) {
         free(r);
         return NULL;
     }
@@ -126,7 +125,7 @@ static int carry(wq_reader *r, wq_batch *b)
     if (found > 0 && rec.hash != j->hash) {
         wq_buf_printf(&r->error, "item %lld (%s:%lld) differs from the one "
                       "journal %s recorded: the input changed", (long long)r->t.read,
-                      wq_input_name(r->in, b->file), (long long)wq_input_line(r->in),
+                      r->c.inputs->names[b->file], (long long)wq_input_line(r->in),
                       r->c.journal_path);
         found = -1;
     }
@@ -299,8 +298,3 @@ void wq_reader_skip(wq_reader *r)
 const wq_readtally *wq_reader_tally(const wq_reader *r) { return &r->t; }
 
 const wq_buf *wq_reader_error(const wq_reader *r) { return &r->error; }
-
-const char *wq_reader_name(const wq_reader *r, int file)
-{
-    return wq_input_name(r->in, file);
-}

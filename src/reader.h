@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "batch.h"
+#include "input.h"
 #include "journal.h"
 #include "queue.h"
 #include "record.h"
@@ -36,8 +37,7 @@ typedef struct wq_reader wq_reader;
 #define WQ_WINDOW_SLOTS 4096
 
 typedef struct wq_readconf {
-    char *const *paths;         /* the inputs; none: standard input */
-    int npaths;
+    const wq_inputs *inputs;    /* the files, and their names for messages */
     const wq_recfmt *fmt;       /* the record format */
     int shard_k, shard_n;       /* --shard K/N; 1/1 without */
     int fold;                   /* results are folded: longer batches */
@@ -80,7 +80,5 @@ void wq_reader_skip(wq_reader *r);
 const wq_readtally *wq_reader_tally(const wq_reader *r);
 /* The error that stopped the reader, if any (empty otherwise). */
 const wq_buf *wq_reader_error(const wq_reader *r);
-/* The name of input file number `file` ("stdin" for standard input). */
-const char *wq_reader_name(const wq_reader *r, int file);
 
 #endif

@@ -54,21 +54,6 @@ int wq_record_delimiter(wq_recfmt *f, const char *s, wq_buf *err)
     return 0;
 }
 
-void wq_record_name(const wq_recfmt *f, char *name, size_t size)
-{
-    static const char *const kinds[] = {"newline", "delimiter", "paragraph",
-                                        "csv", "tsv"};
-    int n = snprintf(name, size, "%s", kinds[f->kind]);
-    if (f->kind == WQ_REC_DELIM && f->delim_len == 1 && f->delim[0] == '\0')
-        snprintf(name, size, "nul");  /* as -0 always was */
-    else if (f->kind == WQ_REC_DELIM)
-        for (size_t i = 0; i < f->delim_len && n > 0 && (size_t)n < size; i++)
-            n += snprintf(name + n, size - (size_t)n, "%s%02x", i ? "" : " ",
-                          (unsigned char)f->delim[i]);
-    if (f->header && n > 0 && (size_t)n < size)
-        snprintf(name + n, size - (size_t)n, " header");
-}
-
 /* Whether a record's LINE (where(), failure reports) is its line in the
  * file (else it is its number: -0, a -d STR without a newline). */
 static int by_line_of(const wq_recfmt *f)
@@ -94,15 +79,15 @@ size_t wq_record_lead(const wq_recfmt *f, const char *p, size_t n)
 }
 
 /* The end of a record that runs to the end of the input. */
-static int last(size_t n, int64_t lines, size_t *len, size_t *skip,
-                int64_t *nl)
+static enum wq_record_rc last(size_t n, int64_t lines, size_t *len, size_t *skip,
+                              int64_t *nl)
 {
     if (n == 0)
-        return -1;
+        return WQ_RECORD_NONE;
     *len = n;
     *skip = 0;
     *nl = lines;
-    return 1;
+    return WQ_RECORD_FOUND;
 }
 
 static int end_line(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
@@ -267,8 +252,9 @@ static int end_csv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
     return eof ? last(n, nl + 1, len, skip, lines) : 0;
 }
 
-int wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
-                  int eof, size_t *len, size_t *skip, int64_t *lines)
+enum wq_record_rc wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p,
+                                size_t n, int eof, size_t *len, size_t *skip,
+                                int64_t *lines)
 {
     switch (f->kind) {
     case WQ_REC_DELIM: return end_delim(f, s, p, n, eof, len, skip, lines);
@@ -291,7 +277,7 @@ size_t wq_record_drop(const wq_recfmt *f, wq_scan *s, const char *p)
 
 int wq_record_skips_bom(const wq_recfmt *f)
 {
-    return f->ndjson || f->kind == WQ_REC_CSV || f->kind == WQ_REC_TSV;
+    return f->decode == WQ_DECODE_JSON || f->kind == WQ_REC_CSV || f->kind == WQ_REC_TSV;
 }
 
 void wq_record_size_name(size_t size, char *name, size_t bufsize)

@@ -1,6 +1,6 @@
 /*
- * record.h - record formats: where one item ends in a stream of bytes, and
- * the fields of a CSV or TSV record.
+ * record.h - record formats: where one item ends in a stream of bytes, what
+ * process is given of its bytes, and the fields of a CSV or TSV record.
  *
  * The reader (input.c) and the progress line's counter find records with
  * wq_record_end; a worker splits a CSV/TSV record's bytes into fields with
@@ -24,6 +24,13 @@ enum wq_rec_kind {
     WQ_REC_TSV         /* lines split on tabs, ended as CSV records are */
 };
 
+/* What process is given of a record's bytes. */
+enum wq_rec_decode {
+    WQ_DECODE_STRING,  /* the bytes, as a string */
+    WQ_DECODE_FIELDS,  /* CSV, TSV: a table of the record's fields */
+    WQ_DECODE_JSON     /* --ndjson-in: the value of the JSON text */
+};
+
 #define WQ_DELIM_MAX 64
 
 typedef struct wq_headers wq_headers;
@@ -34,8 +41,8 @@ typedef struct wq_recfmt {
     size_t delim_len;
     int header;                /* csv/tsv: each file's first record names
                                   the fields; it is no item */
-    int ndjson;                /* blank lines and a BOM at the start of a
-                                  file are skipped */
+    enum wq_rec_decode decode; /* JSON: blank records and a BOM at the
+                                  start of a file are skipped */
     wq_headers *headers;       /* with header: where the reader keeps them;
                                   NULL: they are dropped (counting) */
     int zstd_window_log;       /* --zstd-long=N: compressed input's zstd
@@ -48,11 +55,6 @@ typedef struct wq_recfmt {
 /* Sets f to -d STR: escapes \n \t \r \0 \\ \xHH. Returns 0, or -1 with a
  * message in err. */
 int wq_record_delimiter(wq_recfmt *f, const char *s, wq_buf *err);
-
-/* The format in a few words for the journal's header: "newline", "nul",
- * "delimiter 2c0a", "paragraph", "csv header"... */
-#define WQ_RECORD_NAME (2 * WQ_DELIM_MAX + 32)
-void wq_record_name(const wq_recfmt *f, char *name, size_t size);
 
 /* The state of a search for a record's end, kept while more bytes are read:
  * zero it (WQ_SCAN_INIT) at the start of each record. */
@@ -68,7 +70,7 @@ typedef struct wq_scan {
 #define WQ_SCAN_INIT {0, 0, 0, 0}
 
 /* Whether a UTF-8 BOM at the start of each file is no data: CSV, TSV and
- * --ndjson-in. */
+ * JSON records. */
 int wq_record_skips_bom(const wq_recfmt *f);
 
 /* The bound of --max-record in words for messages: "1 MiB", "3 GiB",
@@ -81,15 +83,22 @@ void wq_record_size_name(size_t size, char *name, size_t bufsize);
  * before the scan of a record starts (s->pos and s->dropped are 0). */
 size_t wq_record_lead(const wq_recfmt *f, const char *p, size_t n);
 
-/* Finds the end of the record that starts at p, of which n bytes are
- * buffered (and no more follow when eof). Returns 1 with *len (the item's
- * bytes), *skip (its terminator's) and *lines (what LINE advances by) set;
- * 0 when the end may lie past n: call again with the same start and more
- * bytes; -1 at eof when no record is left. */
-int wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p, size_t n,
-                  int eof, size_t *len, size_t *skip, int64_t *lines);
+/* What wq_record_end returns. */
+enum wq_record_rc {
+    WQ_RECORD_FOUND = 1,  /* *len, *skip and *lines are set */
+    WQ_RECORD_MORE = 0,   /* the end may lie past the bytes given */
+    WQ_RECORD_NONE = -1   /* at eof: no record is left */
+};
 
-/* After wq_record_end returned 0 for the record at p: the bytes at its
+/* Finds the end of the record that starts at p, of which n bytes are
+ * buffered (and no more follow when eof). Found: *len (the item's bytes),
+ * *skip (its terminator's) and *lines (what LINE advances by) are set.
+ * More: call again with the same start and more bytes. */
+enum wq_record_rc wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p,
+                                size_t n, int eof, size_t *len, size_t *skip,
+                                int64_t *lines);
+
+/* After wq_record_end returned WQ_RECORD_MORE for the record at p: the bytes at its
  * start that the search no longer needs, which the caller may discard (a
  * record too long to keep is skipped so, in bounded memory). Returns how
  * many; the next call to wq_record_end takes p + that many as the record's

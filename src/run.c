@@ -31,7 +31,8 @@
 
 struct run {
     wq_opts *o;
-    enum wq_format format;    /* how results are encoded for the output */
+    const char **names;       /* each input's name, for every module */
+    wq_inputs inputs;         /* the files with those names */
     int fold;                 /* the job has merge */
     wq_lua *host;
     wq_jheader header;        /* the journal's, for --journal and --merge */
@@ -87,6 +88,23 @@ static int read_job(wq_jobconf *job, wq_buf *src)
     return n < 0 || too_long ? -1 : 0;
 }
 
+/* Names the inputs once, for the reader, the writer's reports and where():
+ * a file by its path, standard input ("-", or no file at all) "stdin".
+ * Returns 0, or -1 when out of memory. */
+static int name_inputs(struct run *r)
+{
+    const wq_opts *o = r->o;
+    int n = o->ninputs > 0 ? o->ninputs : 1;
+    if (!(r->names = calloc((size_t)n, sizeof *r->names)))
+        return -1;
+    for (int i = 0; i < n; i++)
+        r->names[i] = o->ninputs == 0 || strcmp(o->inputs[i], "-") == 0 ? "stdin"
+                                                                        : o->inputs[i];
+    r->inputs = (wq_inputs){.paths = o->inputs, .names = r->names, .n = o->ninputs};
+    r->o->job.names = r->names;
+    return 0;
+}
+
 /* Checks the inputs and loads the job in the host state. */
 static int load(struct run *r, wq_buf *err)
 {
@@ -95,22 +113,20 @@ static int load(struct run *r, wq_buf *err)
     if (!(r->host = wq_lua_open(&r->o->job, 0, err)))
         return -1;
     r->fold = wq_lua_has(r->host, WQ_MERGE);
-    r->format = r->o->layout == WQ_LAYOUT_LINES ? WQ_TEXT : WQ_JSON;
     return 0;
 }
 
 /* The journal header: the job, and every option that changes results. */
 static void make_header(struct run *r)
 {
-    static const char *const layouts[] = {"json", "ndjson", "lines"};
     const wq_opts *o = r->o;
     wq_jheader *h = &r->header;
     h->job = wq_journal_hash(o->job.source, o->job.source_len);
-    wq_jheader_option(h, "format", layouts[o->layout]);
-    char records[WQ_RECORD_NAME];
-    wq_record_name(&o->job.rec, records, sizeof records);
+    wq_jheader_option(h, "format", o->format->journal);
+    char records[WQ_INFORMAT_NAME];
+    wq_informat_name(&o->job.rec, records, sizeof records);
     wq_jheader_option(h, "separator", records);
-    wq_jheader_option(h, "ndjson-in", o->job.ndjson_in ? "yes" : "no");
+    wq_jheader_option(h, "ndjson-in", o->job.rec.decode == WQ_DECODE_JSON ? "yes" : "no");
     for (int i = 0; i < o->job.nsets; i++)
         wq_jheader_option(h, "set", o->job.sets[i]);
     h->shard_k = o->shard_k;
@@ -131,12 +147,19 @@ static int build(struct run *r, wq_buf *err)
     r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, ahead, o->unordered && !r->fold);
     r->spares = wq_spares_new();
     if (r->stop && r->queue && r->order && r->spares) {
-        wq_poolconf pc = {&o->job, o->layout, r->format, r->fold, o->keep_going,
-                          o->retries, r->stop, r->queue, r->order, &r->item_ns};
-        wq_readconf rc = {o->inputs, o->ninputs, &o->job.rec, o->shard_k, o->shard_n,
-                          r->fold, workers, o->cpus, window, r->journal, o->journal, r->stop,
-                          workers + 1, r->queue, r->order, r->spares, &r->item_ns,
-                          o->keep_going};
+        wq_poolconf pc = {
+            .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
+            .fold = r->fold, .keep_going = o->keep_going, .retries = o->retries,
+            .stop = r->stop, .queue = r->queue, .order = r->order, .item_ns = &r->item_ns,
+        };
+        wq_readconf rc = {
+            .inputs = &r->inputs, .fmt = &o->job.rec,
+            .shard_k = o->shard_k, .shard_n = o->shard_n, .fold = r->fold,
+            .workers = workers, .cpus = o->cpus, .window = window,
+            .journal = r->journal, .journal_path = o->journal,
+            .stop = r->stop, .slot = workers + 1, .queue = r->queue, .order = r->order,
+            .spares = r->spares, .item_ns = &r->item_ns, .keep_going = o->keep_going,
+        };
         r->pool = wq_pool_new(&pc);
         r->reader = wq_reader_new(&rc);
     }
@@ -152,7 +175,7 @@ static int open_outputs(struct run *r, wq_buf *err)
     wq_opts *o = r->o;
     if (o->errors && !(r->errors = wq_out_open(o->errors, WQ_LAYOUT_NDJSON, 1, err)))
         return -1;
-    r->out = wq_out_open(o->output, o->layout, !r->fold, err);
+    r->out = wq_out_open(o->output, o->format->layout, !r->fold, err);
     if (!r->out && r->errors) {
         wq_out_close(r->errors, 0, err);
         r->errors = NULL;
@@ -166,13 +189,16 @@ static void pump(struct run *r, const wq_buf *shared)
 {
     wq_buf err = WQ_BUF_INIT;
     if (r->o->progress)
-        r->progress = wq_progress_start(r->o->inputs, r->o->ninputs, &r->o->job.rec,
+        r->progress = wq_progress_start(&r->inputs, &r->o->job.rec,
                                         r->o->shard_k, r->o->shard_n,
                                         r->o->job.workers, &r->item_ns);
-    wq_writeconf wc = {r->out, r->errors, r->journal, r->fold ? r->host : NULL,
-                       r->reader, r->progress, r->stop,
-                       r->o->keep_going ? &r->o->max_failures : NULL,
-                       !r->fold && !r->o->unordered};
+    wq_writeconf wc = {
+        .out = r->out, .errors = r->errors, .journal = r->journal,
+        .host = r->fold ? r->host : NULL, .names = r->names,
+        .progress = r->progress, .stop = r->stop,
+        .max_failures = r->o->keep_going ? &r->o->max_failures : NULL,
+        .prefix = !r->fold && !r->o->unordered,
+    };
     if (!(r->writer = wq_writer_new(&wc))) {
         wq_reportf("out of memory");
         wq_stop_request(r->stop, WQ_STOP_MEMORY);
@@ -241,7 +267,8 @@ static int wind_up(struct run *r)
         wq_journal_end(r->journal, rt->read, rt->digest, &err) < 0)
         failures += report(&err);
     if (r->out && r->fold && (effect.value || (effect.partial && r->o->partial))) {
-        enum wq_value_rc rc = wq_writer_value(r->host, r->format, r->out, &err);
+        enum wq_value_rc rc = wq_writer_value(r->host, r->o->format->encoding, r->out,
+                                              &err);
         if (rc == WQ_VALUE_FINISH_FAILED)
             wq_reportf("finish failed: %.*s", (int)err.len, err.data);
         else
@@ -294,9 +321,12 @@ static void summarize(const struct run *r, const wq_writetally *t, int64_t left,
     wq_buf line = WQ_BUF_INIT;
     if (t->too_many)
         wq_maxfail_describe(&r->o->max_failures, cause, sizeof cause);
-    wq_summary s = {wq_stop_is_signal(wq_stop_reason(r->stop)),
-                    t->too_many ? cause : NULL, t->done, t->failed, left,
-                    left_unknown, r->fold, r->value, r->o->output, r->o->journal};
+    wq_summary s = {
+        .signal = wq_stop_is_signal(wq_stop_reason(r->stop)),
+        .why = t->too_many ? cause : NULL, .done = t->done, .failed = t->failed,
+        .left = left, .left_unknown = left_unknown, .merge = r->fold, .value = r->value,
+        .output = r->o->output, .journal = r->o->journal,
+    };
     wq_summary_line(&s, &line);
     wq_reportf("%.*s", (int)line.len, line.data);
     wq_buf_free(&line);
@@ -366,8 +396,11 @@ static enum wq_outcome execute(struct run *r)
 
 static enum wq_outcome merge_shards(struct run *r)
 {
-    wq_shardconf c = {r->o->inputs, r->o->ninputs, &r->header, r->o->output,
-                      r->o->layout, r->format, r->o->quiet};
+    wq_shardconf c = {
+        .journals = r->o->inputs, .n = r->o->ninputs, .header = &r->header,
+        .output = r->o->output, .layout = r->o->format->layout,
+        .format = r->o->format->encoding, .quiet = r->o->quiet,
+    };
     return wq_shards_merge(&c, r->host);
 }
 
@@ -383,6 +416,7 @@ static void release(struct run *r)
     wq_journal_close(r->journal);
     wq_jheader_free(&r->header);
     wq_lua_close(r->host);
+    free(r->names);
 }
 
 enum wq_outcome wq_run(wq_opts *o)
@@ -390,7 +424,9 @@ enum wq_outcome wq_run(wq_opts *o)
     struct run r = {.o = o, .started = wq_now_ns(), .header = WQ_JHEADER_INIT};
     wq_buf src = WQ_BUF_INIT, err = WQ_BUF_INIT;
     enum wq_outcome outcome = WQ_OUTCOME_REFUSED;
-    if (read_job(&o->job, &src) == 0 && load(&r, &err) == 0) {
+    if (name_inputs(&r) < 0)
+        wq_buf_adds(&err, "out of memory");
+    else if (read_job(&o->job, &src) == 0 && load(&r, &err) == 0) {
         make_header(&r);
         if (o->check)
             outcome = WQ_OUTCOME_OK;

@@ -9,7 +9,7 @@
 #ifndef WQ_RUN_H
 #define WQ_RUN_H
 
-#include "frame.h"
+#include "format.h"
 #include "glue.h"
 #include "maxfail.h"
 #include "stop.h"
@@ -23,7 +23,7 @@ typedef struct wq_opts {
     const char *journal;    /* --journal FILE, or NULL */
     int shard_k, shard_n;   /* --shard K/N; 1/1 without */
     int merge;              /* --merge: the inputs are shard journals */
-    enum wq_layout layout;
+    const wq_outformat *format;  /* -f */
     int unordered, keep_going, retries;
     int partial;            /* --partial: a stopped run writes its merged value */
     wq_maxfail max_failures; /* --max-failures, with -k */

@@ -55,7 +55,7 @@ static void report_failure(const wq_writer *w, const wq_batch *b,
 {
     wq_buf line = WQ_BUF_INIT;
     wq_buf_printf(&line, "luaworkq: item %lld (%s:%lld) failed: ",
-                  (long long)f->index, wq_reader_name(w->c.reader, b->file),
+                  (long long)f->index, w->c.names[b->file],
                   (long long)f->line);
     wq_buf_add(&line, f->message.data, f->message.len);
     if (line.data)
@@ -82,7 +82,7 @@ static void error_record(const wq_writer *w, const wq_batch *b,
     const char *msg = f->message.data ? f->message.data : "";
     const char *tb = traceback_in(msg, f->message.len);
     size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
-    const char *name = wq_reader_name(w->c.reader, b->file);
+    const char *name = w->c.names[b->file];
     wq_buf_adds(rec, "{\"error\":");
     wq_codec_json_string(rec, msg, msglen);
     wq_buf_printf(rec, ",\"index\":%lld,\"input\":", (long long)f->index);
@@ -109,8 +109,9 @@ static void journal_batch(wq_writer *w, const wq_batch *b)
         const wq_jitem *j = &b->j[i];
         if (j->status == WQ_SLOT_NONE || j->carried)
             continue;
-        wq_jrecord rec = {b->first + i * b->stride, j->hash, journal_status[(int)j->status],
-                          b->jbuf.data + j->start, j->end - j->start};
+        wq_jrecord rec = {.index = b->first + i * b->stride, .hash = j->hash,
+                          .status = journal_status[(int)j->status],
+                          .data = b->jbuf.data + j->start, .len = j->end - j->start};
         rc = wq_journal_add(w->c.journal, &rec, &w->err);
     }
     if (rc < 0 || wq_journal_flush(w->c.journal, &w->err) < 0) {

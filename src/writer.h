@@ -20,7 +20,6 @@
 #include "output.h"
 #include "progress.h"
 #include "queue.h"
-#include "reader.h"
 #include "stop.h"
 
 typedef struct wq_writer wq_writer;
@@ -31,7 +30,7 @@ typedef struct wq_writeconf {
     wq_journal *journal;        /* --journal, or NULL */
     wq_lua *host;               /* folds batches with its merge; NULL: the
                                    results are a list */
-    const wq_reader *reader;    /* names the inputs in reports */
+    const char *const *names;   /* each input's name, for reports (input.h) */
     wq_progress *progress;      /* or NULL */
     wq_stop *stop;
     const wq_maxfail *max_failures;  /* --max-failures with -k, or NULL */
