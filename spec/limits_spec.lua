@@ -119,15 +119,8 @@ exec taskset -c "$cpu" %s "$@"
 
   -- {how the item spins}: the message may say where the item was
   -- ("job.lua:2: timed out after 0.2 s").
-  local loops = {
-    {"a loop that catches every error with pcall",
-      "while true do pcall(function() while true do end end) end"},
-    {"endless tail calls", "local function f(n) return f(n + 1) end return f(1)"},
-    {"a loop inside a table.sort comparator", [[
-      local t = {} for i = 1, 1000 do t[i] = i end
-      while true do table.sort(t, function(a, b) return a > b end) end]]},
-    {"a loop inside a coroutine", "coroutine.wrap(function() while true do end end)()"},
-  }
+  local endless = support.ENDLESS
+  local loops = {endless.pcall, endless.tail_calls, endless.sort, endless.coroutine}
   for _, case in ipairs(loops) do
     it("interrupts " .. case[1], function()
       local proc = testing.spawn{
@@ -246,8 +239,7 @@ end)
 
 describe("--retries N", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Counts the attempts at each item in a file named by the item; the
   -- first two attempts fail.
@@ -308,8 +300,7 @@ end)
 
 describe("-k and --errors FILE", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Fails items 3, 6, 9...
   local JOB = [[
