@@ -18,6 +18,14 @@ local function reports(stderr)
   return t
 end
 
+-- Asserts that a run without -k over four items stopped at item 2, which
+-- failed: exit 1, stdout, item 2's report first and the summary last.
+local function stopped_at_item_2(r, stdout, failure)
+  assert.are.same({1, stdout}, {r.code, r.stdout})
+  assert.are.equal("luaworkq: item 2 (stdin:2) failed: " .. failure, first_line(r.stderr))
+  assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
+                   last_line(r.stderr))
+end
 
 describe("--timeout SEC", function()
   local SPIN = [[
@@ -59,11 +67,7 @@ end
   it("without -k stops the run at the item that timed out", function()
     local r = testing.run{job_source = SPIN, items = {"a", "spin", "b", "c"},
                           args = {"-j", "1", "--timeout", "0.25"}}
-    assert.are.same({1, '["a"]\n'}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: item 2 (stdin:2) failed: timed out after 0.25 s",
-                     first_line(r.stderr))
-    assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
-                     last_line(r.stderr))
+    stopped_at_item_2(r, '["a"]\n', "timed out after 0.25 s")
   end)
 
   it("counts each item's own time: 40 items of 20 ms pass under --timeout 0.3 on one worker",
@@ -181,11 +185,7 @@ end
   it("without -k stops the run at the item that went past it", function()
     local r = testing.run{job_source = HUNGRY, items = {"a", "table", "b", "c"},
                           args = {"-j", "1", "--memory-limit", "16"}}
-    assert.are.same({1, '["a1"]\n'}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: item 2 (stdin:2) failed: memory limit of 16 MB exceeded",
-                     first_line(r.stderr))
-    assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
-                     last_line(r.stderr))
+    stopped_at_item_2(r, '["a1"]\n', "memory limit of 16 MB exceeded")
   end)
 
   it("lets items that each leave 6 MB of garbage succeed under 16 MB", function()

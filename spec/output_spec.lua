@@ -9,7 +9,7 @@ local function returning(expr, args)
                      items = {"x"}, args = args}
 end
 
-local listdir = require("support").listdir
+local listdir = support.listdir
 
 describe("json output", function()
   -- {what the process returns, as Lua, as JSON}
