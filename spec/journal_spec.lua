@@ -11,7 +11,8 @@ local JOBS = "2"
 local FILE = {file = true}
 
 local support = require "journal_support"
-local tmpdir_each, WORD_COUNT = require("support").tmpdir_each, require("support").WORD_COUNT
+local tmpdir_each = require("support").tmpdir_each
+local WORD_COUNT = require("support").WORD_COUNT
 local COMMON, LIST_JOB, MERGE_JOB = support.COMMON, support.LIST_JOB, support.MERGE_JOB
 local INDEX_JOB = support.INDEX_JOB
 local size, first_line, same_bytes = support.size, support.first_line, support.same_bytes

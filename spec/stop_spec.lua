@@ -201,7 +201,9 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
       function()
         local out = testing.tmpdir()
         local more = {}
-        for _, a in ipairs(case[1]) do more[#more + 1] = a == "out.json" and out .. "/out.json" or a end
+        for _, a in ipairs(case[1]) do
+          more[#more + 1] = a == "out.json" and out .. "/out.json" or a
+        end
         local proc = spawn_over_10(dir, SPIN, more)
         local r, elapsed = stop_when(proc, all_markers(dir, "spinning-", 2), "INT")
         local listing, written = listdir(out), testing.read_file(out .. "/out.json")
@@ -226,6 +228,7 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
   local endless = support.ENDLESS
   local loops = {endless.pcall, endless.tail_calls, endless.sort, endless.c_calls,
                  endless.coroutine}
+
   -- Asserts that a run over 10 items signalled before any result exited
   -- with code within 1 s, the output an empty array, every shutdown run.
   local function stopped_before_any_result(dir, r, elapsed, code)
