@@ -187,8 +187,7 @@ function process(item, index)
 end
 ]]
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   local function items(n)
     local t = {}
@@ -278,12 +277,7 @@ describe("luaworkq.exec", function()
         return {code, #out, #err, out:match("^b*$") ~= nil, err:match("^a*$") ~= nil}]],
       "[0,5000000,6000000,true,true]"},
   }
-  for _, case in ipairs(cases) do
-    it(case[1], function()
-      local r = run_job(case[2])
-      assert.are.same({0, case[3] .. "\n", ""}, {r.code, r.stdout, r.stderr})
-    end)
-  end
+  support.each_returns(cases, run_job)
 
   -- {what a user does wrong, process's body, the error message}
   local errors = {
@@ -370,8 +364,7 @@ end
 
 describe("a program a job leaves open", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Item 1 opens a program and never closes its handle. A run waits at
   -- most 10 s here (proc.wait raises an error past it): the program runs
@@ -472,8 +465,7 @@ end)
 
 describe("a process that left its program's group (setsid)", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Item 1's program starts a process in a session of its own that writes
   -- its pid to a file and becomes `sleep MARK`; the program waits for it

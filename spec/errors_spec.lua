@@ -22,8 +22,7 @@ end
 
 describe("a usage error", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- $D in a case stands for the test's directory; a job is $D/job.lua.
   local function expand(s) return (s:gsub("%$D", function() return dir end)) end
@@ -218,8 +217,7 @@ end)
 
 describe("a failing process", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   local JOB = [[
 function process(item, index)
@@ -236,12 +234,17 @@ end
     return table.concat(t)
   end
 
+  -- Runs source as dir/job.lua over the items 1..n in dir/items.txt with
+  -- args; returns the run and the paths of the job and the items.
+  local function run_over(source, n, args)
+    local job = testing.write_file(dir .. "/job.lua", source)
+    local items = testing.write_file(dir .. "/items.txt", numbers(1, n))
+    return testing.run{job = job, files = {items}, args = args}, job, items
+  end
+
   it("stops the run: a report naming the item, file and line, a traceback, a summary",
     function()
-      local job = testing.write_file(dir .. "/job.lua", JOB)
-      local items = testing.write_file(dir .. "/items.txt", numbers(1, 10))
-      local r = testing.run{job = job, files = {items},
-                            args = {"-j", "1", "--set", "fail=3"}}
+      local r, job, items = run_over(JOB, 10, {"-j", "1", "--set", "fail=3"})
       assert.are.same({1, "[1,2]\n"}, {r.code, r.stdout})
       local report = ("luaworkq: item 3 (%s:3) failed: %s:3: bad item 3\nstack traceback:\n")
         :format(items, job)
@@ -274,10 +277,7 @@ end
 
   it("with -j4 leaves a well-formed JSON array of the results that finished",
     function()
-      local job = testing.write_file(dir .. "/job.lua", AFTER_1_AND_2)
-      local items = testing.write_file(dir .. "/items.txt", numbers(1, 200))
-      local r = testing.run{job = job, files = {items},
-                            args = {"-j", "4", "--set", "dir=" .. dir}}
+      local r = run_over(AFTER_1_AND_2, 200, {"-j", "4", "--set", "dir=" .. dir})
       assert.are.equal(1, r.code)
       local results = assert(r.output, "stdout is not JSON: " .. r.stdout)
       assert.are.same({1, 2}, {results[1], results[2]})
@@ -294,7 +294,7 @@ end
   -- run. The output must still be the in-order prefix -o promises: the
   -- results up to the first item not processed, without a gap.
   it("keeps the output an in-order prefix when later batches were done", function()
-    local job = testing.write_file(dir .. "/job.lua", support.BUSY .. [[
+    local r = run_over(support.BUSY .. [[
 local dir = luaworkq.args.dir
 function process(item, index)
   busy(0.0001)
@@ -309,10 +309,7 @@ function process(item, index)
   end
   return index
 end
-]])
-    local items = testing.write_file(dir .. "/items.txt", numbers(1, 400))
-    local r = testing.run{job = job, files = {items},
-                          args = {"-j", "2", "--set", "dir=" .. dir}}
+]], 400, {"-j", "2", "--set", "dir=" .. dir})
     assert.are.equal(1, r.code)
     local results = assert(r.output, "stdout is not JSON: " .. r.stdout)
     assert.is_true(#results >= 99 and #results < 399, #results .. " results")

@@ -1,6 +1,7 @@
 -- The example jobs in scripts/examples/: each runs on its sample data through
 -- the real binary and gives what this spec computes on its own, in plain Lua.
 local testing = require "luaworkq.testing"
+local support = require "support"
 local cjson = require "cjson"
 
 local root = os.getenv("LUAWORKQ_SRC") or "."
@@ -30,8 +31,7 @@ end
 
 describe("the examples", function()
   local dir
-  setup(function() dir = testing.tmpdir() end)
-  teardown(function() testing.remove_tree(dir) end)
+  support.tmpdir_all(function(path) dir = path end)
 
   it("wordcount counts the words of the sample text and lists the ten most frequent",
     function()

@@ -1,5 +1,6 @@
 -- Input: how luaworkq splits files and standard input into items.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 -- Writes each item with its index, bytes outside printable ASCII as \xHH, so
 -- that every byte of every item shows in the output.
@@ -17,8 +18,7 @@ end
 
 describe("input", function()
   local dir
-  setup(function() dir = testing.tmpdir() end)
-  teardown(function() testing.remove_tree(dir) end)
+  support.tmpdir_all(function(path) dir = path end)
 
   -- Writes each content to a file of its own and returns their paths; "-"
   -- stays "-" (standard input).

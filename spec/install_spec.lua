@@ -37,11 +37,7 @@ describe("cmake --install --prefix", function()
   end)
 
   it("installs a luaworkq that runs a job", function()
-    local r = testing.run{bin = prefix .. "/bin/luaworkq", items = {"a", "bb", "ccc"},
-      args = {"-j", "2"}, job_source = [[
-        function process(s) return #s end
-        function merge(a, b) return a + b end]]}
-    assert.are.same({0, "6\n", ""}, {r.code, r.stdout, r.stderr})
+    support.runs_a_job(prefix .. "/bin/luaworkq")
   end)
 
   it("installs the man page in share/man/man1, which man renders without warnings",
@@ -58,7 +54,6 @@ describe("cmake --install --prefix", function()
     end)
 
   it("installs luaworkq.testing where lua5.4 finds it with LUA_PATH", function()
-    local code, found, module = support.testing_module_in(prefix .. "/share")
-    assert.are.same({0, module}, {code, found})
+    support.finds_testing_module_in(prefix .. "/share")
   end)
 end)

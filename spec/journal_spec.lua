@@ -11,6 +11,8 @@ local JOBS = "2"
 local FILE = {file = true}
 
 local support = require "journal_support"
+local tmpdir_each = require("support").tmpdir_each
+local WORD_COUNT = require("support").WORD_COUNT
 local COMMON, LIST_JOB, MERGE_JOB = support.COMMON, support.LIST_JOB, support.MERGE_JOB
 local INDEX_JOB = support.INDEX_JOB
 local size, first_line, same_bytes = support.size, support.first_line, support.same_bytes
@@ -130,9 +132,19 @@ describe("a run killed with kill -9", function()
     return refs[kind[1]]
   end
 
+  -- Resumes t's run: it must give ref's bytes, carry at least `least` items
+  -- from the journal and process only the others.
+  local function resumes_whole(t, ref, least)
+    local r = t.run(nil, FILE)
+    assert.are.equal(0, r.code, r.stderr)
+    same_bytes(ref.stdout, r.stdout)
+    local s = summary(r.stderr)
+    assert.is_true(s.carried >= least, s.carried .. " from the journal")
+    assert.are.equal(N - s.carried, r.count)
+  end
+
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  tmpdir_each(function(path) dir = path end)
 
   for _, kind in ipairs(kinds) do
     for _, moment in ipairs{{"early", 0.1}, {"half-way", 0.5}, {"late", 0.9}} do
@@ -167,12 +179,7 @@ describe("a run killed with kill -9", function()
     local t = setup_job(dir, kind[2], items, kind[3])
     assert.are.equal(137, t.kill_at(math.floor(ref.bytes / 3), N).code)
     assert.are.equal(137, t.kill_at(math.floor(ref.bytes * 2 / 3), N).code)
-    local r = t.run(nil, FILE)
-    assert.are.equal(0, r.code, r.stderr)
-    same_bytes(ref.stdout, r.stdout)
-    local s = summary(r.stderr)
-    assert.is_true(s.carried >= math.floor(N * 0.5), s.carried .. " from the journal")
-    assert.are.equal(N - s.carried, r.count)
+    resumes_whole(t, ref, math.floor(N * 0.5))
   end)
 
   it("stopped by SIGINT instead, resumes to the bytes of one run", function()
@@ -180,19 +187,13 @@ describe("a run killed with kill -9", function()
     local ref = reference(kind)
     local t = setup_job(dir, kind[2], items, kind[3])
     assert.are.equal(130, t.kill_at(math.floor(ref.bytes / 2), N, "INT").code)
-    local r = t.run(nil, FILE)
-    assert.are.equal(0, r.code, r.stderr)
-    same_bytes(ref.stdout, r.stdout)
-    local s = summary(r.stderr)
-    assert.is_true(s.carried >= math.floor(N * 0.4), s.carried .. " from the journal")
-    assert.are.equal(N - s.carried, r.count)
+    resumes_whole(t, ref, math.floor(N * 0.4))
   end)
 end)
 
 describe("a run stopped by a failing item", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  tmpdir_each(function(path) dir = path end)
 
   -- The job requires a module beside it; the module has a bug for some
   -- items. Fixing the module, not the script, keeps the journal valid.
@@ -334,8 +335,7 @@ end)
 
 describe("a journal", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  tmpdir_each(function(path) dir = path end)
 
   local SET_JOB = "function process(line) return (luaworkq.args.prefix or '') .. line end\n"
 
@@ -375,12 +375,7 @@ describe("a journal", function()
   it("is refused when the user adds a --set: the message names the --set, not another option",
     function()
       local t = completed()
-      local r = t.run{"--set", "prefix=a"}
-      assert.are.same({2, ""}, {r.code, r.stdout})
-      local line = first_line(r.stderr)
-      assert.matches("^luaworkq: journal [^\n]* was made with other options: ", line)
-      assert.truthy(line:find("set prefix=a", 1, true), line)
-      assert.falsy(line:find("shard", 1, true), line)
+      support.refused_for_set(t.run{"--set", "prefix=a"}, "set prefix=a")
     end)
 
   it("of another job script is refused: exit 2, the message, the journal untouched", function()
@@ -469,16 +464,7 @@ describe("a journal", function()
 
   it("of a word count over 100,000 short lines takes under 100 bytes an item", function()
     local n = SLOW and 30000 or 100000
-    local t = setup_job(dir, [[
-      function process(line)
-        local counts = {}
-        for w in line:gmatch("%S+") do counts[w] = (counts[w] or 0) + 1 end
-        return counts
-      end
-      function merge(a, b)
-        for w, k in pairs(b) do a[w] = (a[w] or 0) + k end
-        return a
-      end]], corpus(dir .. "/items.txt", n))
+    local t = setup_job(dir, WORD_COUNT, corpus(dir .. "/items.txt", n))
     local r = t.run()
     assert.are.equal(0, r.code)
     local per_item = size(t.journal) / n

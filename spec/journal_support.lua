@@ -1,5 +1,6 @@
 -- What the journal and shard specs share: their jobs, a corpus of word
--- lines, file sizes, and byte-exact comparison of outputs.
+-- lines, file sizes, byte-exact comparison of outputs, and the refusal of
+-- a journal made with another --set.
 local M = {}
 
 -- What every job here shares. Each worker counts its process calls and
@@ -131,6 +132,18 @@ function M.size(path)
 end
 
 M.first_line = require("support").first_line
+
+-- Asserts that run r was refused (exit 2, nothing on stdout) because its
+-- journal was made with other options, the message naming the --set
+-- `setting` and no shard.
+function M.refused_for_set(r, setting)
+  local assert = require("busted").assert
+  assert.are.same({2, ""}, {r.code, r.stdout})
+  local line = M.first_line(r.stderr)
+  assert.matches("^luaworkq: journal [^\n]* was made with other options: ", line)
+  assert.truthy(line:find(setting, 1, true), line)
+  assert.falsy(line:find("shard", 1, true), line)
+end
 
 -- Asserts that got is expected, byte for byte; a difference is shown as
 -- its offset and a little context, not as two whole outputs.

@@ -2,6 +2,7 @@
 -- what the output would write; decode keeps integers as integers and names
 -- the byte offset of an error.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 -- Runs process(item) = body over one item; returns the run.
 local function run_job(body)
@@ -34,12 +35,7 @@ describe("luaworkq.json", function()
         return tostring(back.n == v.n and back.s == v.s and back.list[3].x == -0.5
                         and math.type(back.list[1]) == "integer")]], "true"},
   }
-  for _, case in ipairs(cases) do
-    it(case[1], function()
-      local r = run_job(case[2])
-      assert.are.same({0, case[3] .. "\n", ""}, {r.code, r.stdout, r.stderr})
-    end)
-  end
+  support.each_returns(cases, run_job)
 
   -- {what, process's body, the error message}
   local errors = {

@@ -18,6 +18,14 @@ local function reports(stderr)
   return t
 end
 
+-- Asserts that a run without -k over four items stopped at item 2, which
+-- failed: exit 1, stdout, item 2's report first and the summary last.
+local function stopped_at_item_2(r, stdout, failure)
+  assert.are.same({1, stdout}, {r.code, r.stdout})
+  assert.are.equal("luaworkq: item 2 (stdin:2) failed: " .. failure, first_line(r.stderr))
+  assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
+                   last_line(r.stderr))
+end
 
 describe("--timeout SEC", function()
   local SPIN = [[
@@ -59,11 +67,7 @@ end
   it("without -k stops the run at the item that timed out", function()
     local r = testing.run{job_source = SPIN, items = {"a", "spin", "b", "c"},
                           args = {"-j", "1", "--timeout", "0.25"}}
-    assert.are.same({1, '["a"]\n'}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: item 2 (stdin:2) failed: timed out after 0.25 s",
-                     first_line(r.stderr))
-    assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
-                     last_line(r.stderr))
+    stopped_at_item_2(r, '["a"]\n', "timed out after 0.25 s")
   end)
 
   it("counts each item's own time: 40 items of 20 ms pass under --timeout 0.3 on one worker",
@@ -119,15 +123,8 @@ exec taskset -c "$cpu" %s "$@"
 
   -- {how the item spins}: the message may say where the item was
   -- ("job.lua:2: timed out after 0.2 s").
-  local loops = {
-    {"a loop that catches every error with pcall",
-      "while true do pcall(function() while true do end end) end"},
-    {"endless tail calls", "local function f(n) return f(n + 1) end return f(1)"},
-    {"a loop inside a table.sort comparator", [[
-      local t = {} for i = 1, 1000 do t[i] = i end
-      while true do table.sort(t, function(a, b) return a > b end) end]]},
-    {"a loop inside a coroutine", "coroutine.wrap(function() while true do end end)()"},
-  }
+  local endless = support.ENDLESS
+  local loops = {endless.pcall, endless.tail_calls, endless.sort, endless.coroutine}
   for _, case in ipairs(loops) do
     it("interrupts " .. case[1], function()
       local proc = testing.spawn{
@@ -188,11 +185,7 @@ end
   it("without -k stops the run at the item that went past it", function()
     local r = testing.run{job_source = HUNGRY, items = {"a", "table", "b", "c"},
                           args = {"-j", "1", "--memory-limit", "16"}}
-    assert.are.same({1, '["a1"]\n'}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: item 2 (stdin:2) failed: memory limit of 16 MB exceeded",
-                     first_line(r.stderr))
-    assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 2 not processed",
-                     last_line(r.stderr))
+    stopped_at_item_2(r, '["a1"]\n', "memory limit of 16 MB exceeded")
   end)
 
   it("lets items that each leave 6 MB of garbage succeed under 16 MB", function()
@@ -246,8 +239,7 @@ end)
 
 describe("--retries N", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Counts the attempts at each item in a file named by the item; the
   -- first two attempts fail.
@@ -308,8 +300,7 @@ end)
 
 describe("-k and --errors FILE", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Fails items 3, 6, 9...
   local JOB = [[

@@ -20,8 +20,7 @@ end
 ]]
 
 local dir
-setup(function() dir = testing.tmpdir() end)
-teardown(function() testing.remove_tree(dir) end)
+support.tmpdir_all(function(path) dir = path end)
 
 local function run(args, input, files)
   local all = {"-f", "lines"}

@@ -1,18 +1,8 @@
 -- merge, finish and setup: combining results into one value.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
-local WORD_COUNT = [[
-function process(line)
-  local counts = {}
-  for word in line:gmatch("%S+") do counts[word] = (counts[word] or 0) + 1 end
-  return counts
-end
-
-function merge(a, b)
-  for word, n in pairs(b) do a[word] = (a[word] or 0) + n end
-  return a
-end
-]]
+local WORD_COUNT = support.WORD_COUNT
 
 -- Writes n lines of 0 to 4 words drawn by a fixed linear congruential
 -- generator and returns them with their word counts, counted here.
@@ -55,8 +45,7 @@ end
 
 describe("merge", function()
   local dir
-  setup(function() dir = testing.tmpdir() end)
-  teardown(function() testing.remove_tree(dir) end)
+  support.tmpdir_all(function(path) dir = path end)
 
   it("counts the words of 1,000,000 lines: the same bytes with -j1, -j2 and -j8, and the right counts",
     function()

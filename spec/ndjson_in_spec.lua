@@ -16,6 +16,13 @@ local function run(lines, args)
                      args = all}
 end
 
+-- Asserts that a run succeeded quietly and wrote stdout.
+local function writes(r, stdout)
+  assert.equals("", r.stderr)
+  assert.equals(0, r.code)
+  assert.equals(stdout, r.stdout)
+end
+
 describe("--ndjson-in", function()
   local cases = {
     {"an object, keys sorted on the way out", '{"b":1,"a":"x"}',
@@ -36,10 +43,7 @@ describe("--ndjson-in", function()
   }
   for _, case in ipairs(cases) do
     it("decodes " .. case[1], function()
-      local r = run{case[2]}
-      assert.equals("", r.stderr)
-      assert.equals(0, r.code)
-      assert.equals(case[3] .. "\n", r.stdout)
+      writes(run{case[2]}, case[3] .. "\n")
     end)
   end
 
@@ -67,11 +71,8 @@ end]]
   }
   for _, case in ipairs(skips) do
     it(case[1], function()
-      local r = testing.run{job_source = WHERE, input = case[2],
-                            args = {"--ndjson-in", "-f", "lines"}}
-      assert.equals("", r.stderr)
-      assert.equals(0, r.code)
-      assert.equals(case[3], r.stdout)
+      writes(testing.run{job_source = WHERE, input = case[2],
+                         args = {"--ndjson-in", "-f", "lines"}}, case[3])
     end)
   end
 

@@ -1,5 +1,6 @@
 -- Output: the json, ndjson and lines formats, -o, and the order of results.
 local testing = require "luaworkq.testing"
+local support = require "support"
 local cjson = require "cjson"
 
 -- Runs a job whose process returns the Lua expression expr for one item.
@@ -8,7 +9,7 @@ local function returning(expr, args)
                      items = {"x"}, args = args}
 end
 
-local listdir = require("support").listdir
+local listdir = support.listdir
 
 describe("json output", function()
   -- {what the process returns, as Lua, as JSON}
@@ -144,8 +145,7 @@ end)
 
 describe("-o FILE", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   for _, option in ipairs{"-o", "--output"} do
     it(option .. " FILE writes the output to FILE and nothing to stdout",
@@ -252,8 +252,7 @@ end)
 
 describe("-o FILE that is not a regular file", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
   local ID = "function process(s) return s end"
 
   it("writes into a FIFO as it is, without replacing it", function()

@@ -64,15 +64,10 @@ describe("cpack -G DEB", function()
     local _, unpacked = sh(quote(bin) .. " --version")
     local _, built = sh(quote(BIN) .. " --version")
     assert.are.equal(built, unpacked)
-    local r = testing.run{bin = bin, items = {"a", "bb", "ccc"}, args = {"-j", "2"},
-      job_source = [[
-        function process(s) return #s end
-        function merge(a, b) return a + b end]]}
-    assert.are.same({0, "6\n", ""}, {r.code, r.stdout, r.stderr})
+    support.runs_a_job(bin)
   end)
 
   it("puts luaworkq.testing where lua5.4 finds it under the unpacked /usr", function()
-    local code, found, module = support.testing_module_in(root .. "/usr/share")
-    assert.are.same({0, module}, {code, found})
+    support.finds_testing_module_in(root .. "/usr/share")
   end)
 end)

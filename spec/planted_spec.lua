@@ -26,12 +26,34 @@ local function cannot_run()
   if sh("command -v setpriv >/dev/null 2>&1") ~= 0 then return "setpriv is not installed" end
 end
 
--- A folder for a case, open to others: job.lua, items.txt, root's file
--- secret.txt (mode 0600), and pub/, sticky and world-writable like /tmp.
-local function folder()
+-- A folder for a case: job.lua and items.txt.
+local function job_folder()
   local dir = testing.tmpdir()
   testing.write_file(dir .. "/job.lua", JOB)
   testing.write_file(dir .. "/items.txt", ITEMS)
+  return dir
+end
+
+-- Runs the job over the items in dir with the options opts, the last of
+-- which takes the path out.
+local function run_job(dir, opts, out)
+  local args = {table.unpack(opts)}
+  for _, a in ipairs{out, "job.lua", "items.txt"} do args[#args + 1] = a end
+  return run_in(dir, args)
+end
+
+-- Runs the job in dir with -o out: it must succeed quietly and write the
+-- results to the file target (dir/out itself when not given).
+local function o_writes(dir, out, target)
+  local code, stderr = run_job(dir, {"-o"}, out)
+  assert.are.same({0, ""}, {code, stderr})
+  assert.are.equal(RESULT, testing.read_file(target or dir .. "/" .. out))
+end
+
+-- A folder for a case, open to others: job.lua, items.txt, root's file
+-- secret.txt (mode 0600), and pub/, sticky and world-writable like /tmp.
+local function folder()
+  local dir = job_folder()
   testing.write_file(dir .. "/secret.txt", SECRET)
   assert(sh(("chmod 755 %s && chmod 600 %s && mkdir -m 1777 %s"):format(
     quote(dir), quote(dir .. "/secret.txt"), quote(dir .. "/pub"))) == 0)
@@ -45,6 +67,22 @@ end
 
 local function stat(format, path)
   return output_of("stat -c " .. quote(format) .. " " .. quote(path))
+end
+
+-- A loop device over dir/disk.img, 64 KiB of byte, detached and dir removed
+-- when the test ends; nil (dir removed) when no loop device is free.
+local function loop_device(dir, byte)
+  local image = testing.write_file(dir .. "/disk.img", byte:rep(65536))
+  local device = output_of("losetup -f --show " .. quote(image))
+  if not device or device == "" then
+    testing.remove_tree(dir)
+    return nil
+  end
+  finally(function()
+    os.execute("losetup -d " .. quote(device))
+    testing.remove_tree(dir)
+  end)
+  return device
 end
 
 local function refusal(role, link, folder_name)
@@ -70,9 +108,7 @@ describe("a link another user planted in a sticky world-writable folder", functi
       local dir = folder()
       plant(dir .. "/" .. case[3], dir .. "/pub/link")
       local before = listdir(dir)
-      local args = {table.unpack(case[2])}
-      for _, a in ipairs{"pub/link", "job.lua", "items.txt"} do args[#args + 1] = a end
-      local code, stderr = run_in(dir, args)
+      local code, stderr = run_job(dir, case[2], "pub/link")
       assert.are.same({2, refusal(case[2][#case[2]], "pub/link", "pub")}, {code, stderr})
       assert.are.same(before, listdir(dir))
       assert.are.same({"link"}, listdir(dir .. "/pub"))
@@ -91,18 +127,10 @@ describe("a link another user planted in a sticky world-writable folder", functi
     end
     if why then return pending(why) end
     local dir = folder()
-    local image = testing.write_file(dir .. "/disk.img", ("\xA5"):rep(65536))
-    local device = output_of("losetup -f --show " .. quote(image))
-    if not device or device == "" then
-      testing.remove_tree(dir)
-      return pending("losetup -f --show found no free loop device")
-    end
-    finally(function()
-      os.execute("losetup -d " .. quote(device))
-      testing.remove_tree(dir)
-    end)
+    local device = loop_device(dir, "\xA5")
+    if not device then return pending("losetup -f --show found no free loop device") end
     plant(device, dir .. "/pub/disk")
-    local code, stderr = run_in(dir, {"-o", "pub/disk", "job.lua", "items.txt"})
+    local code, stderr = run_job(dir, {"-o"}, "pub/disk")
     assert.are.same({2, refusal("-o", "pub/disk", "pub")}, {code, stderr})
     assert.are.equal(("\xA5"):rep(65536), testing.read_file(device))
   end)
@@ -114,9 +142,7 @@ describe("a link another user planted in a sticky world-writable folder", functi
     assert(sh("chown 65534 " .. quote(dir .. "/pub")) == 0)
     testing.write_file(dir .. "/theirs.json", "old\n")
     plant(dir .. "/theirs.json", dir .. "/pub/link")
-    local code, stderr = run_in(dir, {"-o", "pub/link", "job.lua", "items.txt"})
-    assert.are.same({0, ""}, {code, stderr})
-    assert.are.equal(RESULT, testing.read_file(dir .. "/theirs.json"))
+    o_writes(dir, "pub/link", dir .. "/theirs.json")
     assert.are.equal("symbolic link", stat("%F", dir .. "/pub/link"))
     testing.remove_tree(dir)
   end)
@@ -129,18 +155,10 @@ describe("a link of the user's own", function()
     end
     if not support.is_root() then return pending("not root (losetup needs root)") end
     local dir = folder()
-    local image = testing.write_file(dir .. "/disk.img", ("\x5A"):rep(65536))
-    local device = output_of("losetup -f --show " .. quote(image))
-    if not device or device == "" then
-      testing.remove_tree(dir)
-      return pending("losetup -f --show found no free loop device")
-    end
-    finally(function()
-      os.execute("losetup -d " .. quote(device))
-      testing.remove_tree(dir)
-    end)
+    local device = loop_device(dir, "\x5A")
+    if not device then return pending("losetup -f --show found no free loop device") end
     assert(sh("ln -s " .. quote(device) .. " " .. quote(dir .. "/disk")) == 0)
-    local code, stderr = run_in(dir, {"-o", "disk", "job.lua", "items.txt"})
+    local code, stderr = run_job(dir, {"-o"}, "disk")
     assert.are.same({2, "luaworkq: refusing -o disk: it is a symbolic link to the block \z
                          device " .. device .. ", which is never written through a link \z
                          (name the device itself)\n"}, {code, stderr})
@@ -156,15 +174,11 @@ describe("a link of the user's own", function()
     local option = case[1][#case[1]]
     it("is followed by " .. option .. ": its target gets the content, the link stays",
        function()
-      local dir = testing.tmpdir()
-      testing.write_file(dir .. "/job.lua", JOB)
-      testing.write_file(dir .. "/items.txt", ITEMS)
+      local dir = job_folder()
       assert(sh("mkdir " .. quote(dir .. "/real")) == 0)
       testing.write_file(dir .. "/real/out", "old\n")
       assert(sh("ln -s real/out " .. quote(dir .. "/out")) == 0)
-      local args = {table.unpack(case[1])}
-      for _, a in ipairs{"out", "job.lua", "items.txt"} do args[#args + 1] = a end
-      local code, stderr = run_in(dir, args)
+      local code, stderr = run_job(dir, case[1], "out")
       assert.are.same({0, ""}, {code, stderr})
       assert.are.equal(case[2], testing.read_file(dir .. "/real/out"))
       assert.are.equal("real/out", output_of("readlink " .. quote(dir .. "/out")))
@@ -176,29 +190,21 @@ end)
 
 describe("-o over an existing file", function()
   it("keeps its mode 0600", function()
-    local dir = testing.tmpdir()
-    testing.write_file(dir .. "/job.lua", JOB)
-    testing.write_file(dir .. "/items.txt", ITEMS)
+    local dir = job_folder()
     testing.write_file(dir .. "/out.json", "old\n")
     assert(sh("chmod 600 " .. quote(dir .. "/out.json")) == 0)
-    local code, stderr = run_in(dir, {"-o", "out.json", "job.lua", "items.txt"})
-    assert.are.same({0, ""}, {code, stderr})
-    assert.are.equal(RESULT, testing.read_file(dir .. "/out.json"))
+    o_writes(dir, "out.json")
     assert.are.equal("600", stat("%a", dir .. "/out.json"))
     testing.remove_tree(dir)
   end)
 
   it("keeps its owner and group, as root, for a file of uid 65534", function()
     if not support.is_root() then return pending("not root (chown needs root)") end
-    local dir = testing.tmpdir()
-    testing.write_file(dir .. "/job.lua", JOB)
-    testing.write_file(dir .. "/items.txt", ITEMS)
+    local dir = job_folder()
     testing.write_file(dir .. "/out.json", "old\n")
     assert(sh(("chown 65534:65534 %s && chmod 640 %s"):format(
       quote(dir .. "/out.json"), quote(dir .. "/out.json"))) == 0)
-    local code, stderr = run_in(dir, {"-o", "out.json", "job.lua", "items.txt"})
-    assert.are.same({0, ""}, {code, stderr})
-    assert.are.equal(RESULT, testing.read_file(dir .. "/out.json"))
+    o_writes(dir, "out.json")
     assert.are.equal("65534 65534 640", stat("%u %g %a", dir .. "/out.json"))
     testing.remove_tree(dir)
   end)

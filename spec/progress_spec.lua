@@ -1,13 +1,13 @@
 -- What a user sees on stderr: the progress line under a terminal, --stats,
 -- --quiet. The terminal is real: script(1) gives the binary a pseudo-tty.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 local bin = assert(os.getenv("LUAWORKQ"), "LUAWORKQ is not set")
 local ERASE = "\r\27[K"
 
 local dir
-setup(function() dir = testing.tmpdir() end)
-teardown(function() testing.remove_tree(dir) end)
+support.tmpdir_all(function(path) dir = path end)
 
 -- A job that works a little on each item and logs every 5000th.
 local JOB = [[

@@ -4,6 +4,7 @@
 -- Python's csv module, compressed input against the gzip, xz and zstd
 -- commands.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 local bin = assert(os.getenv("LUAWORKQ"), "LUAWORKQ is not set")
 local q = testing.quote
@@ -34,8 +35,7 @@ end
 local FIELDS = "function process(r) return luaworkq.array(r) end"
 
 local dir
-setup(function() dir = testing.tmpdir() end)
-teardown(function() testing.remove_tree(dir) end)
+support.tmpdir_all(function(path) dir = path end)
 
 local function run(args, input, files, job)
   local all = {"-f", "lines"}
@@ -43,7 +43,6 @@ local function run(args, input, files, job)
   return testing.run{job_source = job or ECHO, input = input, files = files, args = all}
 end
 
-local support = require("support")
 local lines = support.lines_of
 
 -- Runs python3 with a program; returns its stdout.

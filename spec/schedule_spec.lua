@@ -31,8 +31,7 @@ end
 
 describe("a free worker", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   for _, case in ipairs{
     {"writes results in input order while the first item waits for the last",
@@ -101,8 +100,7 @@ end
 
 describe("a worker's time slice", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   for _, nice in ipairs{0, 5} do
     it("is long for the worker, the default for its programs, at nice " .. nice, function()

@@ -1,6 +1,7 @@
 -- The script API: the luaworkq module, require, the hooks' lifetimes, and
 -- the --check, --help and --version options.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 local function number_items(n)
   local list = {}
@@ -101,8 +102,7 @@ end)
 
 describe("require", function()
   local dir
-  setup(function() dir = testing.tmpdir() end)
-  teardown(function() testing.remove_tree(dir) end)
+  support.tmpdir_all(function(path) dir = path end)
 
   it("finds modules beside the job script, not in the working directory",
     function()
@@ -139,8 +139,7 @@ end)
 
 describe("init and shutdown", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Each worker appends "init" and "shutdown" to a file named by its number.
   local JOB = [[

@@ -65,10 +65,28 @@ local function stop_when(proc, ready, signal, ready_timeout)
   return r, elapsed
 end
 
+-- Starts job over the items 1..10 on two workers, with dir as
+-- luaworkq.args.dir and the options more after those.
+local function spawn_over_10(dir, job, more)
+  local items = testing.write_file(dir .. "/items.txt", numbers(10))
+  local args = {"-j", "2", "--set", "dir=" .. dir}
+  for _, a in ipairs(more or {}) do args[#args + 1] = a end
+  return testing.spawn{job_source = job, files = {items}, args = args, env = timed_env()}
+end
+
+local function both_shutdowns_ran(dir)
+  assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
+end
+
+-- Asserts that the run exited less than 1 s after the signal (after what).
+local function within_1s(elapsed, what)
+  assert.is_true(elapsed < 1, ("took %.3f s from %s to the exit")
+                                :format(elapsed, what or "the signal"))
+end
+
 describe("without -k, a failing item", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- With -j2: item 1 runs on one worker until the other worker's shutdown
   -- has begun, that is, past the stop; item 2 fails on the other worker once
@@ -106,7 +124,7 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
                      .. ":2%) failed: [^\n]*:%d+: bad item\nstack traceback:\n", r.stderr)
       assert.are.equal("luaworkq: stopped: 1 done, 1 failed, 8 not processed",
                        last_line(r.stderr))
-      assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
+      both_shutdowns_ran(dir)
       for i = 3, 10 do assert.is_false(exists(dir .. "/item-" .. i), "item " .. i .. " started") end
     end)
   end
@@ -145,8 +163,7 @@ end)
 
 describe("SIGINT and SIGTERM", function()
   local dir
-  before_each(function() dir = testing.tmpdir() end)
-  after_each(function() testing.remove_tree(dir) end)
+  support.tmpdir_each(function(path) dir = path end)
 
   -- Items 1 and 2 finish (20 ms each, so that batches hold one item); the
   -- others spin in pure Lua, each worker marking that it spins.
@@ -163,14 +180,12 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
   for _, sig in ipairs{{"INT", 130}, {"TERM", 143}} do
     it("SIG" .. sig[1] .. " while both workers run `while true do end`: exit "
        .. sig[2] .. " within 1 s, every shutdown runs, finished results written", function()
-      local items = testing.write_file(dir .. "/items.txt", numbers(10))
-      local proc = testing.spawn{job_source = SPIN, files = {items}, env = timed_env(),
-                                 args = {"-j", "2", "--set", "dir=" .. dir}}
+      local proc = spawn_over_10(dir, SPIN)
       local r, elapsed = stop_when(proc, all_markers(dir, "spinning-", 2), sig[1])
       assert.are.same({sig[2], "[1,2]\n", "luaworkq: interrupted: 2 done, 0 failed, 8 not processed\n"},
                       {r.code, r.stdout, r.stderr})
-      assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
-      assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
+      both_shutdowns_ran(dir)
+      within_1s(elapsed)
     end)
   end
 
@@ -184,14 +199,12 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
   for _, case in ipairs(outputs) do
     it("SIGINT with " .. table.concat(case[1], " ") .. ": the output is closed, well-formed",
       function()
-        local items = testing.write_file(dir .. "/items.txt", numbers(10))
         local out = testing.tmpdir()
-        local args = {"-j", "2", "--set", "dir=" .. dir}
+        local more = {}
         for _, a in ipairs(case[1]) do
-          args[#args + 1] = a == "out.json" and out .. "/out.json" or a
+          more[#more + 1] = a == "out.json" and out .. "/out.json" or a
         end
-        local proc = testing.spawn{job_source = SPIN, files = {items}, args = args,
-                                   env = timed_env()}
+        local proc = spawn_over_10(dir, SPIN, more)
         local r, elapsed = stop_when(proc, all_markers(dir, "spinning-", 2), "INT")
         local listing, written = listdir(out), testing.read_file(out .. "/out.json")
         testing.remove_tree(out)
@@ -207,88 +220,72 @@ function shutdown() touch("shutdown-" .. luaworkq.worker) end
           assert.are.equal(case[2], r.stdout)
         end
         assert.are.equal("luaworkq: interrupted: 2 done, 0 failed, 8 not processed\n", r.stderr)
-        assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
+        within_1s(elapsed)
       end)
   end
 
   -- {how an item spins in Lua}: every item spins, so nothing is done.
-  local loops = {
-    {"a loop that catches every error with pcall",
-      "while true do pcall(function() while true do end end) end"},
-    {"endless tail calls", "local function f(n) return f(n + 1) end return f(1)"},
-    {"a loop inside a table.sort comparator", [[
-      local t = {} for i = 1, 1000 do t[i] = i end
-      while true do table.sort(t, function(a, b) return a > b end) end]]},
-    {"a loop of calls to C functions", [[
-      while true do local s = ("x"):rep(100):gsub("x", "y") end]]},
-    {"a loop inside a coroutine", "coroutine.wrap(function() while true do end end)()"},
-  }
+  local endless = support.ENDLESS
+  local loops = {endless.pcall, endless.tail_calls, endless.sort, endless.c_calls,
+                 endless.coroutine}
+
+  -- Asserts that a run over 10 items signalled before any result exited
+  -- with code within 1 s, the output an empty array, every shutdown run.
+  local function stopped_before_any_result(dir, r, elapsed, code)
+    assert.are.same({code, "[]\n", "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
+                    {r.code, r.stdout, r.stderr})
+    both_shutdowns_ran(dir)
+    within_1s(elapsed)
+  end
+
   for _, case in ipairs(loops) do
     it("SIGTERM interrupts " .. case[1] .. " within 1 s", function()
-      local items = testing.write_file(dir .. "/items.txt", numbers(10))
       local job = PRELUDE .. "function process(item, index)\n"
         .. "  touch('spinning-' .. luaworkq.worker)\n" .. case[2] .. "\nend\n"
         .. "function shutdown() touch('shutdown-' .. luaworkq.worker) end\n"
-      local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
-                                 args = {"-j", "2", "--set", "dir=" .. dir}}
+      local proc = spawn_over_10(dir, job)
       local r, elapsed = stop_when(proc, all_markers(dir, "spinning-", 2), "TERM")
-      assert.are.same({143, "[]\n", "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
-                      {r.code, r.stdout, r.stderr})
-      assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
-      assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
+      stopped_before_any_result(dir, r, elapsed, 143)
     end)
   end
 
   it("SIGINT while init spins: exit 130 within 1 s, shutdown runs, nothing reported failed",
     function()
-      local items = testing.write_file(dir .. "/items.txt", numbers(10))
-      local job = PRELUDE .. [[
+      local proc = spawn_over_10(dir, PRELUDE .. [[
 function init() touch("init-" .. luaworkq.worker) while true do end end
 function process(item) return item end
 function shutdown() touch("shutdown-" .. luaworkq.worker) end
-]]
-      local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
-                                 args = {"-j", "2", "--set", "dir=" .. dir}}
+]])
       local r, elapsed = stop_when(proc, all_markers(dir, "init-", 2), "INT")
-      assert.are.same({130, "[]\n", "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
-                      {r.code, r.stdout, r.stderr})
-      assert.is_true(exists(dir .. "/shutdown-1") and exists(dir .. "/shutdown-2"))
-      assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
+      stopped_before_any_result(dir, r, elapsed, 130)
     end)
 
   it("SIGTERM while setup spins: exit 143 within 1 s, every item counted not processed",
     function()
-      local items = testing.write_file(dir .. "/items.txt", numbers(10))
-      local job = PRELUDE .. [[
+      local proc = spawn_over_10(dir, PRELUDE .. [[
 function setup() touch("setup") while true do end end
 function process(item) return item end
-]]
-      local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
-                                 args = {"-j", "2", "--set", "dir=" .. dir}}
+]])
       local r, elapsed = stop_when(proc, dir .. "/setup", "TERM")
       assert.are.same({143, "luaworkq: interrupted: 0 done, 0 failed, 10 not processed\n"},
                       {r.code, r.stderr})
-      assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
+      within_1s(elapsed)
     end)
 
   -- {signal, exit code}
   for _, sig in ipairs{{"INT", 130}, {"TERM", 143}} do
     it("a second SIG" .. sig[1] .. " ends the process at once while every shutdown spins",
       function()
-        local items = testing.write_file(dir .. "/items.txt", numbers(10))
-        local job = PRELUDE .. [[
+        local proc = spawn_over_10(dir, PRELUDE .. [[
 function process(item) touch("spinning-" .. luaworkq.worker) while true do end end
 function shutdown() touch("shutdown-" .. luaworkq.worker) while true do end end
-]]
-        local proc = testing.spawn{job_source = job, files = {items}, env = timed_env(),
-                                   args = {"-j", "2", "--set", "dir=" .. dir}}
+]])
         local started = testing.wait_for(all_markers(dir, "spinning-", 2), 30)
         proc.kill(sig[1])
         local r, elapsed = stop_when(proc, all_markers(dir, "shutdown-", 2), sig[1])
         assert.is_true(started, "the items never started")
         assert.are.equal(sig[2], r.code)
-        assert.is_true(elapsed < 1, ("took %.3f s from the second signal to the exit")
-                                      :format(elapsed))
+        within_1s(elapsed, "the second signal")
       end)
   end
 
@@ -311,7 +308,7 @@ function process(item, index) touch("item-" .. index) return index end
     assert(ok, r)
     assert.are.same({143, "[1,2,3]\n", "luaworkq: interrupted: 3 done, 0 failed, 0+ not processed\n"},
                     {r.code, r.stdout, r.stderr})
-    assert.is_true(elapsed < 1, ("took %.3f s from the signal to the exit"):format(elapsed))
+    within_1s(elapsed)
   end)
 end)
 

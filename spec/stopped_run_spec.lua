@@ -23,19 +23,23 @@ describe("a merge stopped by a failing item", function()
   end)
   after_each(function() testing.remove_tree(dir) end)
 
-  it("writes no merged value, and the summary says --partial would", function()
-    local r = testing.run{job_source = COUNT, files = {items}, args = {"-j", "1"}}
-    assert.are.same({1, ""}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: stopped: 49 done, 1 failed, 50 not processed; no merged "
-                     .. "value written (--partial writes the items done)", last_line(r.stderr))
-  end)
-
-  it("writes the value of the items done with --partial, and says it is partial", function()
-    local r = testing.run{job_source = COUNT, files = {items}, args = {"-j", "1", "--partial"}}
-    assert.are.same({1, '{"count":49}\n'}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: stopped: 49 done, 1 failed, 50 not processed; the merged "
-                     .. "value written is partial, of the items done", last_line(r.stderr))
-  end)
+  -- {what it does, the options, stdout, the summary}
+  local cases = {
+    {"writes no merged value, and the summary says --partial would", {"-j", "1"}, "",
+      "luaworkq: stopped: 49 done, 1 failed, 50 not processed; no merged "
+      .. "value written (--partial writes the items done)"},
+    {"writes the value of the items done with --partial, and says it is partial",
+      {"-j", "1", "--partial"}, '{"count":49}\n',
+      "luaworkq: stopped: 49 done, 1 failed, 50 not processed; the merged "
+      .. "value written is partial, of the items done"},
+  }
+  for _, case in ipairs(cases) do
+    it(case[1], function()
+      local r = testing.run{job_source = COUNT, files = {items}, args = case[2]}
+      assert.are.same({1, case[3]}, {r.code, r.stdout})
+      assert.are.equal(case[4], last_line(r.stderr))
+    end)
+  end
 
   it("leaves -o FILE as it was, without temporary files", function()
     local out = testing.write_file(dir .. "/out.json", "yesterday's\n")

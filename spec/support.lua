@@ -56,16 +56,26 @@ function M.run_in(dir, args)
   return code, stderr
 end
 
--- Where lua5.4 finds luaworkq.testing, with LUA_PATH set to SHARE's
--- lua/5.4 tree and no LUA_PATH_5_4: returns the exit code, the path it
--- found (the module loaded and has run and load), and the path expected.
-function M.testing_module_in(share)
+-- Asserts that lua5.4, with LUA_PATH set to SHARE's lua/5.4 tree and no
+-- LUA_PATH_5_4, loads luaworkq.testing (which has run and load) from that
+-- tree.
+function M.finds_testing_module_in(share)
   local tree = share .. "/lua/5.4"
   local code, found = M.sh(("env -u LUA_PATH_5_4 LUA_PATH=%s lua5.4 -e %s"):format(
     testing.quote(tree .. "/?.lua;;"),
     testing.quote('local t = require "luaworkq.testing"; assert(t.run and t.load); \z
                    io.write(package.searchpath("luaworkq.testing", package.path))')))
-  return code, found, tree .. "/luaworkq/testing.lua"
+  require("busted").assert.are.same({0, tree .. "/luaworkq/testing.lua"}, {code, found})
+end
+
+-- Asserts that the luaworkq at bin runs a job on two workers: the lengths
+-- of three items, summed by merge.
+function M.runs_a_job(bin)
+  local r = testing.run{bin = bin, items = {"a", "bb", "ccc"}, args = {"-j", "2"},
+    job_source = [[
+      function process(s) return #s end
+      function merge(a, b) return a + b end]]}
+  require("busted").assert.are.same({0, "6\n", ""}, {r.code, r.stdout, r.stderr})
 end
 
 -- The first line a shell command prints.
@@ -105,11 +115,39 @@ function M.skip_unless(spec, why_root, programs)
   end
 end
 
+-- Gives each test of the enclosing describe block a new temporary folder,
+-- removed after the test: set(path) is called with it before the test.
+function M.tmpdir_each(set)
+  local busted, path = require "busted", nil
+  busted.before_each(function() path = testing.tmpdir(); set(path) end)
+  busted.after_each(function() testing.remove_tree(path) end)
+end
+
+-- Gives the tests of the enclosing describe block (or of the file, called
+-- outside one) one temporary folder, set(path) before the first of them,
+-- removed after the last.
+function M.tmpdir_all(set)
+  local busted, path = require "busted", nil
+  busted.setup(function() path = testing.tmpdir(); set(path) end)
+  busted.teardown(function() testing.remove_tree(path) end)
+end
+
+-- Adds one test per case {what, process's body, its one result}: run(body)
+-- must exit 0 with the result and a newline alone on stdout and nothing on
+-- stderr.
+function M.each_returns(cases, run)
+  local busted = require "busted"
+  for _, case in ipairs(cases) do
+    busted.it(case[1], function()
+      local r = run(case[2])
+      busted.assert.are.same({0, case[3] .. "\n", ""}, {r.code, r.stdout, r.stderr})
+    end)
+  end
+end
+
 -- The repository's root: where CTest runs the specs.
 M.SRC = os.getenv("LUAWORKQ_SRC") or M.output_of("pwd")
 
--- Lua source for jobs: busy(s) keeps the CPU busy for about s seconds of
--- the process's CPU time (os.clock counts every thread).
 -- Lua source for jobs: spin_once() loops for ever the first time it is
 -- called in a run (a marker in luaworkq.args.dir remembers it), so that a
 -- timeout ends it, and returns at once every later time (a retry).
@@ -125,10 +163,42 @@ local function spin_once()
 end
 ]]
 
+-- Bodies of process that spin in Lua for ever, each in a way that an
+-- interrupt must still reach: {what it is, the body}.
+M.ENDLESS = {
+  pcall = {"a loop that catches every error with pcall",
+    "while true do pcall(function() while true do end end) end"},
+  tail_calls = {"endless tail calls", "local function f(n) return f(n + 1) end return f(1)"},
+  sort = {"a loop inside a table.sort comparator", [[
+      local t = {} for i = 1, 1000 do t[i] = i end
+      while true do table.sort(t, function(a, b) return a > b end) end]]},
+  c_calls = {"a loop of calls to C functions", [[
+      while true do local s = ("x"):rep(100):gsub("x", "y") end]]},
+  coroutine = {"a loop inside a coroutine",
+    "coroutine.wrap(function() while true do end end)()"},
+}
+
+-- Lua source for jobs: busy(s) keeps the CPU busy for about s seconds of
+-- the process's CPU time (os.clock counts every thread).
 M.BUSY = [[
 local function busy(s)
   local t = os.clock() + s
   while os.clock() < t do end
+end
+]]
+
+-- A job that counts the words of each line and merges the counts into one
+-- object.
+M.WORD_COUNT = [[
+function process(line)
+  local counts = {}
+  for word in line:gmatch("%S+") do counts[word] = (counts[word] or 0) + 1 end
+  return counts
+end
+
+function merge(a, b)
+  for word, n in pairs(b) do a[word] = (a[word] or 0) + n end
+  return a
 end
 ]]
 

@@ -3,13 +3,13 @@
 -- and a stop summary that says what happened and how to go on. The
 -- terminal is real: script(1) gives the binary a pseudo-tty.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 local quote = testing.quote
 local bin = assert(os.getenv("LUAWORKQ"), "LUAWORKQ is not set")
 
 local dir
-setup(function() dir = testing.tmpdir() end)
-teardown(function() testing.remove_tree(dir) end)
+support.tmpdir_all(function(path) dir = path end)
 
 local function command(args)
   local words = {quote(bin)}

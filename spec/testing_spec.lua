@@ -1,13 +1,13 @@
 -- luaworkq.testing: what a user's own spec does with it.
 local testing = require "luaworkq.testing"
+local support = require "support"
 
 local root = os.getenv("LUAWORKQ_SRC") or "."
 local WORDCOUNT = root .. "/spec/fixtures/wordcount.lua"
 
 describe("testing.load", function()
   local dir
-  setup(function() dir = testing.tmpdir() end)
-  teardown(function() testing.remove_tree(dir) end)
+  support.tmpdir_all(function(path) dir = path end)
 
   local function job_file(source)
     return testing.write_file(dir .. "/job.lua", source)
