@@ -20,10 +20,13 @@
 #include <stdlib.h>
 #include <pthread.h>
 #include "api.h"
+#include "child.h"
 #include "clock.h"
 #include "glue_state.h"
+#include "heap.h"
 #include "item.h"
 #include "report.h"
+#include "streams.h"
 
 enum { MSGH = 1, PROCESS, MERGE, ACC, LAST };
 
