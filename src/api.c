@@ -8,8 +8,6 @@
 #include <string.h>
 #include "codec.h"
 #include "embedded.h"
-#include "glue_state.h"
-#include "input.h"
 #include "report.h"
 
 #define BUF_MT "luaworkq.buf"
@@ -60,18 +58,6 @@ static int l_json_decode(lua_State *L)
     return 1;
 }
 
-/* luaworkq.where(): the current item's input name and LINE; nil outside
- * process. */
-static int l_where(lua_State *L)
-{
-    const wq_lua *lw = wq_lua_of(L);
-    if (lw->item == 0)
-        return 0;
-    lua_pushstring(L, wq_input_name_of(lw->conf->inputs, lw->conf->ninputs, lw->file));
-    lua_pushinteger(L, lw->line);
-    return 2;
-}
-
 /* os.exit would end the process under the other workers' feet, with the
  * output half-written: in a job it raises an error instead, which fails the
  * item (or the hook) that called it. */
@@ -94,14 +80,14 @@ static int load_embedded(lua_State *L)
     return 1;
 }
 
-/* The core table that lua/luaworkq.lua turns into the luaworkq module;
- * exec is the stack index of luaworkq.exec. */
-static void push_core(lua_State *L, const wq_lua *lw, int exec)
+/* The core table that lua/luaworkq.lua turns into the luaworkq module. */
+static void push_core(lua_State *L, const wq_api_conf *c, int exec,
+                      lua_CFunction where)
 {
     lua_createtable(L, 0, 8);
-    lua_pushinteger(L, lw->worker);
+    lua_pushinteger(L, c->worker);
     lua_setfield(L, -2, "worker");
-    lua_pushinteger(L, lw->conf->workers);
+    lua_pushinteger(L, c->workers);
     lua_setfield(L, -2, "workers");
     lua_pushliteral(L, LUAWORKQ_VERSION);
     lua_setfield(L, -2, "version");
@@ -117,11 +103,11 @@ static void push_core(lua_State *L, const wq_lua *lw, int exec)
     lua_setfield(L, -2, "json_decode");
     lua_pushvalue(L, exec);
     lua_setfield(L, -2, "exec");
-    lua_pushcfunction(L, l_where);
+    lua_pushcfunction(L, where);
     lua_setfield(L, -2, "where");
-    lua_createtable(L, 0, lw->conf->nsets);
-    for (int i = 0; i < lw->conf->nsets; i++) {
-        const char *kv = lw->conf->sets[i], *eq = strchr(kv, '=');
+    lua_createtable(L, 0, c->nsets);
+    for (int i = 0; i < c->nsets; i++) {
+        const char *kv = c->sets[i], *eq = strchr(kv, '=');
         lua_pushlstring(L, kv, (size_t)(eq - kv));
         lua_pushstring(L, eq + 1);
         lua_rawset(L, -3);
@@ -129,7 +115,8 @@ static void push_core(lua_State *L, const wq_lua *lw, int exec)
     lua_setfield(L, -2, "args");
 }
 
-static void install_modules(lua_State *L, const wq_lua *lw, int exec)
+static void install_modules(lua_State *L, const wq_api_conf *c, int exec,
+                            lua_CFunction where)
 {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     for (const wq_embedded *m = wq_embedded_modules; m->name; m++) {
@@ -139,7 +126,7 @@ static void install_modules(lua_State *L, const wq_lua *lw, int exec)
     }
     lua_getfield(L, -1, "luaworkq");  /* its loader, called with the core */
     lua_pushliteral(L, "luaworkq");
-    push_core(L, lw, exec);
+    push_core(L, c, exec, where);
     lua_call(L, 2, 1);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_pushvalue(L, -2);
@@ -168,9 +155,9 @@ static void set_paths(lua_State *L, const char *job)
     lua_pop(L, 4);
 }
 
-void wq_api_open(lua_State *L, const wq_lua *lw)
+void wq_api_open(lua_State *L, const wq_api_conf *c, int exec,
+                 lua_CFunction where)
 {
-    int exec = lua_gettop(L);
     luaL_newmetatable(L, BUF_MT);
     lua_pushcfunction(L, buf_gc);
     lua_setfield(L, -2, "__gc");
@@ -179,7 +166,6 @@ void wq_api_open(lua_State *L, const wq_lua *lw)
     lua_pushcfunction(L, l_no_exit);
     lua_setfield(L, -2, "exit");
     lua_pop(L, 1);
-    set_paths(L, lw->conf->path);
-    install_modules(L, lw, exec);
-    lua_pop(L, 1);  /* exec, now in the module */
+    set_paths(L, c->job);
+    install_modules(L, c, exec, where);
 }

@@ -1,8 +1,7 @@
 /*
  * glue.c - a lua_State with the job loaded: its life, the calls of its
  * hooks and their interrupts; see glue.h. What a job sees of luaworkq is
- * set up by api.c, an item's Lua value made by item.c; the fields of a
- * state are in glue_state.h.
+ * set up by api.c, an item's Lua value made by itemval.c.
  *
  * Stack layout of a state between calls, so that the per-item path pushes no
  * more than the function and its arguments:
@@ -16,15 +15,17 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include "api.h"
 #include "child.h"
 #include "clock.h"
-#include "glue_state.h"
 #include "heap.h"
-#include "item.h"
+#include "input.h"
+#include "itemval.h"
 #include "report.h"
 #include "streams.h"
 
@@ -36,6 +37,42 @@ enum { LOADING = -1, CLOSING = -2 };
 static const char *const hook_names[] = {
     "setup", "init", "process", "merge", "finish", "shutdown"
 };
+
+struct wq_lua {
+    lua_State *L;
+    const wq_jobconf *conf;
+    int worker;
+    unsigned has;                /* bit per enum wq_hook defined by the job */
+    wq_streams *streams;         /* its stdout (streams.h), or NULL */
+    wq_children *children;       /* the programs it started (child.h) */
+    wq_heap heap;                /* its memory, without locks: see heap.h */
+    size_t used, limit;          /* heap bytes, cap (0: none) */
+    _Atomic int64_t item;        /* index of the item running, 0 if none */
+    lua_State *volatile current; /* the coroutine running, NULL for L; read
+                                    by the signal handler on this thread */
+    _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
+    int killed;                  /* the last error came from a kill */
+    volatile sig_atomic_t closing;  /* lua_close runs or ran: the hook is
+                                       never armed again (read by the
+                                       signal handler on this thread) */
+    char killmsg[64];            /* the message of that error */
+    /* The grace period (wq_lua_unanswered), read by other threads: */
+    _Atomic int hook;            /* the hook of the call running, LOADING
+                                    or CLOSING */
+    _Atomic uint64_t calls;      /* calls begun and ended: odd while one runs */
+    _Atomic uint64_t kill_call;  /* `calls` when a kill reached a call */
+    _Atomic int64_t kill_ns;     /* when */
+    struct wq_lua *prev, *next;  /* every open state, under states_mu */
+    int file;                    /* where the item comes from: wq_lua_at */
+    int64_t line;
+    wq_itemval items;            /* what making items' values keeps */
+};
+
+/* The wq_lua of a state, kept in its extra space by wq_lua_open. */
+static wq_lua *state_of(lua_State *L)
+{
+    return *(wq_lua **)lua_getextraspace(L);
+}
 
 static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
 static wq_lua *states;
@@ -145,7 +182,7 @@ static const char *pending_kill(wq_lua *lw)
 /* The interrupt function of child.c: a wait on a child asks it. */
 static const char *child_interrupt(lua_State *L)
 {
-    wq_lua *lw = wq_lua_of(L);
+    wq_lua *lw = state_of(L);
     const char *msg = pending_kill(lw);
     if (msg)
         wq_lua_arm(lw);
@@ -156,7 +193,7 @@ static const char *child_interrupt(lua_State *L)
 static void on_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    wq_lua *lw = wq_lua_of(L);
+    wq_lua *lw = state_of(L);
     int64_t k = atomic_load(&lw->kill);
     const char *msg = pending_kill(lw);
     if (msg) {  /* the hook stays: a pcall in the job cannot hide it */
@@ -258,7 +295,7 @@ void wq_lua_arm(wq_lua *lw)
  * interrupt reaches a loop inside it. */
 static int l_resume(lua_State *L)
 {
-    wq_lua *lw = wq_lua_of(L);
+    wq_lua *lw = state_of(L);
     lua_State *co = lua_tothread(L, 1), *outer = lw->current;
     lua_pushvalue(L, lua_upvalueindex(1));  /* the library's resume */
     lua_insert(L, 1);
@@ -306,6 +343,18 @@ static int l_wrap(lua_State *L)
 }
 
 
+/* luaworkq.where(): the current item's input name and LINE; nil outside
+ * process. */
+static int l_where(lua_State *L)
+{
+    const wq_lua *lw = state_of(L);
+    if (lw->item == 0)
+        return 0;
+    lua_pushstring(L, wq_input_name_of(lw->conf->inputs, lw->conf->ninputs, lw->file));
+    lua_pushinteger(L, lw->line);
+    return 2;
+}
+
 /* The body of wq_lua_open, run protected (lua.c's pmain) so that a memory
  * error or a failing top level becomes a message, not an abort. */
 static int open_job(lua_State *L)
@@ -324,7 +373,9 @@ static int open_job(lua_State *L)
     lua_setfield(L, -2, "wrap");
     lua_pop(L, 1);
     lw->children = wq_child_open(L, child_interrupt);  /* pushes exec */
-    wq_api_open(L, lw);
+    wq_api_conf api = {c->path, lw->worker, c->workers, c->sets, c->nsets};
+    wq_api_open(L, &api, lua_gettop(L), l_where);
+    lua_pop(L, 1);
     lua_pushfstring(L, "@%s", c->path);
     if (luaL_loadbuffer(L, c->source, c->source_len, lua_tostring(L, -1)) != LUA_OK)
         return lua_error(L);
@@ -352,8 +403,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     }
     lw->conf = conf;
     lw->worker = worker;
-    lw->names_file = -1;
-    lw->names_ref = LUA_NOREF;
+    wq_itemval_init(&lw->items, &conf->rec, conf->ndjson_in);
     lw->limit = conf->memory_limit;
     lw->L = lua_newstate(alloc, lw);
     if (!lw->L) {
@@ -413,7 +463,7 @@ void wq_lua_close(wq_lua *lw)
     if (lw->next)
         lw->next->prev = lw->prev;
     pthread_mutex_unlock(&states_mu);
-    wq_buf_free(&lw->field);
+    wq_itemval_free(&lw->items);
     wq_heap_close(&lw->heap);
     free(lw);
 }
@@ -511,6 +561,31 @@ void wq_lua_at(wq_lua *lw, int file, int64_t line)
     lw->line = line;
 }
 
+/* Whether the heap cap leaves room for n more bytes, after a full
+ * collection if need be. An unprotected allocation that fails would be a
+ * panic, so the item's bytes are measured against the cap first. */
+static int room_for(wq_lua *lw, size_t n)
+{
+    if (!lw->limit || lw->used + n <= lw->limit)
+        return 1;
+    lua_gc(lw->L, LUA_GCCOLLECT);
+    return lw->used + n <= lw->limit;
+}
+
+/* Pushes the item's value (itemval.h), or says why not in err (empty on
+ * entry). */
+static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
+{
+    enum wq_itemval_rc rc = WQ_ITEMVAL_NOMEM;
+    if (room_for(lw, len + 64))  /* 64: a string's header */
+        rc = wq_itemval_push(lw->L, &lw->items, lw->file, item, len, err);
+    if (rc == WQ_ITEMVAL_NOMEM && lw->limit)
+        wq_buf_printf(err, "memory limit of %zu MB exceeded", lw->limit >> 20);
+    else if (rc == WQ_ITEMVAL_NOMEM)
+        wq_buf_adds(err, "not enough memory");
+    return rc == WQ_ITEMVAL_OK ? 0 : -1;
+}
+
 enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
                             int64_t index, enum wq_format fmt, int fold,
                             wq_buf *out, wq_buf *err)
@@ -518,7 +593,7 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
     lua_State *L = lw->L;
     lua_pushvalue(L, PROCESS);
     wq_buf_reset(err);
-    if (wq_item_push(lw, item, len, err) < 0) {
+    if (push_item(lw, item, len, err) < 0) {
         lua_pop(L, 1);
         return WQ_ITEM_FAILED;
     }

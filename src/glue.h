@@ -1,8 +1,8 @@
 /*
  * glue.h - one lua_State with the job loaded: the one place that runs a
- * job's hooks. (The item's tables (item.h) and the codec's (codec.h) are
- * built under a lua_pcall of their own, so that running out of memory is
- * an error; no Lua code of the job runs there.)
+ * job's hooks. The codec (codec.h) and an item's value (itemval.h) build
+ * their tables under a lua_pcall of their own, so that running out of
+ * memory there is an error, not a panic.
  *
  * A wq_lua is used by one thread at a time: the host's by the main thread, a
  * worker's by that worker. Every hook runs through one protected call whose

@@ -200,9 +200,6 @@ static int reap_pid(pid_t pid)
     return rc;
 }
 
-/* Waits until end for the processes of p, killed, to be gone, reaping
- * them as they become ours: in p's order, parents first, each becomes ours
- * when its parent exits. */
 void wq_proc_reap_all(const wq_pids *p, int64_t end)
 {
     for (int i = 0; i < p->n; i++)
