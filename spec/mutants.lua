@@ -97,11 +97,11 @@ return {
   {file = "src/reader.c", from = "(index - 1) % c->shard_n == c->shard_k - 1",
    to = "index % c->shard_n == c->shard_k - 1", tests = {"shard_spec"},
    why = "a shard takes its neighbour's items"},
-  -- child.c: programs, their groups and descendants
+  -- child.c, proctree.c: programs, their groups and descendants
   {file = "src/child.c", from = "signal_child(cs[i], trees ? &trees[i] : &spare, SIGKILL);",
    to = "signal_child(cs[i], trees ? &trees[i] : &spare, SIGTERM);", tests = {"children_spec"},
    why = "a program that ignores SIGTERM outlives its timeout"},
-  {file = "src/child.c", from = "prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);", to = "(void)0;",
+  {file = "src/proctree.c", from = "prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);", to = "(void)0;",
    tests = {"children_spec"}, why = "a program's setsid descendant outlives the run"},
   -- decode.c: the JSON decoder
   {file = "src/decode.c", from = "lim = (uint64_t)INT64_MAX + (uint64_t)neg;", to = "lim = (uint64_t)INT64_MAX;",

@@ -5,7 +5,7 @@
  * process) into a new process group, with a clear signal mask (luaworkq's
  * threads block SIGINT and SIGTERM, which a child would inherit) and SIGINT,
  * SIGTERM and SIGPIPE at their defaults. Its exit is watched through a pidfd
- * where the kernel has them, otherwise by looking every POLL_MS.
+ * where the kernel has them, otherwise by looking every WQ_PROC_POLL_MS.
  *
  * The wait closes the race between "is there an interrupt?" and blocking:
  * every signal is blocked while it looks, and ppoll unblocks them
@@ -13,26 +13,10 @@
  * The interrupt signal's handler is installed without SA_RESTART
  * (worker.c), so it ends a blocking read or write of a popen handle too.
  *
- * Descendants. A program's process group holds what it starts, but not
- * what leaves the group (setsid, a daemon's double fork). So luaworkq is
- * the child subreaper (PR_SET_CHILD_SUBREAPER, set when the first state
- * opens): a process whose parent exits is re-parented to luaworkq instead
- * of init, and stays within reach. Processes are found through the
- * kernel's parent links (/proc/PID/task/TID/children, or every
- * /proc/PID/stat's PPid where that file is missing):
- * - a program that is ended (a timeout, a signal, a handle left open)
- *   takes with it its group and every descendant found under it before the
- *   SIGTERM, and again before the SIGKILL (by then its orphans are ours);
- * - the processes luaworkq adopted are "adopted children": children of
- *   luaworkq's threads that are not in the register. They are reaped as
- *   they exit (wq_child_reap_adopted, on SIGCHLD) and ended, with their
- *   descendants, at the end of the run (wq_child_end_adopted) and by
- *   wq_child_exit.
- * Reaping never steals an exit status that exec, os.execute or a popen
- * handle waits for: each registered child is waited for by its pid alone,
- * and an adopted child is reaped by its own pid only after the register
- * was checked under reg_mu with no spawn under way (a child just spawned
- * is a child before it is registered).
+ * Every child is in the register (proctree.h) from its spawn until it is
+ * reaped, which is how the processes luaworkq adopts are told from its
+ * own; ending a child takes its descendants with it (proctree.c says how
+ * they are found).
  */
 #define _GNU_SOURCE
 #include "child.h"
@@ -43,23 +27,21 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <dirent.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "buf.h"
 #include "clock.h"
+#include "proctree.h"
 #include "report.h"
 
 extern char **environ;
 
-#define POLL_MS 10          /* without a pidfd: how often a wait looks */
 #define CHUNK (64 << 10)    /* bytes moved per read or write */
 #define KIDS "luaworkq.children"
 #define RUN_MT "luaworkq.exec"
@@ -73,202 +55,24 @@ struct wq_children {
 
 struct popen;
 
+/* A child: its entry in the register first, so that an entry is its
+ * child (child_of). */
 struct child {
-    pid_t pid;               /* 0 once reaped */
+    wq_proc p;               /* pid (0 once reaped), owner, seq */
     int pidfd;               /* readable once the child exits, or -1 */
     int status;              /* waitpid's, once reaped */
-    const struct wq_children *owner;
-    uint64_t seq;            /* its number among its owner's children */
     struct popen *handle;    /* the popen handle it runs under, or NULL */
     const char *cmd;         /* a popen handle's command (its user value) */
-    struct child *prev, *next;
 };
 
-/* Every child started and not yet reaped, under reg_mu, and how many are
- * being spawned (children of ours not registered yet). */
-static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct child *reg;
-static int spawning;
-
-/* ------------------------------------------------------------------------
- * Processes through /proc: a list of pids, the children of a process, its
- * descendants.
- */
-
-struct pids {
-    pid_t *v;
-    int n, cap;
-};
-
-static void pids_add(struct pids *p, pid_t pid)
+static struct child *child_of(wq_proc *p)
 {
-    for (int i = 0; i < p->n; i++)
-        if (p->v[i] == pid)
-            return;
-    if (p->n == p->cap) {
-        int cap = p->cap ? 2 * p->cap : 16;
-        pid_t *v = realloc(p->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return;  /* out of memory: the process is not followed */
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n++] = pid;
+    return (struct child *)p;
 }
 
-static void pids_free(struct pids *p)
+static const struct wq_children *owner_of(const struct child *c)
 {
-    free(p->v);
-    *p = (struct pids){0};
-}
-
-/* Adds the pids written in the file at path (space-separated). Returns -1
- * if it cannot be opened. */
-static int read_pids(const char *path, struct pids *out)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    long pid;
-    while (fscanf(f, "%ld", &pid) == 1)
-        pids_add(out, (pid_t)pid);
-    fclose(f);
-    return 0;
-}
-
-/* The parent of pid, from /proc/PID/stat, or -1. */
-static pid_t parent_of(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *close = strrchr(buf, ')');  /* the name may hold anything */
-    int ppid;
-    if (!close || sscanf(close + 1, " %*c %d", &ppid) != 1)
-        return -1;
-    return (pid_t)ppid;
-}
-
-/* Where a kernel has no children files: every process whose PPid is pid. */
-static void scan_children(pid_t pid, struct pids *out)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char *end;
-        long p = strtol(e->d_name, &end, 10);
-        if (*end == '\0' && p > 0 && parent_of((pid_t)p) == pid)
-            pids_add(out, (pid_t)p);
-    }
-    if (d)
-        closedir(d);
-}
-
-/* Adds the children of pid (of each of its threads). */
-static void children_of(pid_t pid, struct pids *out)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char file[320];
-        snprintf(file, sizeof file, "/proc/%d/task/%.255s/children", (int)pid,
-                 e->d_name);
-        if (read_pids(file, out) < 0 && errno == ENOENT) {
-            scan_children(pid, out);  /* no children files in this kernel */
-            break;
-        }
-    }
-    if (d)
-        closedir(d);
-}
-
-/* Adds every descendant of pid (not pid itself). */
-static void descendants_of(pid_t pid, struct pids *out)
-{
-    int from = out->n;
-    children_of(pid, out);
-    for (int i = from; i < out->n; i++)  /* grows as it goes: breadth first */
-        children_of(out->v[i], out);
-}
-
-static void signal_all(const struct pids *p, int sig)
-{
-    for (int i = 0; i < p->n; i++)
-        kill(p->v[i], sig);
-}
-
-static void tick(void)
-{
-    struct timespec t = {0, POLL_MS * 1000000};
-    nanosleep(&t, NULL);
-}
-
-static int registered(pid_t pid);
-
-/* Reaps pid if it is a child of ours that has exited and is not
- * registered (the pid of a killed descendant may already be a new
- * program's). Returns 1 if it was reaped or is gone, 0 if it still runs
- * (as ours or not), -1 if it cannot be looked at now (a spawn is under
- * way). */
-static int reap_pid(pid_t pid)
-{
-    siginfo_t si = {0};
-    int rc;
-    pthread_mutex_lock(&reg_mu);
-    if (spawning)
-        rc = -1;
-    else if (registered(pid))
-        rc = 0;
-    else if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) == 0)
-        rc = si.si_pid == pid;
-    else
-        rc = errno == ECHILD && kill(pid, 0) < 0 && errno == ESRCH;
-    pthread_mutex_unlock(&reg_mu);
-    return rc;
-}
-
-/* Waits until end for the processes of p, killed, to be gone, reaping
- * them as they become ours: in p's order, parents first, each becomes ours
- * when its parent exits. */
-static void reap_all(const struct pids *p, int64_t end)
-{
-    for (int i = 0; i < p->n; i++)
-        while (reap_pid(p->v[i]) != 1 && wq_now_ns() < end)
-            tick();
-}
-
-/* Whether pid is a registered child; under reg_mu. */
-static int registered(pid_t pid)
-{
-    for (struct child *c = reg; c; c = c->next)
-        if (c->pid == pid)
-            return 1;
-    return 0;
-}
-
-/* luaworkq's children that are not registered: the processes it adopted.
- * Returns -1 (and lists none) while a spawn is under way. */
-static int adopted(struct pids *out)
-{
-    struct pids all = {0};
-    children_of(getpid(), &all);
-    pthread_mutex_lock(&reg_mu);
-    int rc = spawning ? -1 : 0;
-    for (int i = 0; i < all.n && rc == 0; i++)
-        if (!registered(all.v[i]))
-            pids_add(out, all.v[i]);
-    pthread_mutex_unlock(&reg_mu);
-    pids_free(&all);
-    return rc;
+    return c->p.owner;
 }
 
 /* Fds of standard streams for spawn: a stream is inherited when its entry
@@ -276,35 +80,10 @@ static int adopted(struct pids *out)
  * the fd given. */
 #define NULLDEV (-1)
 
-/* Registers c, whose spawn is over (c->pid 0: it failed). */
-static void enlist(struct child *c)
-{
-    pthread_mutex_lock(&reg_mu);
-    spawning--;
-    if (!c->pid) {
-        pthread_mutex_unlock(&reg_mu);
-        return;
-    }
-    c->prev = NULL;
-    c->next = reg;
-    if (reg)
-        reg->prev = c;
-    reg = c;
-    pthread_mutex_unlock(&reg_mu);
-}
-
 /* Records that c was reaped with status and takes it off the register. */
 static void reaped(struct child *c, int status)
 {
-    pthread_mutex_lock(&reg_mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        reg = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->pid = 0;
-    pthread_mutex_unlock(&reg_mu);
+    wq_proc_unlist(&c->p);
     c->status = status;
     if (c->pidfd >= 0)
         close(c->pidfd);
@@ -344,23 +123,21 @@ static int spawn(struct child *c, struct wq_children *owner, const char *path,
         else if (fds[i] != i)
             posix_spawn_file_actions_adddup2(&fa, fds[i], i);
     }
-    pthread_mutex_lock(&reg_mu);
-    spawning++;  /* until enlist: a child of ours the reaper must not take */
-    pthread_mutex_unlock(&reg_mu);
-    int rc = search ? posix_spawnp(&c->pid, path, &fa, &at, argv, environ)
-                    : posix_spawn(&c->pid, path, &fa, &at, argv, environ);
+    wq_proc_spawning();  /* until enlisted: a child the reaper must not take */
+    int rc = search ? posix_spawnp(&c->p.pid, path, &fa, &at, argv, environ)
+                    : posix_spawn(&c->p.pid, path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     if (rc != 0) {
-        c->pid = 0;
-        enlist(c);
+        c->p.pid = 0;
+        wq_proc_enlist(&c->p);
         errno = rc;
         return -1;
     }
-    c->owner = owner;
-    c->seq = ++owner->started;
-    c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);  /* close-on-exec */
-    enlist(c);
+    c->p.owner = owner;
+    c->p.seq = ++owner->started;
+    c->pidfd = (int)syscall(SYS_pidfd_open, c->p.pid, 0);  /* close-on-exec */
+    wq_proc_enlist(&c->p);
     return 0;
 }
 
@@ -369,7 +146,7 @@ static int reap(struct child *c, int flags)
 {
     int status;
     pid_t r;
-    while ((r = waitpid(c->pid, &status, flags)) < 0 && errno == EINTR)
+    while ((r = waitpid(c->p.pid, &status, flags)) < 0 && errno == EINTR)
         ;
     if (r == 0)
         return 0;
@@ -385,69 +162,65 @@ static int await_exit(struct child *c, int64_t end)
 {
     for (int64_t left; (left = end - wq_now_ns()) > 0;) {
         siginfo_t si = {0};
-        if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+        if (waitid(P_PID, (id_t)c->p.pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
             errno != EINTR)
             return 1;
-        if (si.si_pid == c->pid)
+        if (si.si_pid == c->p.pid)
             return 1;
         if (c->pidfd >= 0) {
             struct pollfd p = {c->pidfd, POLLIN, 0};
             poll(&p, 1, (int)(left / 1000000) + 1);
         } else {
-            struct timespec tick = {0, POLL_MS * 1000000};
+            struct timespec tick = {0, WQ_PROC_POLL_MS * 1000000};
             nanosleep(&tick, NULL);
         }
     }
     return 0;
 }
 
-static int64_t grace_end(void)
-{
-    return wq_now_ns() + (int64_t)WQ_CHILD_GRACE_MS * 1000000;
-}
-
 /* Sends sig to c, its group and the descendants in tree, which it first
  * completes with those found now under c and under every process of tree
  * (after c or one of them has exited, its orphans are ours). */
-static void signal_child(struct child *c, struct pids *tree, int sig)
+static void signal_child(const wq_proc *c, wq_pids *tree, int sig)
 {
-    descendants_of(c->pid, tree);
+    wq_proc_descendants(c->pid, tree);
     for (int i = 0, n = tree->n; i < n; i++)
-        descendants_of(tree->v[i], tree);
+        wq_proc_descendants(tree->v[i], tree);
     kill(-c->pid, sig);
     kill(c->pid, sig);  /* in case it left its group */
-    signal_all(tree, sig);
+    wq_pids_signal(tree, sig);
 }
 
 /* Ends the children cs[0..n) with their groups and descendants: SIGTERM,
  * SIGKILL after the grace to what is left, then reaps them. */
-static void end_children(struct child **cs, int n)
+static void end_children(wq_proc **cs, int n)
 {
-    struct pids *trees = calloc((size_t)n, sizeof *trees);
-    struct pids spare = {0};
+    wq_pids *trees = calloc((size_t)n, sizeof *trees);
+    wq_pids spare = {0};
     for (int i = 0; i < n; i++)
         signal_child(cs[i], trees ? &trees[i] : &spare, SIGTERM);
-    int64_t end = grace_end();
+    int64_t end = wq_proc_grace_end();
     for (int i = 0; i < n; i++)
-        await_exit(cs[i], end);
+        await_exit(child_of(cs[i]), end);
     for (int i = 0; i < n; i++) {
         signal_child(cs[i], trees ? &trees[i] : &spare, SIGKILL);
-        reap(cs[i], 0);
+        reap(child_of(cs[i]), 0);
     }
-    end = grace_end();
+    end = wq_proc_grace_end();
     for (int i = 0; i < n && trees; i++) {
-        reap_all(&trees[i], end);
-        pids_free(&trees[i]);
+        wq_proc_reap_all(&trees[i], end);
+        wq_pids_free(&trees[i]);
     }
-    reap_all(&spare, end);
-    pids_free(&spare);
+    wq_proc_reap_all(&spare, end);
+    wq_pids_free(&spare);
     free(trees);
 }
 
 static void end_child(struct child *c)
 {
-    if (c->pid)
-        end_children(&c, 1);
+    wq_proc *p = &c->p;
+    if (p->pid)
+        end_children(&p, 1);
 }
 
 /* exec's pipes (the parent's ends, -1 once closed) and what goes through. */
@@ -528,13 +301,13 @@ static const char *wait_child(lua_State *L, struct child *c, struct io *io)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    while (c->pid && !(why = c->owner->interrupt(L))) {
+    while (c->p.pid && !(why = owner_of(c)->interrupt(L))) {
         struct pollfd p[4];
         int n = watch_list(c, io, p);
         int piped = io && (io->in >= 0 || io->out >= 0 || io->err >= 0);
         if (!piped && try_reap(c))
             break;
-        struct timespec tick = {0, POLL_MS * 1000000};
+        struct timespec tick = {0, WQ_PROC_POLL_MS * 1000000};
         int r = ppoll(p, (nfds_t)n, n ? NULL : &tick, &old);
         if (r > 0 && piped)
             move_bytes(io, p, n);
@@ -738,7 +511,7 @@ static int popen_close(lua_State *L)
 {
     struct popen *h = luaL_checkudata(L, 1, LUA_FILEHANDLE);
     fclose(h->s.f);
-    if (h->c.pid && wait_child(L, &h->c, NULL))
+    if (h->c.p.pid && wait_child(L, &h->c, NULL))
         end_child(&h->c);  /* interrupted: the hook raises the error */
     errno = 0;
     return luaL_execresult(L, h->c.status);
@@ -783,16 +556,9 @@ static int l_popen(lua_State *L)
 }
 
 /* ------------------------------------------------------------------------ */
-
-static void become_subreaper(void)
-{
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-}
-
 wq_children *wq_child_open(lua_State *L, wq_child_interrupt interrupt)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, become_subreaper);
+    wq_proc_subreap();
     struct wq_children *k = lua_newuserdatauv(L, sizeof *k, 0);
     k->interrupt = interrupt;
     k->started = 0;
@@ -818,40 +584,11 @@ uint64_t wq_child_mark(const wq_children *k)
     return k ? k->started : 0;
 }
 
-/* The next running child of k started after mark, or NULL. */
-static struct child *next_of(const struct wq_children *k, uint64_t mark)
-{
-    pthread_mutex_lock(&reg_mu);
-    struct child *c = reg;
-    while (c && (c->owner != k || c->seq <= mark))
-        c = c->next;
-    pthread_mutex_unlock(&reg_mu);
-    return c;
-}
-
 void wq_child_end_since(wq_children *k, uint64_t mark)
 {
-    struct child *c;
-    while (k && (c = next_of(k, mark)))
-        end_child(c);  /* takes it off the register */
-}
-
-/* k's running children, in an array the caller frees; *n is the count. */
-static struct child **running_of(const struct wq_children *k, int *n)
-{
-    *n = 0;
-    pthread_mutex_lock(&reg_mu);
-    for (struct child *c = reg; c; c = c->next)
-        *n += c->owner == k;
-    struct child **cs = *n ? malloc((size_t)*n * sizeof *cs) : NULL;
-    int i = 0;
-    for (struct child *c = reg; c && cs; c = c->next)
-        if (c->owner == k)
-            cs[i++] = c;
-    pthread_mutex_unlock(&reg_mu);
-    if (!cs)
-        *n = 0;
-    return cs;
+    wq_proc *p;
+    while (k && (p = wq_proc_next_of(k, mark)))
+        end_child(child_of(p));  /* takes it off the register */
 }
 
 /* The warning for a program left open: one line, however long or
@@ -877,141 +614,25 @@ void wq_child_end_left(wq_children *k, int worker)
         return;
     k->closing = 1;
     int n;
-    struct child **cs = running_of(k, &n);
+    wq_proc **cs = wq_proc_running_of(k, &n);
     for (int i = 0; i < n; i++) {
-        struct popen *h = cs[i]->handle;
+        struct popen *h = child_of(cs[i])->handle;
         if (h && h->s.closef) {
             fclose(h->s.f);
             h->s.closef = NULL;  /* a closed file to Lua: no finalizer waits */
         }
     }
-    int64_t end = grace_end();
+    int64_t end = wq_proc_grace_end();
     int left = 0;
     for (int i = 0; i < n; i++) {
-        if (await_exit(cs[i], end))
-            reap(cs[i], 0);
+        if (await_exit(child_of(cs[i]), end))
+            reap(child_of(cs[i]), 0);
         else
             cs[left++] = cs[i];
     }
     for (int i = 0; i < left; i++)
-        warn_left_open(cs[i], worker);
+        warn_left_open(child_of(cs[i]), worker);
     if (left)
         end_children(cs, left);
     free(cs);
-}
-
-int wq_child_reap_adopted(void)
-{
-    struct pids a = {0};
-    int rc = adopted(&a);
-    for (int i = 0; i < a.n; i++)
-        if (reap_pid(a.v[i]) < 0)
-            rc = -1;
-    pids_free(&a);
-    return rc;
-}
-
-/* Lists the adopted children, waiting out a spawn under way (another
- * thread's, or a program a state closing now runs). */
-static void list_adopted(struct pids *a)
-{
-    while (adopted(a) < 0)
-        tick();
-}
-
-/* The line that names what the end of the run ended. */
-static void warn_adopted(const struct pids *a)
-{
-    wq_buf line = WQ_BUF_INIT;
-    for (int i = 0; i < a->n && i < 5; i++) {
-        char path[64], comm[64] = "?";
-        snprintf(path, sizeof path, "/proc/%d/comm", (int)a->v[i]);
-        FILE *f = fopen(path, "re");
-        if (f && fgets(comm, sizeof comm, f))
-            comm[strcspn(comm, "\n")] = '\0';
-        if (f)
-            fclose(f);
-        wq_buf_printf(&line, "%s%d (%s)", i ? ", " : "", (int)a->v[i], comm);
-    }
-    if (a->n > 5)
-        wq_buf_adds(&line, ", ...");
-    if (!line.data)
-        return;  /* out of memory */
-    if (a->n == 1)
-        wq_reportf("ended a process that a program left running: %.*s",
-                   (int)line.len, line.data);
-    else
-        wq_reportf("ended %d processes that programs left running: %.*s", a->n,
-                   (int)line.len, line.data);
-    wq_buf_free(&line);
-}
-
-void wq_child_end_adopted(int warn)
-{
-    struct pids all = {0}, a = {0}, tree = {0};
-    list_adopted(&all);
-    for (int i = 0; i < all.n; i++)
-        if (reap_pid(all.v[i]) != 1)  /* running, not a zombie */
-            pids_add(&a, all.v[i]);
-    pids_free(&all);
-    if (a.n == 0)
-        return;
-    if (warn)
-        warn_adopted(&a);
-    for (int i = 0; i < a.n; i++) {
-        pids_add(&tree, a.v[i]);
-        descendants_of(a.v[i], &tree);
-    }
-    signal_all(&tree, SIGTERM);
-    int64_t end = grace_end();
-    for (int i = 0; i < a.n; i++) {  /* the adopted ones: ours to wait for */
-        siginfo_t si = {0};
-        while (wq_now_ns() < end &&
-               waitid(P_PID, (id_t)a.v[i], &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-               si.si_pid == 0)
-            tick();
-    }
-    /* What is left, with the orphans the first round made ours. */
-    for (int i = 0, n = tree.n; i < n; i++)
-        descendants_of(tree.v[i], &tree);
-    list_adopted(&tree);
-    signal_all(&tree, SIGKILL);
-    reap_all(&tree, grace_end());
-    pids_free(&a);
-    pids_free(&tree);
-}
-
-void wq_child_kill_all(void)
-{
-    struct pids tree = {0};
-    pthread_mutex_lock(&reg_mu);
-    for (struct child *c = reg; c; c = c->next) {
-        kill(-c->pid, SIGKILL);
-        kill(c->pid, SIGKILL);
-        descendants_of(c->pid, &tree);
-    }
-    pthread_mutex_unlock(&reg_mu);
-    struct pids a = {0};
-    children_of(getpid(), &a);  /* the adopted ones, and the rest again */
-    for (int i = 0, n = a.n; i < n; i++)
-        descendants_of(a.v[i], &tree);
-    signal_all(&a, SIGKILL);
-    signal_all(&tree, SIGKILL);
-    pids_free(&a);
-    pids_free(&tree);
-}
-
-/* The exit is the system call itself, not _exit: under ThreadSanitizer,
- * _exit first waits a second and reports the threads that finished and
- * were not joined, which an exit at once leaves by design. */
-_Noreturn void wq_child_exit(int code)
-{
-    wq_child_kill_all();
-    pthread_mutex_lock(&reg_mu);  /* kept: no child starts after this */
-    for (struct child *c = reg; c; c = c->next) {
-        kill(-c->pid, SIGKILL);
-        kill(c->pid, SIGKILL);
-    }
-    syscall(SYS_exit_group, code);
-    _exit(code);
 }

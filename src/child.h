@@ -6,7 +6,7 @@
  * captured, its standard output on luaworkq's standard error: a child never
  * reads the items nor writes into the results. From its start until it is
  * reaped, each child is registered, process-wide, with the state that
- * started it.
+ * started it (proctree.h).
  *
  * Waits are interruptible. While a state's thread waits on a child (exec,
  * os.execute, closing a popen handle), the interrupt signal of a stop or a
@@ -16,24 +16,20 @@
  * which raises the error as the function returns (as it does for any C
  * function, so the traceback reads as usual). Ending a child means SIGTERM
  * to its group and to every descendant, also those that left the group
- * (setsid), SIGKILL to what is left after WQ_CHILD_GRACE_MS if it has not
+ * (setsid), SIGKILL to what is left after WQ_PROC_GRACE_MS if it has not
  * exited by then, and reaping it.
  *
- * luaworkq is the child subreaper of its process (from the first
- * wq_child_open on): an orphan of a child is re-parented to it, and is
- * ended at the latest at the end of the run (child.c says how).
+ * luaworkq is the child subreaper of its process from the first
+ * wq_child_open on: what becomes of the orphans of children, and how the
+ * run ends them, is proctree.h's.
  *
- * A state's children are touched only by its own thread; the functions
- * that end or reap adopted processes and wq_child_exit, from any thread,
- * touch only processes that are not registered, or send signals.
+ * A state's children are touched only by its own thread.
  */
 #ifndef WQ_CHILD_H
 #define WQ_CHILD_H
 
 #include <lua.h>
 #include <stdint.h>
-
-#define WQ_CHILD_GRACE_MS 500
 
 /* On the state's thread: the message of an interrupt that concerns what L
  * runs now, with the hook that raises it armed, or NULL. */
@@ -62,23 +58,5 @@ void wq_child_end_since(wq_children *k, uint64_t mark);
  * command. From then on io.popen raises an error in that state (lua_close
  * would never close a handle opened by a finalizer). k may be NULL. */
 void wq_child_end_left(wq_children *k, int worker);
-
-/* Reaps the adopted processes that have exited (call it on SIGCHLD).
- * Returns 0, or -1 when a spawn was under way and nothing was looked at:
- * call it again a little later. Any thread. */
-int wq_child_reap_adopted(void);
-
-/* At the end of the run, once no state runs: ends (SIGTERM, SIGKILL after
- * the grace) every adopted process still running, with its descendants,
- * and reaps them; with warn, one line names them first. Any thread. */
-void wq_child_end_adopted(int warn);
-
-/* SIGKILL to every registered child's group, and to every descendant and
- * adopted process. Any thread, not a signal handler. */
-void wq_child_kill_all(void);
-
-/* Ends the process at once with code, after wq_child_kill_all: no child
- * outlives the run. Safe from any thread, not from a signal handler. */
-_Noreturn void wq_child_exit(int code);
 
 #endif

@@ -64,7 +64,6 @@ enum wq_codec_status {
     WQ_CODEC_ERR = -1,      /* refused or malformed; err says why */
     WQ_CODEC_NOMEM = -2     /* a decoder ran out of Lua memory; err says so */
 };
-#define WQ_ENOMEM WQ_CODEC_NOMEM    /* the same, by its shorter name */
 
 enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
 

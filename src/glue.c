@@ -1,5 +1,7 @@
 /*
- * glue.c - a lua_State with the job loaded; see glue.h.
+ * glue.c - a lua_State with the job loaded: its life, the calls of its
+ * hooks and their interrupts; see glue.h. What a job sees of luaworkq is
+ * set up by api.c, an item's Lua value made by itemval.c.
  *
  * Stack layout of a state between calls, so that the per-item path pushes no
  * more than the function and its arguments:
@@ -13,18 +15,16 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
-#include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <pthread.h>
-#include <signal.h>
-#include <time.h>
+#include "api.h"
 #include "child.h"
 #include "clock.h"
-#include "embedded.h"
 #include "heap.h"
+#include "itemval.h"
 #include "report.h"
 #include "streams.h"
 
@@ -32,8 +32,6 @@ enum { MSGH = 1, PROCESS, MERGE, ACC, LAST };
 
 /* The `hook` of a state while it loads the job, and while it closes. */
 enum { LOADING = -1, CLOSING = -2 };
-
-#define BUF_MT "luaworkq.buf"
 
 static const char *const hook_names[] = {
     "setup", "init", "process", "merge", "finish", "shutdown"
@@ -66,11 +64,14 @@ struct wq_lua {
     struct wq_lua *prev, *next;  /* every open state, under states_mu */
     int file;                    /* where the item comes from: wq_lua_at */
     int64_t line;
-    int names_file;              /* the file whose header names are cached */
-    int names_ref;               /* in the registry, or LUA_NOREF */
-    int nfields;                 /* of the last record, to size the next */
-    wq_buf field;                /* an unquoted CSV field */
+    wq_itemval items;            /* what making items' values keeps */
 };
+
+/* The wq_lua of a state, kept in its extra space by wq_lua_open. */
+static wq_lua *state_of(lua_State *L)
+{
+    return *(wq_lua **)lua_getextraspace(L);
+}
 
 static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
 static wq_lua *states;
@@ -126,7 +127,7 @@ static int msghandler(lua_State *L)
     return 1;
 }
 
-/* Calls the function under nargs arguments, as hook (-1: the top level).
+/* Calls the function under nargs arguments, as hook (LOADING: the top level).
  * On error, the message goes to err (replacing what it held) and is
  * popped. Returns the pcall status. After a kill, the children the call
  * left running are ended; what it printed without a newline is written. */
@@ -180,7 +181,7 @@ static const char *pending_kill(wq_lua *lw)
 /* The interrupt function of child.c: a wait on a child asks it. */
 static const char *child_interrupt(lua_State *L)
 {
-    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    wq_lua *lw = state_of(L);
     const char *msg = pending_kill(lw);
     if (msg)
         wq_lua_arm(lw);
@@ -191,7 +192,7 @@ static const char *child_interrupt(lua_State *L)
 static void on_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    wq_lua *lw = state_of(L);
     int64_t k = atomic_load(&lw->kill);
     const char *msg = pending_kill(lw);
     if (msg) {  /* the hook stays: a pcall in the job cannot hide it */
@@ -293,7 +294,7 @@ void wq_lua_arm(wq_lua *lw)
  * interrupt reaches a loop inside it. */
 static int l_resume(lua_State *L)
 {
-    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    wq_lua *lw = state_of(L);
     lua_State *co = lua_tothread(L, 1), *outer = lw->current;
     lua_pushvalue(L, lua_upvalueindex(1));  /* the library's resume */
     lua_insert(L, 1);
@@ -340,157 +341,17 @@ static int l_wrap(lua_State *L)
     return 1;
 }
 
-/* luaworkq.log's writer: one whole line to stderr. */
-static int l_write(lua_State *L)
-{
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    wq_report(s, len);
-    return 0;
-}
-
-/* luaworkq.json.encode: the output's JSON. The text is made in a buffer
- * that a userdata owns, so that a memory error leaks nothing. */
-static int l_json_encode(lua_State *L)
-{
-    char msg[WQ_ERRLEN];
-    luaL_checkany(L, 1);
-    lua_settop(L, 1);
-    wq_buf *b = lua_newuserdatauv(L, sizeof *b, 0);
-    *b = (wq_buf)WQ_BUF_INIT;
-    luaL_setmetatable(L, BUF_MT);
-    if (wq_codec_encode(L, 1, WQ_JSON, "value", b, msg) < 0)
-        return luaL_error(L, "%s", msg);
-    lua_pushlstring(L, b->data ? b->data : "", b->len);
-    wq_buf_free(b);
-    return 1;
-}
-
-static int buf_gc(lua_State *L)
-{
-    wq_buf_free(lua_touserdata(L, 1));
-    return 0;
-}
-
-/* luaworkq.json.decode: integers stay integers; an error names the byte. */
-static int l_json_decode(lua_State *L)
-{
-    char msg[WQ_ERRLEN];
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    int rc = wq_codec_json_decode(L, s, len, msg);
-    if (rc == WQ_ENOMEM)
-        return luaL_error(L, "not enough memory");
-    if (rc < 0)
-        return luaL_error(L, "invalid JSON %s", msg);
-    return 1;
-}
 
 /* luaworkq.where(): the current item's input name and LINE; nil outside
  * process. */
 static int l_where(lua_State *L)
 {
-    wq_lua *lw = *(wq_lua **)lua_getextraspace(L);
+    const wq_lua *lw = state_of(L);
     if (lw->item == 0)
         return 0;
     lua_pushstring(L, lw->conf->names[lw->file]);
     lua_pushinteger(L, lw->line);
     return 2;
-}
-
-/* os.exit would end the process under the other workers' feet, with the
- * output half-written: in a job it raises an error instead, which fails the
- * item (or the hook) that called it. */
-static int l_no_exit(lua_State *L)
-{
-    return luaL_error(L, "os.exit is not available in a luaworkq job; "
-                         "raise an error instead");
-}
-
-/* Loader of package.preload for the modules compiled in from lua/. */
-static int load_embedded(lua_State *L)
-{
-    const wq_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
-    char chunkname[128];
-    snprintf(chunkname, sizeof chunkname, "=[luaworkq]/%s", m->file);
-    if (luaL_loadbuffer(L, m->source, m->size, chunkname) != LUA_OK)
-        return lua_error(L);
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, 1);
-    return 1;
-}
-
-/* The core table that lua/luaworkq.lua turns into the luaworkq module. */
-static void push_core(lua_State *L, wq_lua *lw)
-{
-    lua_createtable(L, 0, 8);
-    lua_pushinteger(L, lw->worker);
-    lua_setfield(L, -2, "worker");
-    lua_pushinteger(L, lw->conf->workers);
-    lua_setfield(L, -2, "workers");
-    lua_pushliteral(L, LUAWORKQ_VERSION);
-    lua_setfield(L, -2, "version");
-    wq_codec_pushnull(L);
-    lua_setfield(L, -2, "null");
-    wq_codec_push_array_mt(L);
-    lua_setfield(L, -2, "array_mt");
-    lua_pushcfunction(L, l_write);
-    lua_setfield(L, -2, "write");
-    lua_pushcfunction(L, l_json_encode);
-    lua_setfield(L, -2, "json_encode");
-    lua_pushcfunction(L, l_json_decode);
-    lua_setfield(L, -2, "json_decode");
-    lw->children = wq_child_open(L, child_interrupt);
-    lua_setfield(L, -2, "exec");
-    lua_pushcfunction(L, l_where);
-    lua_setfield(L, -2, "where");
-    lua_createtable(L, 0, lw->conf->nsets);
-    for (int i = 0; i < lw->conf->nsets; i++) {
-        const char *kv = lw->conf->sets[i], *eq = strchr(kv, '=');
-        lua_pushlstring(L, kv, (size_t)(eq - kv));
-        lua_pushstring(L, eq + 1);
-        lua_rawset(L, -3);
-    }
-    lua_setfield(L, -2, "args");
-}
-
-static void install_modules(lua_State *L, wq_lua *lw)
-{
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const wq_embedded *m = wq_embedded_modules; m->name; m++) {
-        lua_pushlightuserdata(L, (void *)m);
-        lua_pushcclosure(L, load_embedded, 1);
-        lua_setfield(L, -2, m->name);
-    }
-    lua_getfield(L, -1, "luaworkq");  /* its loader, called with the core */
-    lua_pushliteral(L, "luaworkq");
-    push_core(L, lw);
-    lua_call(L, 2, 1);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_pushvalue(L, -2);
-    lua_setfield(L, -2, "luaworkq");
-    lua_pop(L, 1);
-    lua_setglobal(L, "luaworkq");
-    lua_pop(L, 1);
-}
-
-/* Puts the job's folder first on package.path and package.cpath. */
-static void set_paths(lua_State *L, const char *job)
-{
-    const char *slash = strrchr(job, '/');
-    if (slash)
-        lua_pushlstring(L, job, slash == job ? 1 : (size_t)(slash - job));
-    else
-        lua_pushliteral(L, ".");
-    const char *dir = lua_tostring(L, -1);
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
-    lua_setfield(L, -3, "path");
-    lua_getfield(L, -2, "cpath");
-    lua_pushfstring(L, "%s/?.so;%s", dir, lua_tostring(L, -1));
-    lua_setfield(L, -4, "cpath");
-    lua_pop(L, 4);
 }
 
 /* The body of wq_lua_open, run protected (lua.c's pmain) so that a memory
@@ -502,13 +363,6 @@ static int open_job(lua_State *L)
     luaL_openlibs(L);
     lua_gc(L, LUA_GCGEN, 0, 0);  /* as lua(1) does: young objects die cheaply */
     lw->streams = wq_streams_open(L);
-    luaL_newmetatable(L, BUF_MT);
-    lua_pushcfunction(L, buf_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
-    lua_getglobal(L, "os");
-    lua_pushcfunction(L, l_no_exit);
-    lua_setfield(L, -2, "exit");
     lua_getglobal(L, "coroutine");
     lua_getfield(L, -1, "resume");
     lua_pushcclosure(L, l_resume, 1);
@@ -516,9 +370,11 @@ static int open_job(lua_State *L)
     lua_setfield(L, -3, "resume");
     lua_pushcclosure(L, l_wrap, 1);
     lua_setfield(L, -2, "wrap");
-    lua_pop(L, 2);
-    set_paths(L, c->path);
-    install_modules(L, lw);
+    lua_pop(L, 1);
+    lw->children = wq_child_open(L, child_interrupt);  /* pushes exec */
+    wq_api_conf api = {c->path, lw->worker, c->workers, c->sets, c->nsets};
+    wq_api_open(L, &api, lua_gettop(L), l_where);
+    lua_pop(L, 1);
     lua_pushfstring(L, "@%s", c->path);
     if (luaL_loadbuffer(L, c->source, c->source_len, lua_tostring(L, -1)) != LUA_OK)
         return lua_error(L);
@@ -546,8 +402,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     }
     lw->conf = conf;
     lw->worker = worker;
-    lw->names_file = -1;
-    lw->names_ref = LUA_NOREF;
+    wq_itemval_init(&lw->items, &conf->rec);
     lw->limit = conf->memory_limit;
     lw->L = lua_newstate(alloc, lw);
     if (!lw->L) {
@@ -558,7 +413,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     }
     lua_State *L = lw->L;
     *(wq_lua **)lua_getextraspace(L) = lw;
-    atomic_store(&lw->hook, -1);
+    atomic_store(&lw->hook, LOADING);
     pthread_mutex_lock(&states_mu);
     lw->next = states;
     if (states)
@@ -568,7 +423,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_pushcfunction(L, msghandler);
     lua_pushcfunction(L, open_job);
     lua_pushlightuserdata(L, lw);
-    if (call(lw, -1, 1, 0, err) != LUA_OK) {
+    if (call(lw, LOADING, 1, 0, err) != LUA_OK) {
         wq_lua_close(lw);
         return NULL;
     }
@@ -607,7 +462,7 @@ void wq_lua_close(wq_lua *lw)
     if (lw->next)
         lw->next->prev = lw->prev;
     pthread_mutex_unlock(&states_mu);
-    wq_buf_free(&lw->field);
+    wq_itemval_free(&lw->items);
     wq_heap_close(&lw->heap);
     free(lw);
 }
@@ -626,17 +481,17 @@ static void push_hook(wq_lua *lw, enum wq_hook hook)
 int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
 {
     if (!wq_lua_has(lw, WQ_SETUP))
-        return 0;
+        return WQ_LUA_OK;
     push_hook(lw, WQ_SETUP);
     if (call(lw, WQ_SETUP, 0, 1, err) != LUA_OK)
-        return -1;
+        return WQ_LUA_FAILED;
     char msg[WQ_ERRLEN];
-    int rc = 0;
+    int rc = WQ_LUA_OK;
     if (!lua_isnil(lw->L, -1) &&
         wq_codec_encode(lw->L, -1, WQ_BINARY, "setup value", shared, msg) < 0) {
         wq_buf_reset(err);
         wq_buf_adds(err, msg);
-        rc = -1;
+        rc = WQ_LUA_FAILED;
     }
     lua_pop(lw->L, 1);
     return rc;
@@ -654,19 +509,19 @@ static int push_decoded(wq_lua *lw, const char *p, size_t len, wq_buf *err)
         return 0;
     wq_buf_reset(err);
     wq_buf_adds(err, msg);
-    return -1;
+    return WQ_LUA_FAILED;
 }
 
 int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
 {
     if (!wq_lua_has(lw, WQ_INIT))
-        return 0;
+        return WQ_LUA_OK;
     push_hook(lw, WQ_INIT);
     if (push_decoded(lw, shared->data, shared->len, err) < 0) {
         lua_pop(lw->L, 1);
-        return -1;
+        return WQ_LUA_FAILED;
     }
-    return call(lw, WQ_INIT, 1, 0, err) == LUA_OK ? 0 : -1;
+    return call(lw, WQ_INIT, 1, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
@@ -675,9 +530,9 @@ int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
         wq_child_end_since(lw->children, 0);  /* a stop by signal: init's too */
     wq_lua_kill(lw, 0);  /* shutdown runs also after a stop */
     if (!wq_lua_has(lw, WQ_SHUTDOWN))
-        return 0;
+        return WQ_LUA_OK;
     push_hook(lw, WQ_SHUTDOWN);
-    return call(lw, WQ_SHUTDOWN, 0, 0, err) == LUA_OK ? 0 : -1;
+    return call(lw, WQ_SHUTDOWN, 0, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 
 /* Replaces the accumulator by merge(accumulator, top), or by top when there
@@ -687,16 +542,22 @@ static int fold_top(wq_lua *lw, wq_buf *err)
     lua_State *L = lw->L;
     if (lua_isnil(L, ACC)) {
         lua_replace(L, ACC);
-        return 0;
+        return WQ_LUA_OK;
     }
     lua_pushvalue(L, MERGE);
     lua_insert(L, -2);
     lua_pushvalue(L, ACC);
     lua_insert(L, -2);
     if (call(lw, WQ_MERGE, 2, 1, err) != LUA_OK)
-        return -1;
+        return WQ_LUA_FAILED;
     lua_replace(L, ACC);
-    return 0;
+    return WQ_LUA_OK;
+}
+
+void wq_lua_at(wq_lua *lw, int file, int64_t line)
+{
+    lw->file = file;
+    lw->line = line;
 }
 
 /* Whether the heap cap leaves room for n more bytes, after a full
@@ -710,99 +571,18 @@ static int room_for(wq_lua *lw, size_t n)
     return lw->used + n <= lw->limit;
 }
 
-void wq_lua_at(wq_lua *lw, int file, int64_t line)
-{
-    lw->file = file;
-    lw->line = line;
-}
-
-/* Pushes the names of the current file's fields (its header record split),
- * building them at the file's first item. */
-static void push_names(lua_State *L, wq_lua *lw)
-{
-    if (lw->names_file != lw->file) {
-        const wq_recfmt *f = &lw->conf->rec;
-        size_t len = 0, n;
-        const char *h = wq_headers_get(f->headers, lw->file, &len), *name;
-        wq_fields it;
-        wq_fields_init(&it, f, h ? h : "", h ? len : 0);
-        lua_newtable(L);
-        for (int i = 1; wq_fields_next(&it, &lw->field, &name, &n); i++) {
-            lua_pushlstring(L, name, n);
-            lua_rawseti(L, -2, i);
-        }
-        luaL_unref(L, LUA_REGISTRYINDEX, lw->names_ref);
-        lw->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        lw->names_file = lw->file;
-    }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lw->names_ref);
-}
-
-struct record { wq_lua *lw; const char *p; size_t len; };
-
-/* Pushes a CSV/TSV record as the array of its fields, or with a header as
- * a table keyed by the header's names (a field past the names keeps its
- * position as key). Runs protected: building tables may run out of
- * memory. */
-static int push_record(lua_State *L)
-{
-    const struct record *r = lua_touserdata(L, 1);
-    wq_lua *lw = r->lw;
-    int named = lw->conf->rec.header, names = 2, t = named ? 3 : 2;
-    if (named)
-        push_names(L, lw);
-    int nnames = named ? (int)lua_rawlen(L, names) : 0;
-    lua_createtable(L, named ? 0 : lw->nfields, named ? nnames : 0);
-    wq_fields it;
-    wq_fields_init(&it, &lw->conf->rec, r->p, r->len);
-    const char *field;
-    size_t n;
-    int i = 1;
-    for (; wq_fields_next(&it, &lw->field, &field, &n); i++) {
-        if (i <= nnames)
-            lua_rawgeti(L, names, i);
-        else if (named)
-            lua_pushinteger(L, i);
-        lua_pushlstring(L, field, n);
-        if (named)
-            lua_rawset(L, t);
-        else
-            lua_rawseti(L, t, i);
-    }
-    lw->nfields = i - 1;
-    return 1;
-}
-
-static int push_fields(wq_lua *lw, const char *item, size_t len)
-{
-    struct record r = {lw, item, len};
-    lua_pushcfunction(lw->L, push_record);
-    lua_pushlightuserdata(lw->L, &r);
-    if (lua_pcall(lw->L, 1, 1, 0) == LUA_OK)
-        return 0;
-    lua_pop(lw->L, 1);
-    lua_gc(lw->L, LUA_GCCOLLECT);
-    return -1;  /* out of memory: push_item says so */
-}
-
-/* Pushes the item: its bytes, its fields (CSV, TSV), or the Lua value of
- * its JSON text. */
+/* Pushes the item's value (itemval.h), or says why not in err (empty on
+ * entry). */
 static int push_item(wq_lua *lw, const char *item, size_t len, wq_buf *err)
 {
-    char msg[WQ_ERRLEN];
-    int rc = room_for(lw, len + 64) ? 0 : -1;  /* 64: a string's header */
-    enum wq_rec_kind kind = lw->conf->rec.kind;
-    if (rc == 0 && (kind == WQ_REC_CSV || kind == WQ_REC_TSV))
-        rc = push_fields(lw, item, len);
-    else if (rc == 0 && lw->conf->rec.decode != WQ_DECODE_JSON)
-        lua_pushlstring(lw->L, item, len);
-    else if (rc == 0 && (rc = wq_codec_json_decode(lw->L, item, len, msg)) == -1)
-        wq_buf_printf(err, "item is not JSON: %s", msg);
-    if (rc < 0 && err->len == 0 && lw->limit)
+    enum wq_itemval_rc rc = WQ_ITEMVAL_NOMEM;
+    if (room_for(lw, len + 64))  /* 64: a string's header */
+        rc = wq_itemval_push(lw->L, &lw->items, lw->file, item, len, err);
+    if (rc == WQ_ITEMVAL_NOMEM && lw->limit)
         wq_buf_printf(err, "memory limit of %zu MB exceeded", lw->limit >> 20);
-    else if (rc < 0 && err->len == 0)
+    else if (rc == WQ_ITEMVAL_NOMEM)
         wq_buf_adds(err, "not enough memory");
-    return rc;
+    return rc == WQ_ITEMVAL_OK ? 0 : -1;
 }
 
 enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
@@ -870,7 +650,7 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
     if (rc < 0) {
         wq_buf_reset(err);
         wq_buf_adds(err, msg);
-        return -1;
+        return WQ_LUA_FAILED;
     }
     return 1;
 }
@@ -878,12 +658,12 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
 int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err)
 {
     if (push_decoded(lw, p, len, err) < 0)
-        return -1;
+        return WQ_LUA_FAILED;
     return fold_top(lw, err);
 }
 
-int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
-                  wq_buf *err)
+enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
+                             int *raw, wq_buf *err)
 {
     lua_State *L = lw->L;
     lua_pushvalue(L, ACC);
@@ -891,11 +671,11 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
         push_hook(lw, WQ_FINISH);
         lua_insert(L, -2);
         if (call(lw, WQ_FINISH, 1, 1, err) != LUA_OK)
-            return -1;
+            return WQ_LUA_FAILED;
     }
     *raw = wq_lua_has(lw, WQ_FINISH) && lua_type(L, -1) == LUA_TSTRING;
     char msg[WQ_ERRLEN];
-    int rc = 0;
+    enum wq_lua_rc rc = WQ_LUA_OK;
     if (*raw) {
         size_t n;
         const char *s = lua_tolstring(L, -1, &n);
@@ -906,7 +686,7 @@ int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
                          out, msg) < 0) {
         wq_buf_reset(err);
         wq_buf_adds(err, msg);
-        rc = -2;
+        rc = WQ_LUA_UNENCODABLE;
     }
     lua_pop(L, 1);
     return rc;

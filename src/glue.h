@@ -1,11 +1,15 @@
 /*
- * glue.h - one lua_State with the job loaded: the only place that calls Lua.
+ * glue.h - one lua_State with the job loaded: the one place that runs a
+ * job's hooks. The codec (codec.h) and an item's value (itemval.h) build
+ * their tables under a lua_pcall of their own, so that running out of
+ * memory there is an error, not a panic.
  *
  * A wq_lua is used by one thread at a time: the host's by the main thread, a
  * worker's by that worker. Every hook runs through one protected call whose
  * message handler appends a traceback; on error the message is copied into
  * the caller's err buffer and nothing is left on the Lua stack. Values leave
- * a state only as bytes (codec.h).
+ * a state only as bytes (codec.h). What the job sees of luaworkq (the
+ * luaworkq module, package paths, os.exit) is api.h's.
  *
  * Interrupts: wq_lua_kill may be called from any thread; it records what to
  * interrupt. wq_lua_arm, called on the state's own thread (typically from a
@@ -52,6 +56,15 @@ enum wq_item {
     WQ_ITEM_MERGE_FAILED  /* merge raised an error: the run fails */
 };
 
+/* What the calls of hooks return; on an error, err holds the message. */
+enum wq_lua_rc {
+    WQ_LUA_OK = 0,
+    WQ_LUA_FAILED = -1,      /* the hook raised an error, or a value it
+                                takes or gives cannot cross (codec.h) */
+    WQ_LUA_UNENCODABLE = -2  /* wq_lua_finish: the final value cannot be
+                                encoded in the output's format */
+};
+
 #define WQ_KILL_ALL INT64_MIN
 
 /* Creates a state for worker number `worker` (0: the host), runs the job's
@@ -67,6 +80,7 @@ void wq_lua_end(wq_lua *lw);
 void wq_lua_close(wq_lua *lw);
 int wq_lua_has(const wq_lua *lw, enum wq_hook hook);
 
+/* These three return WQ_LUA_OK or WQ_LUA_FAILED. */
 /* setup() in the host; its value, encoded, goes to shared (empty if nil). */
 int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err);
 int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err);
@@ -84,16 +98,17 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
 void wq_lua_at(wq_lua *lw, int file, int64_t line);
 /* Appends the accumulator (WQ_BINARY) to out and clears it; the state
  * holds on to it until the next call (see glue.c). Returns 1 if there was
- * one, 0 if not, -1 on error. */
+ * one, 0 if not, WQ_LUA_FAILED on error. */
 int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);
-/* Merges an encoded value (WQ_BINARY) into the state's accumulator. */
+/* Merges an encoded value (WQ_BINARY) into the state's accumulator.
+ * Returns WQ_LUA_OK or WQ_LUA_FAILED. */
 int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
 /* Host: runs finish (if any) on the accumulator and appends the value to
  * out: a string from finish as it is (*raw = 1), else encoded in fmt.
- * Returns 0, -1 if finish raised an error, -2 if the value cannot be
- * encoded. */
-int wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out, int *raw,
-                  wq_buf *err);
+ * Returns WQ_LUA_OK, WQ_LUA_FAILED if finish raised an error, or
+ * WQ_LUA_UNENCODABLE. */
+enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
+                             int *raw, wq_buf *err);
 
 /* Interrupts: see the file comment. item is an index (a timeout of that
  * item), WQ_KILL_ALL (a stop), or 0 (nothing). */

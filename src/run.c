@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "batch.h"
-#include "child.h"
 #include "input.h"
 #include "journal.h"
 #include "output.h"
 #include "progress.h"
+#include "proctree.h"
 #include "queue.h"
 #include "reader.h"
 #include "report.h"
@@ -366,7 +366,7 @@ static void close_host(struct run *r)
     wq_stop_enter(r->stop, 0, r->host);
     wq_lua_end(r->host);
     wq_stop_leave(r->stop, 0);
-    wq_child_end_adopted(!wq_stop_is_signal(wq_stop_reason(r->stop)));
+    wq_proc_end_adopted(!wq_stop_is_signal(wq_stop_reason(r->stop)));
 }
 
 static void check_timeouts(void *pool)

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "child.h"
 #include "clock.h"
 #include "glue.h"
 #include "output.h"
+#include "proctree.h"
 
 #define KICK SIGPIPE
 #define WAKE SIGUSR2   /* ends the watch thread's wait */
@@ -86,9 +86,9 @@ static void watched(sigset_t *set)
  * closed well-formed where they can be (output.h), then the exit. */
 static _Noreturn void end_at_once(int code)
 {
-    wq_child_kill_all();
+    wq_proc_kill_all();
     wq_out_abort_all();
-    wq_child_exit(code);
+    wq_proc_exit(code);
 }
 
 void wq_stop_signals(void)
@@ -218,7 +218,7 @@ static void *watch_main(void *arg)
     while (!atomic_load(&s->unwatch)) {
         int sig;
         if (reap && wq_now_ns() >= next_reap) {  /* a job that runs many */
-            reap = wq_child_reap_adopted() < 0;  /* programs makes many */
+            reap = wq_proc_reap_adopted() == WQ_PROC_BUSY;  /* programs makes many */
             next_reap = wq_now_ns() + REAP_NS;   /* SIGCHLDs */
         }
         if (s->tick || stopped || reap) {

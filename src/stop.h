@@ -23,8 +23,8 @@
  * The watch thread alone takes SIGINT and SIGTERM (every other thread
  * blocks them): the first is an orderly stop, the second ends the process
  * at once (the jobs' children are killed first, then the outputs are
- * closed well-formed: wq_out_abort_all, wq_child_exit). It takes SIGCHLD
- * too, to reap the processes luaworkq adopted (child.h). It also
+ * closed well-formed: wq_out_abort_all, wq_proc_exit). It takes SIGCHLD
+ * too, to reap the processes luaworkq adopted (proctree.h). It also
  * calls a periodic tick (per-item timeouts) and, while a timeout or a stop
  * by signal may be pending, checks the grace period (wq_lua_unanswered): a
  * state that has not answered its interrupt ends the process as a second

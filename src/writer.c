@@ -204,7 +204,7 @@ enum wq_value_rc wq_writer_value(wq_lua *host, enum wq_format fmt, wq_out *out,
     enum wq_value_rc rc = WQ_VALUE_OK;
     int finished = wq_lua_finish(host, fmt, &value, &raw, err);
     if (finished < 0)
-        rc = finished == -1 ? WQ_VALUE_FINISH_FAILED : WQ_VALUE_UNENCODABLE;
+        rc = finished == WQ_LUA_FAILED ? WQ_VALUE_FINISH_FAILED : WQ_VALUE_UNENCODABLE;
     else if (wq_out_value(out, value.data, value.len, raw, err) == WQ_OUT_ERROR)
         rc = WQ_VALUE_WRITE_FAILED;
     wq_buf_free(&value);
