@@ -1,5 +1,5 @@
 /*
- * codec_test.c - checks the value codec (src/codec.c) from C.
+ * codec_test.c - checks the value codec (codec.h and the files it heads) from C.
  *
  * Values are built by small Lua chunks in one lua_State that has the globals
  * null (luaworkq.null), array(t) (luaworkq.array) and deepeq(a, b) (equality
