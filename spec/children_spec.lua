@@ -166,8 +166,8 @@ describe("a child a job starts", function()
         spin_once()
         local code, out = luaworkq.exec({"echo", item})
         return out
-      end]], items = {"a"},
-      args = {"--timeout", "0.2", "--retries", "1", "--set", "dir=" .. dir}}
+      end]], items = {"a"},  -- 1 s: the retry's program may wait for a CPU
+      args = {"--timeout", "1", "--retries", "1", "--set", "dir=" .. dir}}
     testing.remove_tree(dir)
     assert.are.same({0, '["a\\n"]\n', ""}, {r.code, r.stdout, r.stderr})
   end)
