@@ -171,8 +171,7 @@ static int await_exit(struct child *c, int64_t end)
             struct pollfd p = {c->pidfd, POLLIN, 0};
             poll(&p, 1, (int)(left / 1000000) + 1);
         } else {
-            struct timespec tick = {0, WQ_PROC_POLL_MS * 1000000};
-            nanosleep(&tick, NULL);
+            wq_proc_tick();
         }
     }
     return 0;
@@ -183,8 +182,9 @@ static int await_exit(struct child *c, int64_t end)
  * (after c or one of them has exited, its orphans are ours). */
 static void signal_child(const wq_proc *c, wq_pids *tree, int sig)
 {
+    int earlier = tree->n;  /* found by an earlier call: walked again */
     wq_proc_descendants(c->pid, tree);
-    for (int i = 0, n = tree->n; i < n; i++)
+    for (int i = 0; i < earlier; i++)
         wq_proc_descendants(tree->v[i], tree);
     kill(-c->pid, sig);
     kill(c->pid, sig);  /* in case it left its group */

@@ -22,19 +22,37 @@ struct ident {
     char *name;              /* malloc'd, when it does not exist */
 };
 
+/* The folder of path (malloc'd; "." when it has none, "/" for "/x"), and
+ * in *base its last component. */
+static char *folder_of(const char *path, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (!slash)
+        return strdup(".");
+    return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+/* content (a link's, or a last component) read relative to folder. */
+static char *joined(const char *folder, const char *content)
+{
+    if (content[0] == '/' || strcmp(folder, ".") == 0)
+        return strdup(content);
+    char *p = malloc(strlen(folder) + strlen(content) + 2);
+    if (p)
+        strcat(strcat(strcpy(p, folder), strcmp(folder, "/") ? "/" : ""), content);
+    return p;
+}
+
 /* The canonical name of a path that does not exist: realpath of its folder,
  * then its last component; the path itself when its folder is missing too
  * (opening it will fail anyway). */
 static char *missing_name(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) : 1;
-    char *dir = strndup(slash ? path : ".", dlen ? dlen : 1);  /* "/x": "/" */
+    const char *base;
+    char *dir = folder_of(path, &base);
     char *real = dir ? realpath(dir, NULL) : NULL;
-    const char *base = slash ? slash + 1 : path;
-    char *name = NULL;
-    if (real && (name = malloc(strlen(real) + strlen(base) + 2)))
-        strcat(strcat(strcpy(name, real), "/"), base);
+    char *name = real ? joined(real, base) : NULL;
     free(dir);
     free(real);
     return name ? name : strdup(path);
@@ -125,28 +143,6 @@ int wq_paths_check(const wq_path *paths, int n, wq_buf *err)
         free(ids[i].name);
     free(ids);
     return rc;
-}
-
-/* The folder of path (malloc'd; "." when it has none, "/" for "/x"), and
- * in *base its last component. */
-static char *folder_of(const char *path, const char **base)
-{
-    const char *slash = strrchr(path, '/');
-    *base = slash ? slash + 1 : path;
-    if (!slash)
-        return strdup(".");
-    return strndup(path, slash == path ? 1 : (size_t)(slash - path));
-}
-
-/* A link's content, read relative to the folder the link is in. */
-static char *joined(const char *folder, const char *content)
-{
-    if (content[0] == '/' || strcmp(folder, ".") == 0)
-        return strdup(content);
-    char *p = malloc(strlen(folder) + strlen(content) + 2);
-    if (p)
-        strcat(strcat(strcpy(p, folder), strcmp(folder, "/") ? "/" : ""), content);
-    return p;
 }
 
 /* The kernel's protected_symlinks rule (may_follow_link in fs/namei.c):

@@ -16,7 +16,7 @@
  *   luaworkq's threads that are not in the register. They are reaped as
  *   they exit (wq_proc_reap_adopted, on SIGCHLD) and ended, with their
  *   descendants, at the end of the run (wq_proc_end_adopted) and by
- *   wq_proc_exit.
+ *   wq_proc_kill_all.
  * Reaping never steals an exit status that exec, os.execute or a popen
  * handle waits for: each registered child is waited for by its pid alone,
  * and an adopted child is reaped by its own pid only after the register
@@ -411,7 +411,6 @@ void wq_proc_kill_all(void)
  * were not joined, which an exit at once leaves by design. */
 _Noreturn void wq_proc_exit(int code)
 {
-    wq_proc_kill_all();
     pthread_mutex_lock(&reg_mu);  /* kept: no child starts after this */
     for (wq_proc *c = reg; c; c = c->next) {
         kill(-c->pid, SIGKILL);

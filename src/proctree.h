@@ -98,8 +98,10 @@ void wq_proc_end_adopted(int warn);
  * and adopted process. Not from a signal handler. */
 void wq_proc_kill_all(void);
 
-/* Ends the process at once with code, after wq_proc_kill_all: no program
- * outlives the run. Not from a signal handler. */
+/* Ends the process at once with code. The caller has called
+ * wq_proc_kill_all; a program registered since is killed here, under the
+ * lock that keeps any other from starting, so none outlives the run. Not
+ * from a signal handler. */
 _Noreturn void wq_proc_exit(int code);
 
 #endif
