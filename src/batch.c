@@ -47,6 +47,8 @@ wq_batch *wq_batch_reset(wq_batch *b)
     b->lines = keep.lines;
     b->ends_cap = keep.ends_cap;
     b->j = keep.j;
+    b->part_end = keep.part_end;
+    b->part_cap = keep.part_cap;
     wq_buf_reset(&b->items);
     wq_buf_reset(&b->out);
     wq_buf_reset(&b->jbuf);
@@ -64,7 +66,20 @@ void wq_batch_free(wq_batch *b)
     wq_buf_free(&b->out);
     free(b->ends);
     free(b->lines);
+    free(b->part_end);
     free(b);
+}
+
+int wq_batch_parts(wq_batch *b, int n)
+{
+    if (b->part_cap >= n)
+        return 0;
+    size_t *p = realloc(b->part_end, (size_t)n * sizeof *p);
+    if (!p)
+        return -1;
+    b->part_end = p;
+    b->part_cap = n;
+    return 0;
 }
 
 int wq_batch_add(wq_batch *b, const char *item, size_t len, int64_t line,

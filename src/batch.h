@@ -47,8 +47,13 @@ typedef struct wq_batch {
     int64_t *lines;             /* lines[i]: item i's LINE in the file */
     size_t ends_cap;
 
-    wq_buf out;                 /* results: framed list output, or one
-                                   merged value (WQ_BINARY) */
+    wq_buf out;                 /* results: framed list output, one
+                                   merged value (WQ_BINARY), or a keyed
+                                   reduce's parts (shuffle.h) */
+    size_t *part_end;           /* with reduce: part k ends at part_end[k] */
+    int part_cap;               /* part_end's room */
+    int nparts;                 /* parts in out: 0, or every owner's */
+    int refs;                   /* with reduce: owners yet to fold a part */
     uint32_t done, failed, unrun;
     uint32_t carried;           /* of done: results the journal had */
     uint32_t nil;               /* of done: no result */
@@ -83,6 +88,8 @@ static inline int64_t wq_batch_line(const wq_batch *b, uint32_t i)
 {
     return b->lines[i];
 }
+/* Makes room for n parts in part_end. Returns 0 or -1. */
+int wq_batch_parts(wq_batch *b, int n);
 /* Records the failure of item i, taking a copy of msg. */
 void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg);
 

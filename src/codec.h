@@ -52,6 +52,7 @@
 #define WQ_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <lua.h>
 #include "buf.h"
 
@@ -77,6 +78,14 @@ int wq_codec_encode(lua_State *L, int idx, enum wq_format fmt, const char *root,
  * made. Returns WQ_CODEC_OK, or WQ_CODEC_ERR with the encoder's message in
  * err. */
 int wq_codec_check(lua_State *L, int idx, const char *root, char err[WQ_ERRLEN]);
+
+/* A WQ_BINARY table built pair by pair, for pairs that are not one Lua
+ * table (a partition of one): wq_codec_table_begin appends its header and
+ * returns where it is ((size_t)-1 when out cannot grow); each pair is then
+ * two wq_codec_encode calls, key and value; wq_codec_table_end writes how
+ * many pairs there are. Decoded, it is a table with those pairs. */
+size_t wq_codec_table_begin(wq_buf *out);
+void wq_codec_table_end(wq_buf *out, size_t at, uint32_t pairs);
 
 /* Pushes the value encoded (WQ_BINARY) in p[0..len). Returns WQ_CODEC_OK,
  * WQ_CODEC_ERR on malformed input, or WQ_CODEC_NOMEM (nothing pushed,

@@ -276,6 +276,18 @@ static int binary_table(struct enc *e, int t)
     return 0;
 }
 
+size_t wq_codec_table_begin(wq_buf *out)
+{
+    char head[9] = {T_TABLE};
+    size_t at = out->len;
+    return wq_buf_add(out, head, sizeof head) < 0 ? (size_t)-1 : at;
+}
+
+void wq_codec_table_end(wq_buf *out, size_t at, uint32_t pairs)
+{
+    write_u32(out->data + at + 1, pairs);
+}
+
 /* Whether the keys of t are exactly 1..n. */
 static int is_sequence(lua_State *L, int t, lua_Unsigned n)
 {

@@ -10,6 +10,10 @@
  *   3  merge or nil
  *   4  the accumulator of merged results, or nil
  *   5  the last accumulator taken (wq_lua_take_fold), or nil
+ *   6  with reduce: the keys of the partition this state owns (keyfold.h)
+ *
+ * With reduce, slot 3 holds reduce and slot 4 the keys folded from the
+ * batch, a table of key -> value.
  */
 #include "glue.h"
 
@@ -25,16 +29,17 @@
 #include "clock.h"
 #include "heap.h"
 #include "itemval.h"
+#include "keyfold.h"
 #include "report.h"
 #include "streams.h"
 
-enum { MSGH = 1, PROCESS, MERGE, ACC, LAST };
+enum { MSGH = 1, PROCESS, MERGE, ACC, LAST, OWN };
 
 /* The `hook` of a state while it loads the job, and while it closes. */
 enum { LOADING = -1, CLOSING = -2 };
 
 static const char *const hook_names[] = {
-    "setup", "init", "process", "merge", "finish", "shutdown"
+    "setup", "init", "process", "merge", "finish", "reduce", "shutdown"
 };
 
 struct wq_lua {
@@ -65,6 +70,7 @@ struct wq_lua {
     int file;                    /* where the item comes from: wq_lua_at */
     int64_t line;
     wq_itemval items;            /* what making items' values keeps */
+    wq_keyfold kf;               /* with reduce: splitting and writing keys */
 };
 
 /* The wq_lua of a state, kept in its extra space by wq_lua_open. */
@@ -390,6 +396,9 @@ static int open_job(lua_State *L)
     }
     if (!(lw->has & (1u << WQ_PROCESS)))
         return luaL_error(L, "%s: no 'process' function", c->path);
+    if ((lw->has & (1u << WQ_MERGE)) && (lw->has & (1u << WQ_REDUCE)))
+        return luaL_error(L, "%s: defines both 'merge' and 'reduce'; a job folds its "
+                          "results with one of them", c->path);
     return 0;
 }
 
@@ -402,6 +411,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     }
     lw->conf = conf;
     lw->worker = worker;
+    wq_keyfold_init(&lw->kf);
     wq_itemval_init(&lw->items, &conf->rec);
     lw->limit = conf->memory_limit;
     lw->L = lua_newstate(alloc, lw);
@@ -428,7 +438,8 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
         return NULL;
     }
     lua_getglobal(L, "process");
-    lua_getglobal(L, "merge");
+    lua_getglobal(L, wq_lua_has(lw, WQ_REDUCE) ? "reduce" : "merge");
+    lua_pushnil(L);
     lua_pushnil(L);
     lua_pushnil(L);
     return lw;
@@ -441,6 +452,7 @@ void wq_lua_end(wq_lua *lw)
     if (!lw || !lw->L)
         return;
     wq_child_end_left(lw->children, lw->worker);
+    wq_keyfold_free(&lw->kf);
     lw->closing = 1;
     atomic_store(&lw->hook, CLOSING);
     atomic_fetch_add(&lw->calls, 1);
@@ -535,11 +547,38 @@ int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
     return call(lw, WQ_SHUTDOWN, 0, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 
+/* keyfold.h's way of calling reduce and finish. */
+static int call_reduce(void *lw, int nargs, int nresults, wq_buf *err)
+{
+    return call(lw, WQ_REDUCE, nargs, nresults, err) == LUA_OK ? 0 : -1;
+}
+
+static int call_finish(void *lw, int nargs, int nresults, wq_buf *err)
+{
+    return call(lw, WQ_FINISH, nargs, nresults, err) == LUA_OK ? 0 : -1;
+}
+
+/* With reduce: folds the table on top into the batch's keys; pops it. */
+static int fold_keys(wq_lua *lw, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    if (lua_isnil(L, ACC)) {
+        lua_newtable(L);
+        lua_replace(L, ACC);
+    }
+    wq_keyfold_hook h = {MERGE, call_reduce, lw};
+    int rc = wq_keyfold_add(L, ACC, lua_gettop(L), &h, err);
+    lua_pop(L, 1);
+    return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
+}
+
 /* Replaces the accumulator by merge(accumulator, top), or by top when there
  * is none yet; pops top. */
 static int fold_top(wq_lua *lw, wq_buf *err)
 {
     lua_State *L = lw->L;
+    if (wq_lua_has(lw, WQ_REDUCE))
+        return fold_keys(lw, err);
     if (lua_isnil(L, ACC)) {
         lua_replace(L, ACC);
         return WQ_LUA_OK;
@@ -611,6 +650,12 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
     }
     char msg[WQ_ERRLEN];
     size_t mark = out ? out->len : 0;
+    if (fold && wq_lua_has(lw, WQ_REDUCE) && wq_keyfold_check(L, -1, msg) < 0) {
+        lua_pop(L, 1);
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        return WQ_ITEM_FAILED;
+    }
     if (out ? wq_codec_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0
             : wq_codec_check(L, -1, "result", msg) < 0) {
         if (out)
@@ -689,5 +734,64 @@ enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
         rc = WQ_LUA_UNENCODABLE;
     }
     lua_pop(L, 1);
+    return rc;
+}
+
+int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    char msg[WQ_ERRLEN];
+    if (lua_isnil(L, ACC)) {
+        for (int i = 0; i < nparts; i++)
+            ends[i] = out->len;
+        return WQ_LUA_OK;
+    }
+    int rc = wq_keyfold_split(&lw->kf, L, ACC, nparts, out, ends, msg);
+    lua_pushnil(L);
+    lua_replace(L, ACC);
+    if (rc < 0) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        return WQ_LUA_FAILED;
+    }
+    return WQ_LUA_OK;
+}
+
+int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    if (lua_isnil(L, OWN)) {
+        lua_newtable(L);
+        lua_replace(L, OWN);
+    }
+    wq_keyfold_hook h = {MERGE, call_reduce, lw};
+    return wq_keyfold_merge(L, OWN, p, len, &h, err) < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
+}
+
+int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)
+{
+    lua_State *L = lw->L;
+    wq_lua_kill(lw, 0);  /* the keys of a stopped run are written with --partial */
+    int finish = wq_lua_has(lw, WQ_FINISH);
+    if (finish)
+        push_hook(lw, WQ_FINISH);
+    wq_keyfold_hook h = {lua_gettop(L), call_finish, lw};
+    int rc = lua_isnil(L, OWN) ? 0
+             : wq_keyfold_order(&lw->kf, L, OWN, finish ? &h : NULL, layout, err);
+    if (finish)
+        lua_pop(L, 1);
+    lua_pushnil(L);  /* the entries hold what is written: the keys can go */
+    lua_replace(L, OWN);
+    return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
+}
+
+int wq_lua_emit_keys(wq_lua *lw, wq_buf *out, size_t max, wq_buf *err)
+{
+    int rc = wq_keyfold_emit(&lw->kf, out, max);
+    if (rc < 0) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, "out of memory");
+        return WQ_LUA_FAILED;
+    }
     return rc;
 }

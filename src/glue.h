@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "codec.h"
+#include "frame.h"
 #include "record.h"
 
 typedef struct wq_lua wq_lua;
@@ -45,7 +46,7 @@ typedef struct wq_jobconf {
     const char *const *names;  /* the input files' names, for where() */
 } wq_jobconf;
 
-enum wq_hook { WQ_SETUP, WQ_INIT, WQ_PROCESS, WQ_MERGE, WQ_FINISH, WQ_SHUTDOWN };
+enum wq_hook { WQ_SETUP, WQ_INIT, WQ_PROCESS, WQ_MERGE, WQ_FINISH, WQ_REDUCE, WQ_SHUTDOWN };
 
 /* What became of one item. */
 enum wq_item {
@@ -109,6 +110,23 @@ int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
  * WQ_LUA_UNENCODABLE. */
 enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
                              int *raw, wq_buf *err);
+
+/* A keyed reduce (keyfold.h). With reduce, wq_lua_process with fold
+ * checks that the result is a table of key -> value and folds it into the
+ * batch's keys; wq_lua_merge_in folds an encoded result the same way. */
+/* Encodes the batch's keys split into nparts parts appended to out (part
+ * i ends at ends[i]) and empties them. Returns WQ_LUA_OK or WQ_LUA_FAILED. */
+int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err);
+/* Folds a part into the keys this state owns, with reduce. Returns
+ * WQ_LUA_OK or WQ_LUA_FAILED (the message names the key). */
+int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err);
+/* The end of the owned keys' fold: finish(key, value) on each, their
+ * entries written in layout and put in order (the keys themselves are let
+ * go). Returns WQ_LUA_OK or WQ_LUA_FAILED. */
+int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err);
+/* Appends the next written entries (keyfold.h) until out holds max bytes.
+ * Returns 1 while keys are left, 0 after the last, WQ_LUA_FAILED. */
+int wq_lua_emit_keys(wq_lua *lw, wq_buf *out, size_t max, wq_buf *err);
 
 /* Interrupts: see the file comment. item is an index (a timeout of that
  * item), WQ_KILL_ALL (a stop), or 0 (nothing). */

@@ -75,10 +75,10 @@ int wq_queue_push(wq_queue *q, void *p)
     return rc;
 }
 
-void *wq_queue_pop(wq_queue *q)
+void *wq_queue_pop_or(wq_queue *q, atomic_int *wake, int *closed)
 {
     pthread_mutex_lock(&q->mu);
-    while (q->len == 0 && !q->closed)
+    while (q->len == 0 && !q->closed && !atomic_load(wake))
         pthread_cond_wait(&q->not_empty, &q->mu);
     void *p = NULL;
     if (q->len) {
@@ -87,8 +87,23 @@ void *wq_queue_pop(wq_queue *q)
         q->len--;
         pthread_cond_signal(&q->not_full);
     }
+    *closed = !p && q->closed && !atomic_load(wake);
     pthread_mutex_unlock(&q->mu);
     return p;
+}
+
+void *wq_queue_pop(wq_queue *q)
+{
+    static atomic_int never;
+    int closed;
+    return wq_queue_pop_or(q, &never, &closed);
+}
+
+void wq_queue_wake(wq_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    pthread_cond_broadcast(&q->not_empty);
+    pthread_mutex_unlock(&q->mu);
 }
 
 void wq_queue_close(wq_queue *q)

@@ -22,6 +22,7 @@
 #ifndef WQ_QUEUE_H
 #define WQ_QUEUE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,14 @@ int wq_queue_push(wq_queue *q, void *p);
 void *wq_queue_pop(wq_queue *q);
 /* No more pushes; poppers drain what is queued, then get NULL. */
 void wq_queue_close(wq_queue *q);
+/* As wq_queue_pop, but also returns (NULL, *closed 0) as soon as *wake is
+ * set: a worker that owns a keyed reduce's partition waits for a batch or
+ * for a part to fold, whichever comes first (shuffle.h). *closed is 1 when
+ * NULL means the queue is closed and drained. */
+void *wq_queue_pop_or(wq_queue *q, atomic_int *wake, int *closed);
+/* Wakes the poppers waiting in wq_queue_pop_or, to look at their flag
+ * (set before the call). */
+void wq_queue_wake(wq_queue *q);
 
 wq_order *wq_order_new(size_t slots, size_t budget, size_t ahead, int unordered);
 void wq_order_free(wq_order *o);

@@ -33,7 +33,8 @@ struct run {
     wq_opts *o;
     const char **names;       /* each input's name, for every module */
     wq_inputs inputs;         /* the files with those names */
-    int fold;                 /* the job has merge */
+    int fold;                 /* the job has merge or reduce */
+    int reduce;               /* the job has reduce */
     wq_lua *host;
     wq_jheader header;        /* the journal's, for --journal and --merge */
     wq_journal *journal;      /* --journal, or NULL */
@@ -42,6 +43,7 @@ struct run {
     wq_order *order;
     wq_spares *spares;
     _Atomic int64_t item_ns;  /* the workers' recent cost of an item */
+    wq_shuffle *shuffle;      /* with reduce: the keys' partitions */
     wq_pool *pool;
     wq_reader *reader;
     wq_writer *writer;
@@ -112,7 +114,8 @@ static int load(struct run *r, wq_buf *err)
         return -1;
     if (!(r->host = wq_lua_open(&r->o->job, 0, err)))
         return -1;
-    r->fold = wq_lua_has(r->host, WQ_MERGE);
+    r->reduce = wq_lua_has(r->host, WQ_REDUCE);
+    r->fold = r->reduce || wq_lua_has(r->host, WQ_MERGE);
     return 0;
 }
 
@@ -146,10 +149,13 @@ static int build(struct run *r, wq_buf *err)
     size_t ahead = o->cpus > 2 ? (size_t)o->cpus : 2;
     r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, ahead, o->unordered && !r->fold);
     r->spares = wq_spares_new();
-    if (r->stop && r->queue && r->order && r->spares) {
+    if (r->reduce && r->queue && r->spares)
+        r->shuffle = wq_shuffle_new(workers, WQ_WINDOW_BYTES, r->queue, r->spares);
+    if (r->stop && r->queue && r->order && r->spares && (r->shuffle || !r->reduce)) {
         wq_poolconf pc = {
             .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
-            .fold = r->fold, .keep_going = o->keep_going, .retries = o->retries,
+            .fold = r->fold, .shuffle = r->shuffle,
+            .keep_going = o->keep_going, .retries = o->retries,
             .stop = r->stop, .queue = r->queue, .order = r->order, .item_ns = &r->item_ns,
         };
         wq_readconf rc = {
@@ -183,6 +189,32 @@ static int open_outputs(struct run *r, wq_buf *err)
     return r->out ? 0 : -1;
 }
 
+/* Whether the merged value (or a reduce's keys) is written, as the stop
+ * says. */
+static int value_wanted(const struct run *r)
+{
+    wq_stop_effect effect = wq_stop_effect_of(wq_stop_reason(r->stop));
+    return effect.value || (effect.partial && r->o->partial);
+}
+
+/* With reduce, after the last batch: the owners write their keys, merged
+ * into the output in order by the main thread. */
+static void write_keys(struct run *r)
+{
+    wq_buf err = WQ_BUF_INIT;
+    wq_shuffle_close(r->shuffle, value_wanted(r));
+    int64_t busy = 0;
+    enum wq_shuffle_rc rc = wq_shuffle_write(r->shuffle, r->o->format->layout, r->out,
+                                             &busy, &err);
+    wq_writer_add_busy(r->writer, busy);
+    r->value = rc == WQ_SHUFFLE_WRITTEN;
+    if (rc == WQ_SHUFFLE_OUTPUT) {
+        wq_reportf("%.*s", (int)err.len, err.data);
+        wq_stop_request(r->stop, WQ_STOP_OUTPUT);
+    }
+    wq_buf_free(&err);
+}
+
 /* Starts the workers and the reader, and writes results up to the last
  * batch. */
 static void pump(struct run *r, const wq_buf *shared)
@@ -194,7 +226,8 @@ static void pump(struct run *r, const wq_buf *shared)
                                         r->o->job.workers, &r->item_ns);
     wq_writeconf wc = {
         .out = r->out, .errors = r->errors, .journal = r->journal,
-        .host = r->fold ? r->host : NULL, .names = r->names,
+        .host = r->fold && !r->reduce ? r->host : NULL, .shuffle = r->shuffle,
+        .names = r->names,
         .progress = r->progress, .stop = r->stop,
         .max_failures = r->o->keep_going ? &r->o->max_failures : NULL,
         .prefix = !r->fold && !r->o->unordered,
@@ -207,6 +240,8 @@ static void pump(struct run *r, const wq_buf *shared)
             wq_reportf("%.*s", (int)err.len, err.data);
         wq_writer_drain(r->writer, r->order, r->spares);
         wq_reader_join(r->reader);
+        if (r->shuffle)
+            write_keys(r);
     }
     wq_buf_free(&err);
 }
@@ -266,7 +301,7 @@ static int wind_up(struct run *r)
     if (r->journal && rt->complete && why == WQ_GOING &&
         wq_journal_end(r->journal, rt->read, rt->digest, &err) < 0)
         failures += report(&err);
-    if (r->out && r->fold && (effect.value || (effect.partial && r->o->partial))) {
+    if (r->out && r->fold && !r->reduce && value_wanted(r)) {
         enum wq_value_rc rc = wq_writer_value(r->host, r->o->format->encoding, r->out,
                                               &err);
         if (rc == WQ_VALUE_FINISH_FAILED)
@@ -409,6 +444,7 @@ static void release(struct run *r)
     wq_writer_free(r->writer);
     wq_reader_free(r->reader);
     wq_pool_free(r->pool);
+    wq_shuffle_free(r->shuffle);
     wq_spares_free(r->spares);
     wq_order_free(r->order);
     wq_queue_free(r->queue);

@@ -23,6 +23,10 @@
  * forth between their CPUs at every item. */
 #define LINE 64
 
+/* With reduce, an owner hands its written keys over in chunks of this
+ * many bytes (shuffle.h). */
+#define OWN_CHUNK (256u << 10)
+
 /* The timeout check's last look at a worker's item (see item_ran). */
 struct look {
     int64_t started;  /* the item's start, to tell it from the next one */
@@ -49,6 +53,7 @@ struct worker {
     wq_lua *lua;                 /* its state, touched by its thread alone */
     wq_buf err;
     int64_t items, busy_ns;      /* for --stats, read after the join */
+    int own_failed;              /* with reduce: its partition's fold failed */
 };
 
 struct wq_pool {
@@ -236,6 +241,20 @@ static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
     return r;
 }
 
+/* With reduce: the batch's keys, split into one part per owner. */
+static void split(struct worker *w, wq_batch *b)
+{
+    int n = wq_shuffle_owners(w->pool->conf.shuffle);
+    if (wq_batch_parts(b, n) < 0) {
+        wq_buf_reset(&w->err);
+        wq_buf_adds(&w->err, "out of memory");
+    } else if (wq_lua_split(w->lua, n, &b->out, b->part_end, &w->err) == 0) {
+        b->nparts = n;
+        return;
+    }
+    wq_stop_fail(w->pool->conf.stop, WQ_STOP_HOOK, "reduce", w->id, &w->err);
+}
+
 static void run_batch(struct worker *w, wq_batch *b)
 {
     wq_pool *p = w->pool;
@@ -266,7 +285,9 @@ static void run_batch(struct worker *w, wq_batch *b)
         }
     }
     b->unrun += b->count - i;
-    if (p->conf.fold && wq_lua_take_fold(w->lua, &b->out, &w->err) < 0)
+    if (p->conf.shuffle)
+        split(w, b);
+    else if (p->conf.fold && wq_lua_take_fold(w->lua, &b->out, &w->err) < 0)
         wq_stop_fail(stop, WQ_STOP_HOOK, "merge", w->id, &w->err);
     int64_t busy = wq_now_ns() - t0;
     int64_t ran = (int64_t)i - b->carried;  /* not the journal's results */
@@ -352,6 +373,71 @@ static void ask_long_slice(void)
 #endif
 }
 
+/* With reduce: folds a part this worker owns, unless its fold failed (an
+ * orderly stop: the parts after it are only let go). */
+static void fold_part(struct worker *w, wq_batch *b, const char *p, size_t len)
+{
+    wq_shuffle *s = w->pool->conf.shuffle;
+    if (w->lua && !w->own_failed && wq_lua_fold_part(w->lua, p, len, &w->err) < 0) {
+        w->own_failed = 1;
+        wq_stop_fail(w->pool->conf.stop, WQ_STOP_HOOK, "reduce", w->id, &w->err);
+    }
+    wq_shuffle_release(s, b);
+}
+
+/* The next batch to run, or NULL at the end. With reduce, the parts that
+ * came meanwhile are folded first, and a part that comes while the queue
+ * is empty is folded at once. */
+static wq_batch *next_batch(struct worker *w)
+{
+    wq_shuffle *s = w->pool->conf.shuffle;
+    wq_queue *q = w->pool->conf.queue;
+    if (!s)
+        return wq_queue_pop(q);
+    for (;;) {
+        const char *p;
+        size_t len;
+        wq_batch *part, *b;
+        int closed;
+        while ((part = wq_shuffle_next(s, w->id - 1, &p, &len)))
+            fold_part(w, part, p, len);
+        if ((b = wq_queue_pop_or(q, wq_shuffle_flag(s, w->id - 1), &closed)) || closed)
+            return b;
+    }
+}
+
+/* With reduce, after the last batch: folds the last parts, then, if the
+ * writer wants the keys, runs finish on them, puts them in order and hands
+ * them over in chunks. */
+static void own_end(struct worker *w)
+{
+    const wq_poolconf *c = &w->pool->conf;
+    int k = w->id - 1;
+    const char *p;
+    size_t len;
+    wq_batch *part;
+    while ((part = wq_shuffle_wait(c->shuffle, k, &p, &len)))
+        fold_part(w, part, p, len);
+    int ok = w->lua && !w->own_failed && wq_shuffle_writes(c->shuffle);
+    if (ok && wq_lua_order_keys(w->lua, c->layout, &w->err) < 0) {
+        wq_stop_fail(c->stop, WQ_STOP_HOOK, "finish", w->id, &w->err);
+        ok = 0;
+    }
+    if (!wq_shuffle_ready(c->shuffle, k, ok))
+        return;
+    wq_buf chunk = WQ_BUF_INIT;
+    int more = 1;
+    while (more > 0) {
+        more = wq_lua_emit_keys(w->lua, &chunk, OWN_CHUNK, &w->err);
+        if (more < 0)
+            wq_stop_fail(c->stop, WQ_STOP_MEMORY, "writing the keys", w->id, &w->err);
+        else if (chunk.len && wq_shuffle_put(c->shuffle, k, &chunk) < 0)
+            break;
+    }
+    wq_shuffle_end(c->shuffle, k, more == 0);
+    wq_buf_free(&chunk);
+}
+
 /* Locking rule: a worker holds no lock while it runs Lua; it takes the
  * queue's lock to pop, the window's lock to hand a batch back, and the
  * stop's lock only to enter or leave its registry. */
@@ -362,13 +448,15 @@ static void *worker_main(void *arg)
     ask_long_slice();
     int ok = start_state(w) == 0;
     wq_batch *b;
-    while ((b = wq_queue_pop(p->conf.queue))) {
+    while ((b = next_batch(w))) {
         if (ok)
             run_batch(w, b);
         else
             b->unrun = b->count;
         wq_order_done(p->conf.order, b->seq, b, wq_batch_weight(b));
     }
+    if (p->conf.shuffle)
+        own_end(w);
     stop_state(w);
     wq_buf_free(&w->err);
     return NULL;
@@ -405,6 +493,8 @@ int wq_pool_start(wq_pool *p, const wq_buf *shared)
         }
         atomic_fetch_add(&p->nstarted, 1);
     }
+    for (int k = p->nstarted; p->conf.shuffle && k < p->conf.job->workers; k++)
+        wq_shuffle_gone(p->conf.shuffle, k);
     return p->nstarted;
 }
 

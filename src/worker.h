@@ -6,6 +6,10 @@
  * each item, and enter their state in the stop's registry (slot = worker
  * number) so that a stop by signal or a timeout interrupts it. Worker states
  * are touched only by their own threads; only batches (bytes) cross.
+ *
+ * With reduce, a worker also owns a partition of the keys (shuffle.h): it
+ * splits each batch's fold into parts, folds the parts it owns between
+ * batches and after the last one, and at the end writes its keys.
  */
 #ifndef WQ_WORKER_H
 #define WQ_WORKER_H
@@ -16,6 +20,7 @@
 #include "frame.h"
 #include "glue.h"
 #include "queue.h"
+#include "shuffle.h"
 #include "stop.h"
 
 typedef struct wq_pool wq_pool;
@@ -24,7 +29,9 @@ typedef struct wq_poolconf {
     const wq_jobconf *job;    /* job->workers threads */
     enum wq_layout layout;    /* how list results are framed */
     enum wq_format format;    /* how list results are encoded */
-    int fold;                 /* the job has merge: fold results in batches */
+    int fold;                 /* the job has merge or reduce: fold results
+                                 in batches */
+    wq_shuffle *shuffle;      /* with reduce: worker k owns partition k */
     int keep_going;           /* -k: a failed item does not stop the run */
     int retries;
     wq_stop *stop;

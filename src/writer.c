@@ -40,6 +40,8 @@ void wq_writer_free(wq_writer *w)
 
 const wq_writetally *wq_writer_tally(const wq_writer *w) { return &w->t; }
 
+void wq_writer_add_busy(wq_writer *w, int64_t ns) { w->t.busy_ns += ns; }
+
 /* Reports err (if any) once and stops the run for why. */
 static void fail(wq_writer *w, enum wq_stop_reason why)
 {
@@ -137,30 +139,39 @@ static void failures(wq_writer *w, const wq_batch *b)
     }
 }
 
-/* Writes a batch's results: merged into the host's accumulator, or as a
- * chunk of the list. */
-static void results(wq_writer *w, const wq_batch *b)
+/* Writes a batch's results: merged into the host's accumulator, handed to
+ * the owners of its keys (then it returns 1: the shuffle has the batch),
+ * or as a chunk of the list. */
+static int results(wq_writer *w, wq_batch *b)
 {
     wq_buf_reset(&w->err);
+    if (w->c.shuffle) {
+        if (wq_stop_reason(w->c.stop) == WQ_STOP_HOOK)
+            return 0;  /* a failed fold: the keys are not written */
+        wq_shuffle_deliver(w->c.shuffle, b);
+        return 1;
+    }
     if (w->c.host) {
         if (b->out.len && wq_stop_reason(w->c.stop) != WQ_STOP_HOOK &&
             wq_lua_merge_in(w->c.host, b->out.data, b->out.len, &w->err) < 0)
             wq_stop_fail(w->c.stop, WQ_STOP_HOOK, "merge", 0, &w->err);
-        return;
+        return 0;
     }
     int rc = wq_out_list(w->c.out, b->out.data, b->out.len, &w->err);
     if (rc == WQ_OUT_PIPE)
         wq_stop_request(w->c.stop, WQ_STOP_PIPE);
     else if (rc == WQ_OUT_ERROR)
         fail(w, WQ_STOP_OUTPUT);
+    return 0;
 }
 
 /* Writes one finished batch: the journal, its failures, then its results.
  * Past the first item a stop left unprocessed, the batches of a prefix
  * write and journal no results and count their items as not processed, so
  * the output, the summary and the journal agree on where the run ended;
- * their failures are still reported (one of them may be why it stopped). */
-static void take(wq_writer *w, const wq_batch *b)
+ * their failures are still reported (one of them may be why it stopped).
+ * Returns 1 when the batch went to the shuffle. */
+static int take(wq_writer *w, wq_batch *b)
 {
     if (w->c.journal && b->j && !w->cut)
         journal_batch(w, b);
@@ -168,7 +179,7 @@ static void take(wq_writer *w, const wq_batch *b)
     w->t.failed += b->failed;
     if (w->cut) {
         w->t.unrun += b->count - b->failed;
-        return;
+        return 0;
     }
     w->t.done += b->done;
     w->t.carried += b->carried;
@@ -179,8 +190,8 @@ static void take(wq_writer *w, const wq_batch *b)
         w->t.too_many = 1;
         wq_stop_request(w->c.stop, WQ_STOP_FAILED);
     }
-    results(w, b);
     w->cut = w->c.prefix && b->unrun > 0;
+    return results(w, b);
 }
 
 void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)
@@ -188,10 +199,10 @@ void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares)
     wq_batch *b;
     while ((b = wq_order_take(order))) {
         int64_t t0 = wq_now_ns();
-        take(w, b);
+        if (!take(w, b))  /* else the shuffle has it */
+            wq_spares_give(spares, b);
         w->t.busy_ns += wq_now_ns() - t0;
         w->t.batches++;
-        wq_spares_give(spares, b);
         wq_progress_update(w->c.progress, w->t.done, w->t.failed, w->t.carried);
     }
 }

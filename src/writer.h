@@ -6,8 +6,10 @@
  * unordered), records them in the journal, reports their failures (and
  * writes them to --errors), and writes their results: list results as they
  * are, folded values merged into the host state's accumulator, whose value
- * is written at the end (wq_writer_value). A batch it is done with goes
- * back to the spares.
+ * is written at the end (wq_writer_value), or, with reduce, parts handed
+ * to their owners (shuffle.h). A batch it is done with goes back to the
+ * spares, or to the shuffle, which gives it back when its parts are
+ * folded.
  */
 #ifndef WQ_WRITER_H
 #define WQ_WRITER_H
@@ -20,6 +22,7 @@
 #include "output.h"
 #include "progress.h"
 #include "queue.h"
+#include "shuffle.h"
 #include "stop.h"
 
 typedef struct wq_writer wq_writer;
@@ -29,7 +32,8 @@ typedef struct wq_writeconf {
     wq_out *errors;             /* --errors FILE, or NULL */
     wq_journal *journal;        /* --journal, or NULL */
     wq_lua *host;               /* folds batches with its merge; NULL: the
-                                   results are a list */
+                                   results are a list, or keys */
+    wq_shuffle *shuffle;        /* with reduce: where the batches' parts go */
     const char *const *names;   /* each input's name, for reports (input.h) */
     wq_progress *progress;      /* or NULL */
     wq_stop *stop;
@@ -56,6 +60,9 @@ void wq_writer_free(wq_writer *w);
 /* Writes finished batches until the window is closed and drained. */
 void wq_writer_drain(wq_writer *w, wq_order *order, wq_spares *spares);
 const wq_writetally *wq_writer_tally(const wq_writer *w);
+/* Counts ns of the main thread's work done elsewhere (a reduce's keys
+ * written) in the writer's busy time. */
+void wq_writer_add_busy(wq_writer *w, int64_t ns);
 
 /* What wq_writer_value returns. */
 enum wq_value_rc {

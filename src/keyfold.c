@@ -1,0 +1,458 @@
+/*
+ * keyfold.c - a group-by's values in one lua_State; see keyfold.h.
+ *
+ * Nothing here keeps Lua values between calls but the keys in written
+ * order (a table in the registry, so that the strings the entries point
+ * to stay alive while they are written).
+ */
+#include "keyfold.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "numtext.h"
+
+void wq_keyfold_init(wq_keyfold *kf)
+{
+    memset(kf, 0, sizeof *kf);
+}
+
+void wq_keyfold_free(wq_keyfold *kf)
+{
+    for (int i = 0; i < kf->nparts; i++)
+        wq_buf_free(&kf->parts[i]);
+    free(kf->parts);
+    free(kf->ents);
+    wq_buf_free(&kf->text);
+    wq_keyfold_init(kf);
+}
+
+/* Names the key at idx for a message: ["word"] or [12], long strings cut,
+ * bytes that are not printable as '?'. */
+static void name_key(lua_State *L, int idx, char *out, size_t size)
+{
+    if (lua_type(L, idx) != LUA_TSTRING) {
+        snprintf(out, size, "[%lld]", (long long)lua_tointeger(L, idx));
+        return;
+    }
+    size_t n, j;
+    const char *s = lua_tolstring(L, idx, &n);
+    char shown[64];
+    for (j = 0; j < n && j < 60; j++)
+        shown[j] = s[j] >= 0x20 && s[j] < 0x7f ? s[j] : '?';
+    snprintf(out, size, "[\"%.*s%s\"]", (int)j, shown, j < n ? "..." : "");
+}
+
+/* Puts "key[...]: " before the message in err. */
+static void blame_key(lua_State *L, int key, const char *what, wq_buf *err)
+{
+    char name[96];
+    name_key(L, key, name, sizeof name);
+    wq_buf msg = WQ_BUF_INIT;
+    wq_buf_printf(&msg, "%s of key%s: ", what, name);
+    wq_buf_add(&msg, err->data ? err->data : "", err->len);
+    wq_buf_reset(err);
+    wq_buf_add(err, msg.data, msg.len);
+    wq_buf_free(&msg);
+}
+
+int wq_keyfold_check(lua_State *L, int res, char err[WQ_ERRLEN])
+{
+    res = lua_absindex(L, res);
+    if (!lua_istable(L, res)) {
+        snprintf(err, WQ_ERRLEN, "result: process returned a %s; with reduce it "
+                 "returns a table of key -> value, or nil", luaL_typename(L, res));
+        return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, res)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING || lua_isinteger(L, -1))
+            continue;
+        if (lua_type(L, -1) == LUA_TNUMBER)
+            snprintf(err, WQ_ERRLEN, "result[%.17g]: a key of reduce is a string or "
+                     "an integer, not a float", lua_tonumber(L, -1));
+        else
+            snprintf(err, WQ_ERRLEN, "result: a key of reduce is a string or an "
+                     "integer, not a %s", luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* With a key and its new value on top: acc[key] = the value, or
+ * reduce(acc[key], value) when the key has one. Pops both. */
+static int fold_pair(lua_State *L, int acc, const wq_keyfold_hook *h, wq_buf *err)
+{
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, acc) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_rawset(L, acc);
+        return 0;
+    }
+    lua_pushvalue(L, h->fn);
+    lua_insert(L, -2);
+    lua_rotate(L, -3, -1);  /* key value fn old: key fn old value */
+    if (h->call(h->ctx, 2, 1, err) != 0) {
+        blame_key(L, -1, "reduce", err);
+        lua_pop(L, 1);
+        return -1;
+    }
+    if (lua_isnil(L, -1)) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, "returned nil");
+        blame_key(L, -2, "reduce", err);
+        lua_pop(L, 2);
+        return -1;
+    }
+    lua_rawset(L, acc);
+    return 0;
+}
+
+int wq_keyfold_add(lua_State *L, int acc, int res, const wq_keyfold_hook *h,
+                   wq_buf *err)
+{
+    res = lua_absindex(L, res);
+    lua_pushnil(L);
+    while (lua_next(L, res)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        if (fold_pair(L, acc, h, err) < 0) {
+            lua_pop(L, 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The written form of the key at idx: a pointer into the Lua string, or
+ * text appended to kf->text at *at (then NULL is returned). */
+static const char *written(wq_keyfold *kf, lua_State *L, int idx, size_t *n,
+                           size_t *at)
+{
+    if (lua_type(L, idx) != LUA_TSTRING) {
+        char num[24];
+        *n = (size_t)wq_numtext_int(num, (long long)lua_tointeger(L, idx));
+        *at = kf->text.len;
+        wq_buf_add(&kf->text, num, *n);
+        return NULL;
+    }
+    int plain;
+    const char *s = lua_tolstring(L, idx, n);
+    if (wq_numtext_scan((const unsigned char *)s, *n, &plain))
+        return s;
+    char *fixed = wq_numtext_fix_utf8(s, *n, n);
+    *at = kf->text.len;
+    wq_buf_add(&kf->text, fixed ? fixed : "", fixed ? *n : 0);
+    free(fixed);
+    return NULL;
+}
+
+int wq_keyfold_partition(const char *w, size_t n, int nparts)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 1099511628211ULL;
+    return (int)((h ^ h >> 29) % (uint64_t)nparts);
+}
+
+static void put_u32(wq_buf *b, size_t at, size_t v)
+{
+    unsigned char *p = (unsigned char *)b->data + at;
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> 8 * i);
+}
+
+static int make_parts(wq_keyfold *kf, int nparts)
+{
+    if (kf->nparts >= nparts)
+        return 0;
+    wq_buf *p = realloc(kf->parts, (size_t)nparts * sizeof *p);
+    if (!p)
+        return -1;
+    for (int i = kf->nparts; i < nparts; i++)
+        p[i] = (wq_buf)WQ_BUF_INIT;
+    kf->parts = p;
+    kf->nparts = nparts;
+    return 0;
+}
+
+/* Each part is one encoded table (codec.h: wq_codec_table_begin), or
+ * nothing when no key falls in it. */
+static int split_pairs(wq_keyfold *kf, lua_State *L, int acc, int nparts,
+                       uint32_t *count, char err[WQ_ERRLEN])
+{
+    for (int i = 0; i < nparts; i++) {
+        wq_buf_reset(&kf->parts[i]);
+        count[i] = 0;
+        if (wq_codec_table_begin(&kf->parts[i]) == (size_t)-1)
+            return -1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, acc)) {
+        size_t n, at = 0;
+        wq_buf_reset(&kf->text);
+        const char *w = written(kf, L, -2, &n, &at);
+        int i = wq_keyfold_partition(w ? w : kf->text.data + at, n, nparts);
+        if (wq_codec_encode(L, -2, WQ_BINARY, "result", &kf->parts[i], err) < 0 ||
+            wq_codec_encode(L, -1, WQ_BINARY, "result", &kf->parts[i], err) < 0) {
+            lua_pop(L, 2);
+            return -1;
+        }
+        count[i]++;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+int wq_keyfold_split(wq_keyfold *kf, lua_State *L, int acc, int nparts,
+                     wq_buf *out, size_t *ends, char err[WQ_ERRLEN])
+{
+    uint32_t *count = malloc((size_t)nparts * sizeof *count);
+    err[0] = '\0';
+    int rc = count && make_parts(kf, nparts) == 0 ? 0 : -1;
+    if (rc == 0)
+        rc = split_pairs(kf, L, acc, nparts, count, err);
+    for (int i = 0; rc == 0 && i < nparts; i++) {
+        if (count[i]) {
+            wq_codec_table_end(&kf->parts[i], 0, count[i]);
+            rc = wq_buf_add(out, kf->parts[i].data, kf->parts[i].len);
+        }
+        ends[i] = out->len;
+    }
+    free(count);
+    if (rc < 0 && !err[0])
+        snprintf(err, WQ_ERRLEN, "not enough memory");
+    return rc;
+}
+
+int wq_keyfold_merge(lua_State *L, int acc, const char *p, size_t len,
+                     const wq_keyfold_hook *h, wq_buf *err)
+{
+    char msg[WQ_ERRLEN];
+    wq_buf_reset(err);
+    if (wq_codec_decode(L, p, len, msg) != WQ_CODEC_OK) {
+        wq_buf_adds(err, msg);
+        return -1;
+    }
+    int rc = wq_keyfold_add(L, acc, -1, h, err);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static uint64_t prefix_of(const char *w, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < n ? (unsigned char)w[i] : 0);
+    return v;
+}
+
+/* An entry: its key as written and its text, back to back in kf->text at
+ * off, and the key's first bytes as a number, which most comparisons stop
+ * at. */
+struct wq_keyent {
+    uint64_t prefix;
+    size_t off;
+    uint32_t klen, tlen;
+};
+
+static int cmp_ents(const char *text, const struct wq_keyent *x,
+                    const struct wq_keyent *y)
+{
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n > 8 ? memcmp(text + x->off + 8, text + y->off + 8, n - 8) : 0;
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* Sorts v by prefix: least significant digit first, 16 bits a pass, a pass
+ * skipped when every key has the same digit there. tmp has room for n. */
+static void radix_sort(struct wq_keyent *v, struct wq_keyent *tmp, size_t n)
+{
+    static _Thread_local size_t count[1 << 16];
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[v[i].prefix >> shift & 0xffff]++;
+        if (n && count[v[0].prefix >> shift & 0xffff] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < 1 << 16; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[v[i].prefix >> shift & 0xffff]++] = v[i];
+        memcpy(v, tmp, n * sizeof *v);
+    }
+}
+
+/* Insertion sort of a run of one prefix (short, nearly always). */
+static void sort_run(const char *text, struct wq_keyent *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct wq_keyent x = v[i];
+        size_t j = i;
+        for (; j > 0 && cmp_ents(text, &x, &v[j - 1]) < 0; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* Puts the entries in written order: by prefix, then runs of one prefix
+ * by the rest of their bytes. */
+static int sort_ents(wq_keyfold *kf)
+{
+    struct wq_keyent *v = kf->ents, *tmp = malloc((kf->n ? kf->n : 1) * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    radix_sort(v, tmp, kf->n);
+    free(tmp);
+    for (size_t i = 0, j; i < kf->n; i = j) {
+        for (j = i + 1; j < kf->n && v[j].prefix == v[i].prefix;)
+            j++;
+        sort_run(kf->text.data, v + i, j - i);
+    }
+    return 0;
+}
+
+/* Says why the value on top cannot be written in fmt, naming its key
+ * (at key): value["word"].x: cannot encode NaN. */
+static void blame_value(lua_State *L, int key, enum wq_format fmt, char err[WQ_ERRLEN])
+{
+    char root[112] = "value";
+    wq_buf scratch = WQ_BUF_INIT;
+    name_key(L, key, root + 5, sizeof root - 5);
+    if (wq_codec_encode(L, -1, fmt, root, &scratch, err) == 0)
+        snprintf(err, WQ_ERRLEN, "not enough memory");
+    wq_buf_free(&scratch);
+}
+
+/* Appends the entry's text for the value on top and its key (at key),
+ * written w[0..n): the key, then the value, in layout. */
+static int entry_text(lua_State *L, int key, const char *w, size_t n,
+                      enum wq_layout layout, wq_buf *out, char err[WQ_ERRLEN])
+{
+    enum wq_format fmt = layout == WQ_LAYOUT_LINES ? WQ_TEXT : WQ_JSON;
+    int rc;
+    if (layout == WQ_LAYOUT_LINES) {
+        if (lua_type(L, key) == LUA_TSTRING)
+            w = lua_tolstring(L, key, &n);  /* lines: the bytes as they are */
+        rc = wq_buf_add(out, w, n) < 0 || wq_buf_addc(out, '\t') < 0 ? -1 : 0;
+    } else {
+        rc = (layout == WQ_LAYOUT_NDJSON && wq_buf_addc(out, '[') < 0) ||
+             wq_codec_json_string(out, w, n) < 0 ||
+             wq_buf_addc(out, layout == WQ_LAYOUT_NDJSON ? ',' : ':') < 0 ? -1 : 0;
+    }
+    if (rc == 0 && wq_codec_encode(L, -1, fmt, "value", out, err) < 0) {
+        blame_value(L, key, fmt, err);
+        return -1;
+    }
+    if (rc == 0 && layout != WQ_LAYOUT_JSON)
+        rc = layout == WQ_LAYOUT_NDJSON ? wq_buf_add(out, "]\n", 2) : wq_buf_addc(out, '\n');
+    return rc;
+}
+
+/* Appends the entry of the key and value on top (the value popped) to kf:
+ * its key as written, then its text. */
+static int add_entry(wq_keyfold *kf, lua_State *L, enum wq_layout layout,
+                     char err[WQ_ERRLEN])
+{
+    size_t n, at = 0, off = kf->text.len;
+    const char *w = written(kf, L, -2, &n, &at);
+    if (w && wq_buf_add(&kf->text, w, n) < 0)
+        return -1;
+    size_t text = kf->text.len;
+    /* The key is read from kf->text as it grows: room for it escaped
+     * (6 bytes a byte at most) first, so that it does not move meanwhile. */
+    if (wq_buf_grow(&kf->text, 6 * n + 8) < 0 ||
+        entry_text(L, -2, kf->text.data + off, n, layout, &kf->text, err) < 0)
+        return -1;
+    if (kf->n == kf->cap) {
+        size_t cap = kf->cap ? 2 * kf->cap : 1024;
+        struct wq_keyent *v = realloc(kf->ents, cap * sizeof *v);
+        if (!v)
+            return -1;
+        kf->ents = v;
+        kf->cap = cap;
+    }
+    kf->ents[kf->n++] = (struct wq_keyent){prefix_of(kf->text.data + off, n), off,
+                                           (uint32_t)n, (uint32_t)(kf->text.len - text)};
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* The entries of every key of acc, after finish(key, value) when h is not
+ * NULL (a nil from it drops the key). */
+static int make_entries(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_hook *h,
+                        enum wq_layout layout, wq_buf *err)
+{
+    char msg[WQ_ERRLEN] = "";
+    lua_pushnil(L);
+    while (lua_next(L, acc)) {
+        if (h) {
+            lua_pushvalue(L, h->fn);
+            lua_pushvalue(L, -3);
+            lua_rotate(L, -3, -1);  /* key fn key value */
+            if (h->call(h->ctx, 2, 1, err) != 0) {
+                blame_key(L, -1, "finish", err);
+                lua_pop(L, 1);
+                return -1;
+            }
+        }
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+        } else if (add_entry(kf, L, layout, msg) < 0) {
+            wq_buf_reset(err);
+            wq_buf_adds(err, msg[0] ? msg : "not enough memory");
+            lua_pop(L, 2);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int wq_keyfold_order(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_hook *h,
+                     enum wq_layout layout, wq_buf *err)
+{
+    kf->n = kf->next = 0;
+    wq_buf_reset(&kf->text);
+    if (make_entries(kf, L, acc, h, layout, err) < 0)
+        return -1;
+    if (sort_ents(kf) < 0) {
+        wq_buf_adds(err, "not enough memory to put the keys in order");
+        return -1;
+    }
+    for (size_t i = 1; i < kf->n; i++) {
+        const struct wq_keyent *e = &kf->ents[i];
+        if (cmp_ents(kf->text.data, &kf->ents[i - 1], e) != 0)
+            continue;
+        wq_buf_reset(err);
+        wq_buf_printf(err, "two keys are both written \"%.*s\" (an integer and a "
+                      "string, or invalid UTF-8): an object never holds a key twice",
+                      (int)(e->klen > 60 ? 60 : e->klen), kf->text.data + e->off);
+        return -1;
+    }
+    return 0;
+}
+
+int wq_keyfold_emit(wq_keyfold *kf, wq_buf *out, size_t max)
+{
+    while (kf->next < kf->n && out->len < max) {
+        const struct wq_keyent *e = &kf->ents[kf->next++];
+        size_t at = out->len, len = 8 + (size_t)e->klen + e->tlen;
+        if (wq_buf_grow(out, len) < 0)
+            return -1;
+        out->len += len;
+        put_u32(out, at, e->klen);
+        memcpy(out->data + at + 4, kf->text.data + e->off, e->klen);
+        put_u32(out, at + 4 + e->klen, e->tlen);
+        memcpy(out->data + at + 8 + e->klen, kf->text.data + e->off + e->klen, e->tlen);
+    }
+    return kf->next < kf->n;
+}
