@@ -114,6 +114,7 @@ describe("a run killed with kill -9", function()
     {"a list job, -f ndjson", LIST_JOB, "ndjson"},
     {"a merge job", MERGE_JOB, "json"},
     {"an index (a merged value that grows)", INDEX_JOB, "json"},
+    {"a keyed reduce", support.REDUCE_JOB, "json"},
   }
 
   -- The output of one uninterrupted run without a journal, and the size of

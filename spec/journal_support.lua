@@ -76,6 +76,19 @@ function merge(a, b)
 end
 ]]
 
+-- A keyed reduce: each word to the indexes of its lines, concatenated in
+-- order (reduce is not commutative), partitioned across the workers.
+M.REDUCE_JOB = COMMON .. [[
+function process(line, index)
+  work(index, #line)
+  local t = {}
+  for w in line:gmatch("%S+") do t[w] = tostring(index) end
+  return t
+end
+
+function reduce(a, b) return a .. "," .. b end
+]]
+
 M.WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
   "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar"}
 

@@ -28,12 +28,12 @@ void wq_keyfold_free(wq_keyfold *kf)
     wq_keyfold_init(kf);
 }
 
-/* Names the key at idx for a message: ["word"] or [12], long strings cut,
+/* Names the key at idx for a message: "word" or 12, long strings cut,
  * bytes that are not printable as '?'. */
 static void name_key(lua_State *L, int idx, char *out, size_t size)
 {
     if (lua_type(L, idx) != LUA_TSTRING) {
-        snprintf(out, size, "[%lld]", (long long)lua_tointeger(L, idx));
+        snprintf(out, size, "%lld", (long long)lua_tointeger(L, idx));
         return;
     }
     size_t n, j;
@@ -41,7 +41,7 @@ static void name_key(lua_State *L, int idx, char *out, size_t size)
     char shown[64];
     for (j = 0; j < n && j < 60; j++)
         shown[j] = s[j] >= 0x20 && s[j] < 0x7f ? s[j] : '?';
-    snprintf(out, size, "[\"%.*s%s\"]", (int)j, shown, j < n ? "..." : "");
+    snprintf(out, size, "\"%.*s%s\"", (int)j, shown, j < n ? "..." : "");
 }
 
 /* Puts "key[...]: " before the message in err. */
@@ -50,7 +50,7 @@ static void blame_key(lua_State *L, int key, const char *what, wq_buf *err)
     char name[96];
     name_key(L, key, name, sizeof name);
     wq_buf msg = WQ_BUF_INIT;
-    wq_buf_printf(&msg, "%s of key%s: ", what, name);
+    wq_buf_printf(&msg, "%s of key %s: ", what, name);
     wq_buf_add(&msg, err->data ? err->data : "", err->len);
     wq_buf_reset(err);
     wq_buf_add(err, msg.data, msg.len);
@@ -325,9 +325,10 @@ static int sort_ents(wq_keyfold *kf)
  * (at key): value["word"].x: cannot encode NaN. */
 static void blame_value(lua_State *L, int key, enum wq_format fmt, char err[WQ_ERRLEN])
 {
-    char root[112] = "value";
+    char root[112] = "value[";
     wq_buf scratch = WQ_BUF_INIT;
-    name_key(L, key, root + 5, sizeof root - 5);
+    name_key(L, key, root + 6, sizeof root - 7);
+    strcat(root, "]");
     if (wq_codec_encode(L, -1, fmt, root, &scratch, err) == 0)
         snprintf(err, WQ_ERRLEN, "not enough memory");
     wq_buf_free(&scratch);

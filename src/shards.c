@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
+#include "shuffle.h"
 #include "writer.h"
 
 #define CHUNK (64 << 10)
@@ -87,7 +88,7 @@ static struct part *open_parts(const wq_shardconf *c, wq_buf *err)
 static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *host,
                              wq_out *out, wq_buf *err)
 {
-    int n = c->n, fold = wq_lua_has(host, WQ_MERGE);
+    int n = c->n, fold = wq_lua_has(host, WQ_MERGE) || wq_lua_has(host, WQ_REDUCE);
     int64_t failed = 0;
     wq_buf chunk = WQ_BUF_INIT;
     for (int64_t i = 1; i <= by[0].items; i++) {
@@ -118,6 +119,38 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
     return err->len ? -1 : failed;
 }
 
+/* With reduce: the host's keys, after finish, in written order. Returns
+ * WQ_VALUE_OK, or an error (the message in err). */
+static enum wq_value_rc write_keys(const wq_shardconf *c, wq_lua *host, wq_out *out,
+                                   wq_buf *err)
+{
+    wq_buf keys = WQ_BUF_INIT, text = WQ_BUF_INIT;
+    size_t end;
+    int more = 1, first = 1;
+    enum wq_value_rc rc = WQ_VALUE_FINISH_FAILED;
+    if (wq_lua_split(host, 1, &keys, &end, err) == WQ_LUA_OK &&
+        (!keys.len || wq_lua_fold_part(host, keys.data, keys.len, err) == WQ_LUA_OK) &&
+        wq_lua_order_keys(host, c->layout, err) == WQ_LUA_OK) {
+        rc = WQ_VALUE_OK;
+        if (c->layout == WQ_LAYOUT_JSON)
+            wq_buf_addc(&text, '{');
+    }
+    while (rc == WQ_VALUE_OK && more > 0) {
+        wq_buf_reset(&keys);
+        more = wq_lua_emit_keys(host, &keys, CHUNK, err);
+        if (more < 0 || wq_shuffle_frame(c->layout, &keys, &text, &first) < 0)
+            rc = WQ_VALUE_WRITE_FAILED;
+        if (more == 0 && c->layout == WQ_LAYOUT_JSON)
+            wq_buf_add(&text, "}\n", 2);
+        if (rc == WQ_VALUE_OK && wq_out_value(out, text.data, text.len, 1, err) != WQ_OUT_OK)
+            rc = WQ_VALUE_WRITE_FAILED;
+        wq_buf_reset(&text);
+    }
+    wq_buf_free(&keys);
+    wq_buf_free(&text);
+    return rc;
+}
+
 /* Folds and writes every record; returns the outcome. */
 static enum wq_outcome merge_parts(const wq_shardconf *c, struct part *by,
                                    wq_lua *host, wq_out *out, wq_buf *err)
@@ -126,8 +159,10 @@ static enum wq_outcome merge_parts(const wq_shardconf *c, struct part *by,
     if (failed < 0)
         return WQ_OUTCOME_REFUSED;
     enum wq_outcome outcome = failed ? WQ_OUTCOME_FAILED : WQ_OUTCOME_OK;
-    if (wq_lua_has(host, WQ_MERGE)) {
-        enum wq_value_rc rc = wq_writer_value(host, c->format, out, err);
+    if (wq_lua_has(host, WQ_MERGE) || wq_lua_has(host, WQ_REDUCE)) {
+        enum wq_value_rc rc = wq_lua_has(host, WQ_REDUCE)
+                                  ? write_keys(c, host, out, err)
+                                  : wq_writer_value(host, c->format, out, err);
         if (rc == WQ_VALUE_FINISH_FAILED) {
             wq_reportf("finish failed: %.*s", (int)err->len, err->data);
             wq_buf_reset(err);
@@ -151,7 +186,8 @@ enum wq_outcome wq_shards_merge(const wq_shardconf *c, wq_lua *host)
     if (!c->n)
         wq_buf_adds(&err, "--merge needs the journals of the shards");
     if (parts)
-        out = wq_out_open(c->output, c->layout, !wq_lua_has(host, WQ_MERGE), &err);
+        out = wq_out_open(c->output, c->layout,
+                          !wq_lua_has(host, WQ_MERGE) && !wq_lua_has(host, WQ_REDUCE), &err);
     if (out) {
         outcome = merge_parts(c, parts + 1, host, out, &err);
         if (wq_out_close(out, outcome != WQ_OUTCOME_REFUSED, &err) == WQ_OUT_PIPE)

@@ -372,6 +372,29 @@ static void sift(struct merge *m, int i)
     }
 }
 
+/* Appends the text of a record to buf, framed for layout. */
+static int frame(enum wq_layout layout, const char *text, size_t len, wq_buf *buf,
+                 int *first)
+{
+    if (layout == WQ_LAYOUT_JSON && !*first && wq_buf_addc(buf, ',') < 0)
+        return -1;
+    *first = 0;
+    return wq_buf_add(buf, text, len);
+}
+
+int wq_shuffle_frame(enum wq_layout layout, const wq_buf *chunk, wq_buf *out, int *first)
+{
+    for (size_t at = 0; at < chunk->len;) {
+        const char *key = chunk->data + at + 4;
+        uint32_t klen = wq_keyfold_u32(chunk->data + at);
+        uint32_t tlen = wq_keyfold_u32(key + klen);
+        if (frame(layout, key + klen + 4, tlen, out, first) < 0)
+            return -1;
+        at += 8 + (size_t)klen + tlen;
+    }
+    return 0;
+}
+
 /* Appends to buf the records of every run, in key order, framed for
  * layout; writes buf out as it fills. Returns WQ_OUT_OK or an error. */
 static int merge_runs(struct merge *m, enum wq_layout layout, wq_out *out,
@@ -385,10 +408,7 @@ static int merge_runs(struct merge *m, enum wq_layout layout, wq_out *out,
         sift(m, i);
     while (m->nheap && rc == WQ_OUT_OK && !m->failed) {
         struct cursor *u = &m->cur[m->heap[0]];
-        if (layout == WQ_LAYOUT_JSON && !first)
-            wq_buf_addc(buf, ',');
-        first = 0;
-        if (wq_buf_add(buf, u->text, u->tlen) < 0)
+        if (frame(layout, u->text, u->tlen, buf, &first) < 0)
             rc = WQ_OUT_ERROR;
         if (!advance(m, m->heap[0]))
             m->heap[0] = m->heap[--m->nheap];

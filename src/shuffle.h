@@ -90,4 +90,9 @@ enum wq_shuffle_rc {
 enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout,
                                     wq_out *out, int64_t *busy_ns, wq_buf *err);
 
+/* Appends the texts of a chunk of records (one sorted run: a single
+ * state's keys, for --merge), framed as wq_shuffle_write frames them.
+ * first is 1 before the first record. Returns 0, or -1 (out of memory). */
+int wq_shuffle_frame(enum wq_layout layout, const wq_buf *chunk, wq_buf *out, int *first);
+
 #endif

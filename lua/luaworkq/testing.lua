@@ -197,8 +197,35 @@ local function process_one(h, lw, item, i)
   return r
 end
 
+-- A keyed reduce: the values of each key combined with reduce in input
+-- order, then finish(key, value) on each key (nil drops it).
+local function reduce_all(h, lw, items)
+  local acc = {}
+  for i, item in ipairs(items) do
+    local r = process_one(h, lw, item, i)
+    if r ~= nil and type(r) ~= "table" then
+      error(("item %d failed: result: process returned a %s; with reduce it returns "
+        .. "a table of key -> value, or nil"):format(i, type(r)), 0)
+    end
+    for k, v in pairs(r or {}) do
+      if type(k) ~= "string" and math.type(k) ~= "integer" then
+        error(("item %d failed: result: a key of reduce is a string or an integer, "
+          .. "not %s"):format(i, tostring(k)), 0)
+      end
+      if acc[k] == nil then acc[k] = v else acc[k] = h.reduce(acc[k], v) end
+    end
+  end
+  if h.finish then
+    local keys = {}
+    for k in pairs(acc) do keys[#keys + 1] = k end
+    for _, k in ipairs(keys) do acc[k] = h.finish(k, acc[k]) end
+  end
+  return acc
+end
+
 -- Processes every item, then merges or lists the results, then finish.
 local function process_all(h, lw, items)
+  if h.reduce then return reduce_all(h, lw, items) end
   local results, acc = {}, nil
   for i, item in ipairs(items) do
     local r = process_one(h, lw, item, i)
@@ -213,17 +240,19 @@ local function process_all(h, lw, items)
   return acc
 end
 
-local HOOKS = {"setup", "init", "process", "merge", "finish", "shutdown"}
+local HOOKS = {"setup", "init", "process", "merge", "reduce", "finish", "shutdown"}
 
 --- Runs the hooks over items as the binary does with one worker: setup and
 -- finish as the host (worker 0), init, process for each item, merge of the
 -- non-nil results, finish, shutdown (also after an error). Returns the list
 -- of non-nil results, or, with merge, the merged value (nil when nothing
--- was merged; the binary writes that as null) or what finish returned.
+-- was merged; the binary writes that as null) or what finish returned;
+-- with reduce, the table of every key's value (after finish).
 local function run_job(job, items)
   local h, lw = {}, job.luaworkq
   for _, name in ipairs(HOOKS) do h[name] = job.env[name] end
   assert(type(h.process) == "function", "the job has no process function")
+  assert(not (h.merge and h.reduce), "the job defines both merge and reduce")
   local shared
   if h.setup then shared = transfer(in_host(lw, h.setup), "setup", {}) end
   if h.init then h.init(shared) end

@@ -1,0 +1,236 @@
+-- reduce: a group-by whose keys are partitioned across the workers. The
+-- output is the same bytes whatever -j, sharded or not, and the same bytes
+-- as the merge job that combines tables key by key with the same function.
+local testing = require "luaworkq.testing"
+local support = require "support"
+
+local WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+  "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar"}
+
+-- n lines of 0 to 4 words from a fixed generator, and their counts.
+local function corpus(path, n)
+  local seed, counts, lines = 777, {}, {}
+  local function next_int(m)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return (seed >> 16) % m
+  end
+  for i = 1, n do
+    local words = {}
+    for j = 1, next_int(5) do
+      words[j] = WORDS[next_int(#WORDS) + 1] .. next_int(3000)
+      counts[words[j]] = (counts[words[j]] or 0) + 1
+    end
+    lines[i] = table.concat(words, " ")
+  end
+  testing.write_file(path, table.concat(lines, "\n") .. "\n")
+  return counts, lines
+end
+
+-- "1" .. "n", as items.
+local function numbers(n)
+  local t = {}
+  for i = 1, n do t[i] = tostring(i) end
+  return t
+end
+
+-- The keys of t in byte order.
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+local COUNT = [[
+function process(line)
+  local t = {}
+  for w in line:gmatch("%S+") do t[w] = (t[w] or 0) + 1 end
+  return t
+end
+]]
+local REDUCE_COUNT = COUNT .. "function reduce(a, b) return a + b end\n"
+local MERGE_COUNT = COUNT .. [[
+function merge(a, b)
+  for k, v in pairs(b) do a[k] = a[k] and a[k] + v or v end
+  return a
+end
+]]
+
+-- Each line i: key i % 7 gets "i"; reduce concatenates, so any value
+-- folded out of input order shows.
+local CONCAT = [[
+function process(line, i) return {[tostring(i % 7)] = tostring(i)} end
+function reduce(a, b) return a .. "," .. b end
+]]
+
+local function concat_expected(n)
+  local lists = {}
+  for i = 1, n do
+    local k = tostring(i % 7)
+    lists[k] = lists[k] and lists[k] .. "," .. i or tostring(i)
+  end
+  return lists
+end
+
+describe("reduce", function()
+  local dir
+  support.tmpdir_each(function(path) dir = path end)
+
+  it("counts words: the right object, the bytes of the merge job, the same with -j1, -j3 and -j16",
+    function()
+      local path = dir .. "/words.txt"
+      local counts = corpus(path, 60000)
+      local parts = {}
+      for i, w in ipairs(sorted_keys(counts)) do parts[i] = ('"%s":%d'):format(w, counts[w]) end
+      local expected = "{" .. table.concat(parts, ",") .. "}\n"
+      local merged = testing.run{job_source = MERGE_COUNT, files = {path}, args = {"-j", "2"}}
+      assert.are.same({0, "", expected}, {merged.code, merged.stderr, merged.stdout})
+      for _, j in ipairs{"1", "3", "16"} do
+        local r = testing.run{job_source = REDUCE_COUNT, files = {path}, args = {"-j", j}}
+        assert.are.same({0, ""}, {r.code, r.stderr})
+        assert.are.equal(expected, r.stdout, "-j" .. j)
+      end
+    end)
+
+  it("folds each key's values in input order (concatenation), in every layout", function()
+    local n = 30000
+    local items = numbers(n)
+    local lists = concat_expected(n)
+    local json, ndjson, lines = {}, {}, {}
+    for i, k in ipairs(sorted_keys(lists)) do
+      json[i] = ('"%s":"%s"'):format(k, lists[k])
+      ndjson[i] = ('["%s","%s"]\n'):format(k, lists[k])
+      lines[i] = k .. "\t" .. lists[k] .. "\n"
+    end
+    local want = {json = "{" .. table.concat(json, ",") .. "}\n",
+                  ndjson = table.concat(ndjson), lines = table.concat(lines)}
+    for _, j in ipairs{"1", "3", "16"} do
+      for format, expected in pairs(want) do
+        local r = testing.run{job_source = CONCAT, items = items, args = {"-j", j, "-f", format}}
+        assert.are.same({0, ""}, {r.code, r.stderr})
+        assert.are.equal(expected, r.stdout, ("-j%s -f %s"):format(j, format))
+      end
+    end
+  end)
+
+  it("runs finish(key, value) once per key, in the workers: its value is written, nil drops the key",
+    function()
+      local r = testing.run{job_source = CONCAT .. [[
+        function finish(key, value)
+          if key == "3" then return nil end
+          local n = select(2, value:gsub(",", "")) + 1
+          return {n = n, worker = luaworkq.worker > 0}
+        end]], items = numbers(700), args = {"-j", "3"}}
+      assert.are.same({0, ""}, {r.code, r.stderr})
+      assert.are.equal('{"0":{"n":100,"worker":true},"1":{"n":100,"worker":true},'
+        .. '"2":{"n":100,"worker":true},"4":{"n":100,"worker":true},'
+        .. '"5":{"n":100,"worker":true},"6":{"n":100,"worker":true}}\n', r.stdout)
+    end)
+
+  it("writes integer keys as the object's strings, in byte order, and {} for no key at all", function()
+    local r = testing.run{job_source = [[
+      function process(line, i) return {[i * 5] = 1, ["k" .. (i % 2)] = i} end
+      function reduce(a, b) return a + b end]], items = {"a", "b", "c"}, args = {"-j", "2"}}
+    assert.are.same({0, "", '{"10":1,"15":1,"5":1,"k0":2,"k1":4}\n'},
+                    {r.code, r.stderr, r.stdout})
+    local empty = testing.run{job_source = "function process() end\n"
+      .. "function reduce(a, b) return a end\n", items = {"x", "y"}}
+    assert.are.same({0, "", "{}\n"}, {empty.code, empty.stderr, empty.stdout})
+  end)
+
+  it("gives the same bytes from three shards merged as from one run", function()
+    local path = dir .. "/words.txt"
+    corpus(path, 20000)
+    local job = testing.write_file(dir .. "/job.lua", CONCAT)
+    local whole = testing.run{job = job, files = {path}, args = {"-j", "2"}}
+    assert.are.same({0, ""}, {whole.code, whole.stderr})
+    local journals = {}
+    for k = 1, 3 do
+      journals[k] = ("%s/part-%d"):format(dir, k)
+      local r = testing.run{job = job, files = {path},
+        args = {"-j", "2", "--shard", k .. "/3", "--journal", journals[k]}}
+      assert.are.equal(0, r.code, r.stderr)
+    end
+    local merged = testing.run{job = job, files = journals, args = {"--merge"}}
+    assert.are.same({0, "", whole.stdout}, {merged.code, merged.stderr, merged.stdout})
+  end)
+
+  it("gives what luaworkq.testing's job.run gives", function()
+    local job = testing.write_file(dir .. "/job.lua", CONCAT
+      .. "function finish(k, v) return #v end\n")
+    local items = numbers(500)
+    local loaded = testing.load(job).run(items)
+    local r = testing.run{job = job, items = items, args = {"-j", "3"}}
+    assert.are.same({0, ""}, {r.code, r.stderr})
+    assert.are.same(loaded, r.output)
+  end)
+end)
+
+describe("reduce's errors", function()
+  local function run(source, items, args)
+    return testing.run{job_source = source, items = items or {"a", "b", "c"},
+                       args = args or {"-j", "2"}}
+  end
+
+  it("refuses a job with both merge and reduce (exit 2)", function()
+    local r = run("function process() end\nfunction merge(a, b) return a end\n"
+      .. "function reduce(a, b) return a end\n")
+    assert.are.equal(2, r.code)
+    assert.matches("defines both 'merge' and 'reduce'", r.stderr, 1, true)
+  end)
+
+  it("fails an item whose result is not a table, naming what it returned", function()
+    local r = run("function process(s, i) if i == 2 then return s end return {[s] = 1} end\n"
+      .. "function reduce(a, b) return a + b end\n", nil, {"-j", "1", "-k"})
+    assert.are.equal(1, r.code)
+    assert.are.equal("luaworkq: item 2 (stdin:2) failed: result: process returned a string; "
+      .. "with reduce it returns a table of key -> value, or nil", support.first_line(r.stderr))
+    assert.are.equal('{"a":1,"c":1}\n', r.stdout)
+  end)
+
+  it("fails an item with a key that is neither a string nor an integer", function()
+    local r = run("function process(s) return {[1.5] = s} end\n"
+      .. "function reduce(a, b) return a end\n", {"x"})
+    assert.are.equal(1, r.code)
+    assert.matches("result%[1%.5%]: a key of reduce is a string or an integer, not a float",
+                   r.stderr)
+  end)
+
+  it("stops in order on an error in reduce (exit 1), naming the key; --partial writes the rest",
+    function()
+      local source = "function process(s) return {[s:sub(1, 1)] = s} end\n"
+        .. "function reduce(a, b) if b == 'b2' then error('no b2') end return a .. b end\n"
+      local items = {"a1", "b1", "a2", "b2", "a3"}
+      local r = run(source, items)
+      assert.are.same({1, ""}, {r.code, r.stdout})
+      assert.matches('reduce failed in worker %d: reduce of key "b": [^\n]*no b2', r.stderr)
+      assert.matches("no merged value written", r.stderr, 1, true)
+    end)
+
+  it("stops on an error in finish, naming the key; an unwritable value names it too", function()
+    local r = run("function process(s) return {[s] = 1} end\n"
+      .. "function reduce(a, b) return a + b end\n"
+      .. "function finish(k, v) if k == 'b' then error('bad b') end return v end\n")
+    assert.are.same({1, ""}, {r.code, r.stdout})
+    assert.matches('finish failed in worker %d: finish of key "b": [^\n]*bad b', r.stderr)
+    local nan = run("function process(s) return {[s] = 0/0} end\n"
+      .. "function reduce(a, b) return a end\n", {"x"})
+    assert.are.same({1, ""}, {nan.code, nan.stdout})
+    assert.matches('value%["x"%]: cannot encode NaN', nan.stderr)
+  end)
+
+  it("refuses two keys written the same (1 and \"1\")", function()
+    local r = run("function process(s, i) if i == 1 then return {[1] = 1} end "
+      .. "return {['1'] = 2} end\nfunction reduce(a, b) return a + b end\n", {"x", "y"})
+    assert.are.same({1, ""}, {r.code, r.stdout})
+    assert.matches('two keys are both written "1"', r.stderr, 1, true)
+  end)
+
+  it("stops when reduce goes past --memory-limit, naming the key", function()
+    local r = run("function process(s) return {big = s} end\n"
+      .. "function reduce(a, b) return a .. string.rep(b, 1 << 20) end\n",
+      {"xxxxxxxx", "yyyyyyyy", "zzzzzzzz"}, {"-j", "1", "--memory-limit", "16"})
+    assert.are.same({1, ""}, {r.code, r.stdout})
+    assert.matches('reduce of key "big": memory limit of 16 MB exceeded', r.stderr, 1, true)
+  end)
+end)
