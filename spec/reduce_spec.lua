@@ -92,6 +92,25 @@ describe("reduce", function()
       end
     end)
 
+  it("builds an index of 50,000 distinct lines: the bytes of the merge job with -j1, -j3 and -j16",
+    function()
+      local lines = {}
+      for i = 1, 50000 do lines[i] = WORDS[i % #WORDS + 1] .. "-" .. (i * 7919 % 50000) end
+      local path = testing.write_file(dir .. "/index.txt", table.concat(lines, "\n") .. "\n")
+      local process = "function process(line, i) return {[line] = i} end\n"
+      local merged = testing.run{job_source = process
+        .. "function merge(a, b) for k, v in pairs(b) do a[k] = v end return a end\n",
+        files = {path}}
+      assert.are.same({0, ""}, {merged.code, merged.stderr})
+      assert.are.equal(50000, select(2, merged.stdout:gsub(":", "")))
+      for _, j in ipairs{"1", "3", "16"} do
+        local r = testing.run{job_source = process .. "function reduce(a, b) return b end\n",
+                              files = {path}, args = {"-j", j}}
+        assert.are.same({0, ""}, {r.code, r.stderr})
+        assert.are.equal(merged.stdout, r.stdout, "-j" .. j)
+      end
+    end)
+
   it("folds each key's values in input order (concatenation), in every layout", function()
     local n = 30000
     local items = numbers(n)

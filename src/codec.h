@@ -92,6 +92,15 @@ void wq_codec_table_end(wq_buf *out, size_t at, uint32_t pairs);
  * message in err). */
 int wq_codec_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN]);
 
+/* The pairs of the table encoded (WQ_BINARY) in p[0..len), one by one,
+ * without making the table: for each, pushes the key and the value and
+ * calls pair(L, ud), which pops both. Unlike the decoders above it is not
+ * protected: it raises a Lua error on malformed input or when out of
+ * memory, and pair may raise errors too, so call it inside lua_pcall.
+ * Returns 0. */
+int wq_codec_each_pair(lua_State *L, const char *p, size_t len,
+                       void (*pair)(lua_State *L, void *ud), void *ud);
+
 /* Pushes the value of one JSON text s[0..len) (surrounding white space
  * allowed): null is luaworkq.null, arrays come marked with luaworkq.array,
  * numbers without fraction or exponent that fit are integers. Returns

@@ -86,8 +86,8 @@ static uint64_t get_le(const unsigned char *p, int n)
 
 static int dec_value(lua_State *L, struct dec *d);
 
-/* Decodes a key/value pair and stores it in the table on top. */
-static int dec_pair(lua_State *L, struct dec *d)
+/* Decodes a key/value pair and pushes the key, then the value. */
+static int dec_key_value(lua_State *L, struct dec *d)
 {
     int tag = d->p < d->end ? *d->p : T_NIL;
     if (tag != T_FALSE && tag != T_TRUE && tag != T_INT && tag != T_FLOAT && tag != T_STR)
@@ -98,7 +98,13 @@ static int dec_pair(lua_State *L, struct dec *d)
         return dfail(d, "NaN key");
     if (d->p < d->end && *d->p == T_NIL)
         return dfail(d, "nil value in a table");
-    if (dec_value(L, d) < 0)
+    return dec_value(L, d);
+}
+
+/* Decodes a key/value pair and stores it in the table on top. */
+static int dec_pair(lua_State *L, struct dec *d)
+{
+    if (dec_key_value(L, d) < 0)
         return -1;
     lua_rawset(L, -3);
     return 0;
@@ -182,6 +188,28 @@ static int decode_main(lua_State *L)
         return 0;
     }
     return 1;
+}
+
+int wq_codec_each_pair(lua_State *L, const char *p, size_t len,
+                       void (*pair)(lua_State *L, void *ud), void *ud)
+{
+    char err[WQ_ERRLEN];
+    struct dec d = {.p = (const unsigned char *)p, .start = (const unsigned char *)p,
+                    .end = (const unsigned char *)p + len, .err = err};
+    uint64_t n = len >= 9 ? get_le(d.p + 1, 4) : 0;
+    if (len < 9 || (*d.p != T_TABLE && *d.p != T_ARRAY))
+        dfail(&d, "not a table");
+    else if ((d.p += 9, n > (uint64_t)(d.end - d.p) / 2) || !lua_checkstack(L, 4))
+        dfail(&d, "bad table size");
+    for (uint64_t i = 0; i < n && !d.failed; i++) {
+        if (dec_key_value(L, &d) == 0)
+            pair(L, ud);
+    }
+    if (!d.failed && d.p != d.end)
+        dfail(&d, "trailing bytes");
+    if (d.failed)
+        return luaL_error(L, "%s", err);
+    return 0;
 }
 
 int wq_codec_decode(lua_State *L, const char *p, size_t len, char err[WQ_ERRLEN])

@@ -562,12 +562,23 @@ static int call_finish(void *lw, int nargs, int nresults, wq_buf *err)
 static int fold_keys(wq_lua *lw, wq_buf *err)
 {
     lua_State *L = lw->L;
-    if (lua_isnil(L, ACC)) {
-        lua_newtable(L);
-        lua_replace(L, ACC);
+    int rc;
+    if (lw->kf.direct && lw->worker) {  /* the host always folds (shards.c) */
+        char msg[WQ_ERRLEN];
+        if ((rc = wq_keyfold_put(&lw->kf, L, -1, lw->conf->workers, msg)) < 0) {
+            wq_buf_reset(err);
+            wq_buf_adds(err, msg);
+        }
+    } else {
+        if (lua_isnil(L, ACC)) {
+            lua_newtable(L);
+            lua_replace(L, ACC);
+        }
+        wq_keyfold_hook h = {MERGE, call_reduce, lw};
+        rc = wq_keyfold_add(L, ACC, lua_gettop(L), &h, err);
+        if (rc > 0)
+            lw->kf.pairs += (size_t)rc;
     }
-    wq_keyfold_hook h = {MERGE, call_reduce, lw};
-    int rc = wq_keyfold_add(L, ACC, lua_gettop(L), &h, err);
     lua_pop(L, 1);
     return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
 }
@@ -741,12 +752,8 @@ int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)
 {
     lua_State *L = lw->L;
     char msg[WQ_ERRLEN];
-    if (lua_isnil(L, ACC)) {
-        for (int i = 0; i < nparts; i++)
-            ends[i] = out->len;
-        return WQ_LUA_OK;
-    }
-    int rc = wq_keyfold_split(&lw->kf, L, ACC, nparts, out, ends, msg);
+    int rc = wq_keyfold_split(&lw->kf, L, lua_isnil(L, ACC) ? 0 : ACC, nparts, out,
+                              ends, msg);
     lua_pushnil(L);
     lua_replace(L, ACC);
     if (rc < 0) {
@@ -760,12 +767,22 @@ int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)
 int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err)
 {
     lua_State *L = lw->L;
+    char nomem[64];
+    if (lw->limit)
+        snprintf(nomem, sizeof nomem, "memory limit of %zu MB exceeded", lw->limit >> 20);
+    else
+        snprintf(nomem, sizeof nomem, "not enough memory");
+    wq_keyfold_part part = {p, len, nomem};
     if (lua_isnil(L, OWN)) {
         lua_newtable(L);
         lua_replace(L, OWN);
     }
-    wq_keyfold_hook h = {MERGE, call_reduce, lw};
-    return wq_keyfold_merge(L, OWN, p, len, &h, err) < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
+    lua_pushcfunction(L, wq_keyfold_merge);
+    lua_pushvalue(L, OWN);
+    lua_pushvalue(L, MERGE);
+    lua_pushvalue(L, MSGH);
+    lua_pushlightuserdata(L, &part);
+    return call(lw, WQ_REDUCE, 4, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 
 int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)

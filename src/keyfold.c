@@ -23,6 +23,7 @@ void wq_keyfold_free(wq_keyfold *kf)
     for (int i = 0; i < kf->nparts; i++)
         wq_buf_free(&kf->parts[i]);
     free(kf->parts);
+    free(kf->count);
     free(kf->ents);
     wq_buf_free(&kf->text);
     wq_keyfold_init(kf);
@@ -114,6 +115,7 @@ static int fold_pair(lua_State *L, int acc, const wq_keyfold_hook *h, wq_buf *er
 int wq_keyfold_add(lua_State *L, int acc, int res, const wq_keyfold_hook *h,
                    wq_buf *err)
 {
+    int n = 0;
     res = lua_absindex(L, res);
     lua_pushnil(L);
     while (lua_next(L, res)) {
@@ -123,8 +125,9 @@ int wq_keyfold_add(lua_State *L, int acc, int res, const wq_keyfold_hook *h,
             lua_pop(L, 1);
             return -1;
         }
+        n++;
     }
-    return 0;
+    return n;
 }
 
 /* The written form of the key at idx: a pointer into the Lua string, or
@@ -170,76 +173,150 @@ static int make_parts(wq_keyfold *kf, int nparts)
     if (kf->nparts >= nparts)
         return 0;
     wq_buf *p = realloc(kf->parts, (size_t)nparts * sizeof *p);
-    if (!p)
+    if (p)
+        kf->parts = p;
+    uint32_t *c = p ? realloc(kf->count, (size_t)nparts * sizeof *c) : NULL;
+    if (!c)
         return -1;
+    kf->count = c;
     for (int i = kf->nparts; i < nparts; i++)
         p[i] = (wq_buf)WQ_BUF_INIT;
-    kf->parts = p;
     kf->nparts = nparts;
     return 0;
 }
 
-/* Each part is one encoded table (codec.h: wq_codec_table_begin), or
- * nothing when no key falls in it. */
-static int split_pairs(wq_keyfold *kf, lua_State *L, int acc, int nparts,
-                       uint32_t *count, char err[WQ_ERRLEN])
+/* Opens the batch's parts, each an encoded table (codec.h:
+ * wq_codec_table_begin), unless they are open. */
+static int begin_parts(wq_keyfold *kf, int nparts)
 {
+    if (kf->begun)
+        return 0;
+    if (make_parts(kf, nparts) < 0)
+        return -1;
     for (int i = 0; i < nparts; i++) {
         wq_buf_reset(&kf->parts[i]);
-        count[i] = 0;
+        kf->count[i] = 0;
         if (wq_codec_table_begin(&kf->parts[i]) == (size_t)-1)
             return -1;
     }
+    kf->begun = 1;
+    return 0;
+}
+
+/* Encodes the key and value on top into the part of the key (the value
+ * popped). */
+static int put_pair(wq_keyfold *kf, lua_State *L, int nparts, char err[WQ_ERRLEN])
+{
+    size_t n, at = 0;
+    wq_buf_reset(&kf->text);
+    const char *w = written(kf, L, -2, &n, &at);
+    int i = wq_keyfold_partition(w ? w : kf->text.data + at, n, nparts);
+    if (wq_codec_encode(L, -2, WQ_BINARY, "result", &kf->parts[i], err) < 0 ||
+        wq_codec_encode(L, -1, WQ_BINARY, "result", &kf->parts[i], err) < 0)
+        return -1;
+    kf->count[i]++;
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* Encodes every pair of the table at t into the parts. */
+static int put_pairs(wq_keyfold *kf, lua_State *L, int t, int nparts, char err[WQ_ERRLEN])
+{
+    t = lua_absindex(L, t);
+    if (begin_parts(kf, nparts) < 0)
+        return -1;
     lua_pushnil(L);
-    while (lua_next(L, acc)) {
-        size_t n, at = 0;
-        wq_buf_reset(&kf->text);
-        const char *w = written(kf, L, -2, &n, &at);
-        int i = wq_keyfold_partition(w ? w : kf->text.data + at, n, nparts);
-        if (wq_codec_encode(L, -2, WQ_BINARY, "result", &kf->parts[i], err) < 0 ||
-            wq_codec_encode(L, -1, WQ_BINARY, "result", &kf->parts[i], err) < 0) {
+    while (lua_next(L, t))
+        if (put_pair(kf, L, nparts, err) < 0) {
             lua_pop(L, 2);
             return -1;
         }
-        count[i]++;
-        lua_pop(L, 1);
-    }
     return 0;
+}
+
+int wq_keyfold_put(wq_keyfold *kf, lua_State *L, int res, int nparts, char err[WQ_ERRLEN])
+{
+    err[0] = '\0';
+    if (put_pairs(kf, L, res, nparts, err) == 0)
+        return 0;
+    if (!err[0])
+        snprintf(err, WQ_ERRLEN, "not enough memory");
+    return -1;
+}
+
+/* After a batch: whether the next one skips the fold. A batch whose keys
+ * were at least 90% distinct gains nothing from folding them before they
+ * are split (an index: each key once); every 16th batch is folded again
+ * to look. */
+static void choose_mode(wq_keyfold *kf, int folded, int nparts)
+{
+    size_t distinct = 0;
+    for (int i = 0; i < nparts; i++)
+        distinct += kf->count[i];
+    if (!folded)
+        kf->direct = ++kf->unfolded < 16;
+    else
+        kf->direct = kf->pairs >= 64 && distinct * 10 >= kf->pairs * 9;
+    if (!kf->direct)
+        kf->unfolded = 0;
+    kf->pairs = 0;
 }
 
 int wq_keyfold_split(wq_keyfold *kf, lua_State *L, int acc, int nparts,
                      wq_buf *out, size_t *ends, char err[WQ_ERRLEN])
 {
-    uint32_t *count = malloc((size_t)nparts * sizeof *count);
     err[0] = '\0';
-    int rc = count && make_parts(kf, nparts) == 0 ? 0 : -1;
-    if (rc == 0)
-        rc = split_pairs(kf, L, acc, nparts, count, err);
+    int rc = acc ? put_pairs(kf, L, acc, nparts, err) : begin_parts(kf, nparts);
     for (int i = 0; rc == 0 && i < nparts; i++) {
-        if (count[i]) {
-            wq_codec_table_end(&kf->parts[i], 0, count[i]);
+        if (kf->count[i]) {
+            wq_codec_table_end(&kf->parts[i], 0, kf->count[i]);
             rc = wq_buf_add(out, kf->parts[i].data, kf->parts[i].len);
         }
         ends[i] = out->len;
     }
-    free(count);
+    if (rc == 0)
+        choose_mode(kf, acc != 0, nparts);
+    kf->begun = 0;
     if (rc < 0 && !err[0])
         snprintf(err, WQ_ERRLEN, "not enough memory");
     return rc;
 }
 
-int wq_keyfold_merge(lua_State *L, int acc, const char *p, size_t len,
-                     const wq_keyfold_hook *h, wq_buf *err)
+/* wq_keyfold_merge's arguments: the stack indexes in its frame. */
+enum { M_ACC = 1, M_REDUCE, M_MSGH, M_PART };
+
+/* With a key and its value on top: folds them into the table, as
+ * fold_pair does, but raising the error of reduce, named by the key. */
+static void merge_pair(lua_State *L, void *ud)
 {
-    char msg[WQ_ERRLEN];
-    wq_buf_reset(err);
-    if (wq_codec_decode(L, p, len, msg) != WQ_CODEC_OK) {
-        wq_buf_adds(err, msg);
-        return -1;
+    const wq_keyfold_part *part = ud;
+    lua_pushvalue(L, -2);
+    if (lua_rawget(L, M_ACC) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_rawset(L, M_ACC);
+        return;
     }
-    int rc = wq_keyfold_add(L, acc, -1, h, err);
-    lua_pop(L, 1);
-    return rc;
+    lua_pushvalue(L, M_REDUCE);
+    lua_insert(L, -2);
+    lua_rotate(L, -3, -1);  /* key value fn old: key fn old value */
+    int status = lua_pcall(L, 2, 1, M_MSGH);
+    if (status == LUA_OK && !lua_isnil(L, -1)) {
+        lua_rawset(L, M_ACC);
+        return;
+    }
+    char name[96];
+    name_key(L, -2, name, sizeof name);
+    lua_pushfstring(L, "reduce of key %s: %s", name,
+                    status == LUA_ERRMEM ? part->nomem
+                    : status == LUA_OK   ? "returned nil"
+                                         : lua_tostring(L, -1));
+    lua_error(L);
+}
+
+int wq_keyfold_merge(lua_State *L)
+{
+    const wq_keyfold_part *part = lua_touserdata(L, M_PART);
+    return wq_codec_each_pair(L, part->p, part->len, merge_pair, (void *)part);
 }
 
 static uint64_t prefix_of(const char *w, size_t n)

@@ -31,8 +31,14 @@
 typedef int (*wq_keyfold_call)(void *ctx, int nargs, int nresults, wq_buf *err);
 
 typedef struct wq_keyfold {
-    wq_buf *parts;              /* one per partition, for wq_keyfold_split */
-    int nparts;
+    wq_buf *parts;              /* a batch's parts, one per partition */
+    uint32_t *count;            /* the pairs in each */
+    int nparts;                 /* room in parts and count */
+    int begun;                  /* the parts of this batch are open */
+    int direct;                 /* this batch's pairs go to the parts as
+                                   they come, not folded first */
+    int unfolded;               /* batches in a row not folded */
+    size_t pairs;               /* pairs folded in this batch */
     struct wq_keyent *ents;     /* the entries, in written order once sorted */
     size_t n, cap, next;        /* how many, room, the next to emit */
     wq_buf text;                /* the entries' keys as written and texts */
@@ -54,20 +60,38 @@ void wq_keyfold_free(wq_keyfold *kf);
 int wq_keyfold_check(lua_State *L, int res, char err[WQ_ERRLEN]);
 
 /* Folds every pair of the table at res into the table at acc: a new key
- * takes the value, a known one reduce(old, new). Returns 0, or -1 with a
- * message naming the key in err. */
+ * takes the value, a known one reduce(old, new). Returns the number of
+ * pairs, or -1 with a message naming the key in err. */
 int wq_keyfold_add(lua_State *L, int acc, int res, const wq_keyfold_hook *h,
                    wq_buf *err);
 
-/* Encodes the pairs of the table at acc into nparts parts, appended to out
- * one after the other: part i ends at ends[i]. Returns 0, or -1 (err). */
+/* A batch's keys go to their parts in one of two ways: folded by key in a
+ * table first (wq_keyfold_add), then split; or, when the last batches'
+ * keys were nearly all distinct, encoded into the parts as each result
+ * comes (wq_keyfold_put, while kf->direct is set). */
+/* Encodes the pairs of the table at res into the batch's parts. Returns
+ * 0, or -1 (err). */
+int wq_keyfold_put(wq_keyfold *kf, lua_State *L, int res, int nparts, char err[WQ_ERRLEN]);
+/* Ends a batch: the pairs of the table at acc (0: none, all were put) and
+ * those put go into nparts parts, appended to out one after the other
+ * (part i ends at ends[i]), each one encoded table or nothing. Chooses how
+ * the next batch goes. Returns 0, or -1 (err). */
 int wq_keyfold_split(wq_keyfold *kf, lua_State *L, int acc, int nparts,
                      wq_buf *out, size_t *ends, char err[WQ_ERRLEN]);
 
-/* Folds the pairs of a part into the table at acc, as wq_keyfold_add.
- * Returns 0, or -1 (err). */
-int wq_keyfold_merge(lua_State *L, int acc, const char *p, size_t len,
-                     const wq_keyfold_hook *h, wq_buf *err);
+/* A part to fold, and what to say when memory runs out in reduce. */
+typedef struct wq_keyfold_part {
+    const char *p;
+    size_t len;
+    const char *nomem;
+} wq_keyfold_part;
+
+/* Folds the pairs of a part into a table, as wq_keyfold_add does, without
+ * decoding it as a table first: a lua_CFunction to call under lua_pcall
+ * with four arguments: the table, reduce, a message handler for the calls
+ * of reduce, and a light userdata wq_keyfold_part. Raises the errors of
+ * reduce ("reduce of key "b": ..."), and of memory and malformed parts. */
+int wq_keyfold_merge(lua_State *L);
 
 /* Ends the fold of the table at acc: finish(key, value) on each key when
  * h is not NULL (its value is written instead, nil drops the key), each
