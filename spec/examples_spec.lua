@@ -86,6 +86,49 @@ describe("the examples", function()
     assert.matches("1 failed, 1 not processed", r.stderr)
   end)
 
+  it("inverted-index lists the lines of each word, in order", function()
+    local index = {}
+    for i, line in ipairs(lines_of(DATA .. "text.txt")) do
+      local seen = {}
+      for w in line:lower():gmatch("%a+") do
+        if not seen[w] then
+          seen[w] = true
+          index[w] = index[w] or {}
+          index[w][#index[w] + 1] = i
+        end
+      end
+    end
+    for _, j in ipairs{"1", "3"} do
+      local r = run("inverted-index.lua", {DATA .. "text.txt"}, {"-j", j})
+      assert.are.same(index, r.output)
+    end
+  end)
+
+  it("csv-groupby gives rows, total and mean of price per product, and of units per region",
+    function()
+      local rows = lines_of(DATA .. "sales.csv")
+      for _, case in ipairs{{column = "price", by = "product", at = 5, key = 3},
+                            {column = "units", by = "region", at = 4, key = 2}} do
+        local groups = {}
+        for i = 2, #rows do
+          local f = {}
+          for field in rows[i]:gmatch("[^,]+") do f[#f + 1] = field end
+          local g = groups[f[case.key]] or {rows = 0, cents = 0}
+          g.rows, g.cents = g.rows + 1, g.cents + math.floor(tonumber(f[case.at]) * 100 + 0.5)
+          groups[f[case.key]] = g
+        end
+        local r = run("csv-groupby.lua", {DATA .. "sales.csv"},
+          {"--csv", "--header", "--set", "column=" .. case.column, "--set", "by=" .. case.by})
+        for name, g in pairs(groups) do
+          local out = r.output[name]
+          assert.are.same({g.rows, g.cents / 100}, {out.rows, out.total})
+          assert.is_near(g.cents / 100 / g.rows, out.mean, 1e-9)
+          r.output[name] = nil
+        end
+        assert.are.same({}, r.output)
+      end
+    end)
+
   it("access-log sums requests and bytes per status and per path", function()
     local s = {requests = 0, bytes = 0, malformed = 0, status = {}, paths = {}}
     local function add(t, key, bytes)

@@ -8,8 +8,10 @@
 --   lines: COUNT short lines of 0..16 letters and digits (empty lines too)
 --   words: COUNT lines of 2..9 words from a 2000-word vocabulary (skewed),
 --          some capitalised, some followed by punctuation
+--   groupby: a CSV of COUNT rows (and a header) user,amount,category: 100k
+--          users, integer amounts 1..10000, 8 categories
 local kind, count = arg[1], math.tointeger(tonumber(arg[2]))
-assert(kind and count, "usage: gen.lua cpu|lines|words|skew|unique COUNT [EVERY]")
+assert(kind and count, "usage: gen.lua cpu|lines|words|skew|unique|groupby COUNT [EVERY]")
 
 local x = 0x2545F4914F6CDD1D
 local function rnd(n)        -- 0 .. n-1
@@ -39,6 +41,12 @@ elseif kind == "unique" then
     local tail = {}
     for j = 1, rnd(17) do tail[j] = string.char(97 + rnd(26)) end
     emit(string.format("%08x%s", (i * 2654435761) & 0xffffffff, table.concat(tail)))
+  end
+elseif kind == "groupby" then
+  local categories = {"books", "garden", "games", "music", "sport", "tools", "toys", "video"}
+  emit("user,amount,category")
+  for _ = 1, count do
+    emit(("u%d,%d,%s"):format(rnd(100000), 1 + rnd(10000), categories[rnd(8) + 1]))
   end
 elseif kind == "lines" then
   local alpha = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -2,11 +2,16 @@
 -- standard input in an io.lines loop, writing with cjson.
 --   lua5.4 ref.lua JOB.lua list|fold [KEY=VALUE ...] < items
 -- list: one cjson line per non-nil result (luaworkq -f ndjson);
--- fold: results folded with the job's merge, one cjson document.
+-- fold: results folded with the job's merge, one cjson document;
+-- reduce: results (tables of key -> value) folded key by key with the
+-- job's reduce, then finish(key, value) on each key, one cjson document;
+-- reduce-csv: the same over a CSV with a header line (the items are its
+-- rows as tables of column -> field; fields hold no commas or quotes).
 -- Also the per-block program of the GNU parallel --pipe peer.
 local cjson = require "cjson"
 local job, mode = arg[1], arg[2]
-assert(job and (mode == "list" or mode == "fold"), "usage: ref.lua JOB.lua list|fold [KEY=VALUE ...]")
+local MODES = {list = true, fold = true, reduce = true, ["reduce-csv"] = true}
+assert(job and MODES[mode], "usage: ref.lua JOB.lua list|fold|reduce|reduce-csv [KEY=VALUE ...]")
 local args = {}
 for i = 3, #arg do
   local k, v = arg[i]:match("^([^=]+)=(.*)$")
@@ -14,12 +19,42 @@ for i = 3, #arg do
 end
 luaworkq = {args = args, worker = 1, workers = 1, version = "ref", null = cjson.null}
 dofile(job)
-local process, merge, encode = process, merge, cjson.encode
+local process, merge, reduce, finish, encode = process, merge, reduce, finish, cjson.encode
 local out = io.stdout
 out:setvbuf("full", 1 << 16)
 
+-- The items of reduce-csv: each line after the header as a row table.
+local function rows()
+  local lines = io.lines()
+  local names = {}
+  for name in lines():gmatch("[^,]+") do names[#names + 1] = name end
+  return function()
+    local line = lines()
+    if not line then return nil end
+    local row, k = {}, 0
+    for field in line:gmatch("[^,]*") do k = k + 1; row[names[k]] = field end
+    return row
+  end
+end
+
 local i = 0
-if mode == "list" then
+if mode == "reduce" or mode == "reduce-csv" then
+  local acc = {}
+  for item in mode == "reduce" and io.lines() or rows() do
+    i = i + 1
+    local r = process(item, i)
+    if r ~= nil then
+      for k, v in pairs(r) do
+        local old = acc[k]
+        if old == nil then acc[k] = v else acc[k] = reduce(old, v) end
+      end
+    end
+  end
+  if finish then
+    for k, v in pairs(acc) do acc[k] = finish(k, v) end
+  end
+  out:write(encode(acc), "\n")
+elseif mode == "list" then
   for line in io.lines() do
     i = i + 1
     local r = process(line, i)

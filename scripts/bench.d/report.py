@@ -14,9 +14,11 @@ import os
 import statistics
 import sys
 
-TOOLS = ["luaworkq", "j1", "j16", "j64", "unordered", "ref", "halves", "parallel", "thread", "pool"]
-WORKLOADS = ["cpu", "trivial", "wordcount", "skew", "index"]
-ANCHOR_NAMES = {"ref": "one state", "halves": "halves", "parallel": "parallel"}
+TOOLS = ["luaworkq", "j1", "j16", "j64", "unordered", "merge", "ref", "halves", "parallel",
+         "thread", "pool"]
+WORKLOADS = ["cpu", "trivial", "wordcount", "skew", "index", "rindex", "rwordcount", "groupby"]
+ANCHOR_NAMES = {"ref": "one state", "halves": "halves", "parallel": "parallel",
+                "merge": "the merge job"}
 
 # (workload, tool, measure, anchor, limit): "time" is the median of the
 # rounds' ratios of wall time to the anchor's (see paired), "rss" median
@@ -40,6 +42,16 @@ TARGETS = [
     ("index", "luaworkq", "rss", "ref", 1.50),
     ("index", "j1", "time", "ref", 1.00),
     ("index", "j16", "time", "ref", 1.00),
+    ("rindex", "luaworkq", "time", "ref", 0.70),
+    ("rindex", "luaworkq", "rss", "ref", 1.50),
+    ("rindex", "j1", "time", "ref", 1.05),
+    ("rindex", "j16", "time", "luaworkq", 1.10),
+    ("rindex", "j64", "time", "luaworkq", 1.10),
+    ("rwordcount", "luaworkq", "time", "halves", 1.05),
+    ("rwordcount", "luaworkq", "time", "merge", 1.00),
+    ("rwordcount", "j16", "time", "luaworkq", 1.10),
+    ("rwordcount", "j64", "time", "luaworkq", 1.10),
+    ("groupby", "luaworkq", "time", "ref", 0.60),
 ]
 RSS_LIMIT_MB = 64.0
 RSS_FLAT = 1.20
@@ -47,6 +59,9 @@ STARTUP_MS = 15.0
 CSV_OVER_TSV = 1.3      # --csv --header at most this times --tsv --header
 GZ_OVER_PEERS = 1.1     # a .gz input at most this times max(zcat, plain)
 HOST_WORKERS = 64       # workers the host thread can feed (cpu, wordcount, index)
+SERIAL_SHARE = 1.5      # % of a keyed reduce's run in which the main thread alone
+                        # works (rindex, rwordcount, groupby): a ceiling of 1/share
+REDUCE_WORKLOADS = ("rindex", "rwordcount", "groupby")
 
 
 def input_rows(data, verdict):
@@ -211,16 +226,23 @@ def host_table(rows_, jobs, out, verdict):
         return
     out.append("")
     out.append(f"| host's ceiling (luaworkq -j{jobs} --stats) | batches | host busy s | of wall s | "
-               f"workers the host could feed | target | result |")
-    out.append("|---|---:|---:|---:|---:|---|---|")
+               f"host's share | workers the host could feed | target | result |")
+    out.append("|---|---:|---:|---:|---:|---:|---|---|")
     for w, batches, busy, wall in rows_:
         if busy == "-":
-            out.append(f"| {w} | - | - | - | - | >= {HOST_WORKERS} | "
+            out.append(f"| {w} | - | - | - | - | - | >= {HOST_WORKERS} | "
                        + verdict(False, f"{w} host", "no --stats line") + " |")
             continue
+        share = 100 * float(busy) / max(float(wall), 1e-6)
         feed = int(jobs) * float(wall) / max(float(busy), 1e-6)
-        out.append(f"| {w} | {batches} | {float(busy):.3f} | {float(wall):.3f} | {feed:.0f} | "
-                   f">= {HOST_WORKERS} | {verdict(feed >= HOST_WORKERS, f'{w} host ceiling')} |")
+        target = f">= {HOST_WORKERS} workers"
+        ok = feed >= HOST_WORKERS
+        if w in REDUCE_WORKLOADS:
+            # the main thread alone works while it is busy: Amdahl's bound
+            target += f"; share <= {SERIAL_SHARE}%"
+            ok = ok and share <= SERIAL_SHARE
+        out.append(f"| {w} | {batches} | {float(busy):.3f} | {float(wall):.3f} | {share:.2f}% | "
+                   f"{feed:.0f} | {target} | {verdict(ok, f'{w} host ceiling')} |")
 
 
 def main():
