@@ -13,6 +13,8 @@
 #include <string.h>
 #include "numtext.h"
 
+static void arena_free(wq_keyfold *kf);
+
 void wq_keyfold_init(wq_keyfold *kf)
 {
     memset(kf, 0, sizeof *kf);
@@ -26,6 +28,7 @@ void wq_keyfold_free(wq_keyfold *kf)
     free(kf->count);
     free(kf->ents);
     wq_buf_free(&kf->text);
+    arena_free(kf);
     wq_keyfold_init(kf);
 }
 
@@ -327,22 +330,32 @@ static uint64_t prefix_of(const char *w, size_t n)
     return v;
 }
 
-/* An entry: its key as written and its text, back to back in kf->text at
- * off, and the key's first bytes as a number, which most comparisons stop
- * at. */
+/* An entry: its text in the layout, where its key as written is (in the
+ * text itself, most often, else copied just before it), and the key's
+ * first bytes as a number, which most comparisons stop at. */
 struct wq_keyent {
     uint64_t prefix;
-    size_t off;
-    uint32_t klen, tlen;
+    const char *text;
+    uint32_t tlen;              /* low 30 bits; the top 2 say where the key
+                                   is: KEY_COPIED, or at text + 0, 1 or 2 */
+    uint32_t klen;
 };
 
-static int cmp_ents(const char *text, const struct wq_keyent *x,
-                    const struct wq_keyent *y)
+#define KEY_COPIED 3u
+#define TLEN_MAX ((1u << 30) - 1)
+
+static const char *key_of(const struct wq_keyent *e)
+{
+    uint32_t at = e->tlen >> 30;
+    return at == KEY_COPIED ? e->text - e->klen : e->text + at;
+}
+
+static int cmp_ents(const struct wq_keyent *x, const struct wq_keyent *y)
 {
     if (x->prefix != y->prefix)
         return x->prefix < y->prefix ? -1 : 1;
     size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = n > 8 ? memcmp(text + x->off + 8, text + y->off + 8, n - 8) : 0;
+    int c = n > 8 ? memcmp(key_of(x) + 8, key_of(y) + 8, n - 8) : 0;
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
@@ -370,12 +383,12 @@ static void radix_sort(struct wq_keyent *v, struct wq_keyent *tmp, size_t n)
 }
 
 /* Insertion sort of a run of one prefix (short, nearly always). */
-static void sort_run(const char *text, struct wq_keyent *v, size_t n)
+static void sort_run(struct wq_keyent *v, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
         struct wq_keyent x = v[i];
         size_t j = i;
-        for (; j > 0 && cmp_ents(text, &x, &v[j - 1]) < 0; j--)
+        for (; j > 0 && cmp_ents(&x, &v[j - 1]) < 0; j--)
             v[j] = v[j - 1];
         v[j] = x;
     }
@@ -393,9 +406,42 @@ static int sort_ents(wq_keyfold *kf)
     for (size_t i = 0, j; i < kf->n; i = j) {
         for (j = i + 1; j < kf->n && v[j].prefix == v[i].prefix;)
             j++;
-        sort_run(kf->text.data, v + i, j - i);
+        sort_run(v + i, j - i);
     }
     return 0;
+}
+
+/* The entries' bytes: blocks that never move, so entries point into them,
+ * and whose unused tails waste at most a block. */
+struct wq_keyblock {
+    struct wq_keyblock *next;
+    size_t used, cap;
+    char data[];
+};
+
+#define BLOCK (1u << 20)
+
+static char *arena_take(wq_keyfold *kf, size_t n)
+{
+    struct wq_keyblock *b = kf->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > BLOCK ? n : BLOCK;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        *b = (struct wq_keyblock){kf->blocks, 0, cap};
+        kf->blocks = b;
+    }
+    b->used += n;
+    return b->data + b->used - n;
+}
+
+static void arena_free(wq_keyfold *kf)
+{
+    for (struct wq_keyblock *b = kf->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    kf->blocks = NULL;
 }
 
 /* Says why the value on top cannot be written in fmt, naming its key
@@ -436,33 +482,59 @@ static int entry_text(lua_State *L, int key, const char *w, size_t n,
     return rc;
 }
 
-/* Appends the entry of the key and value on top (the value popped) to kf:
- * its key as written, then its text. */
+/* Adds the entry of the key and value on top (the value popped) to kf:
+ * its text made in kf->text, then kept in the arena with, if the text does
+ * not hold it as it is, the key as written before it. */
 static int add_entry(wq_keyfold *kf, lua_State *L, enum wq_layout layout,
                      char err[WQ_ERRLEN])
 {
-    size_t n, at = 0, off = kf->text.len;
+    size_t n, at = 0;
+    wq_buf_reset(&kf->text);
     const char *w = written(kf, L, -2, &n, &at);
-    if (w && wq_buf_add(&kf->text, w, n) < 0)
-        return -1;
     size_t text = kf->text.len;
-    /* The key is read from kf->text as it grows: room for it escaped
-     * (6 bytes a byte at most) first, so that it does not move meanwhile. */
-    if (wq_buf_grow(&kf->text, 6 * n + 8) < 0 ||
-        entry_text(L, -2, kf->text.data + off, n, layout, &kf->text, err) < 0)
+    /* A key written in kf->text is read while the text grows after it:
+     * room for it escaped (6 bytes a byte at most) first, so it stays. */
+    int scratch = !w;
+    if (wq_buf_grow(&kf->text, 6 * n + 8) < 0)
         return -1;
-    if (kf->n == kf->cap) {
-        size_t cap = kf->cap ? 2 * kf->cap : 1024;
-        struct wq_keyent *v = realloc(kf->ents, cap * sizeof *v);
-        if (!v)
-            return -1;
-        kf->ents = v;
-        kf->cap = cap;
+    if (scratch)
+        w = kf->text.data + at;
+    if (entry_text(L, -2, w, n, layout, &kf->text, err) < 0)
+        return -1;
+    if (scratch)
+        w = kf->text.data + at;  /* the value's text may have moved it */
+    size_t tlen = kf->text.len - text, koff = layout == WQ_LAYOUT_NDJSON ? 2
+                                             : layout == WQ_LAYOUT_JSON ? 1 : 0;
+    int inside = koff + n <= tlen && memcmp(kf->text.data + text + koff, w, n) == 0;
+    char *p = tlen <= TLEN_MAX && n <= UINT32_MAX && kf->n < kf->cap
+                  ? arena_take(kf, tlen + (inside ? 0 : n)) : NULL;
+    if (!p)
+        return -1;
+    if (!inside) {
+        memcpy(p, w, n);
+        p += n;
     }
-    kf->ents[kf->n++] = (struct wq_keyent){prefix_of(kf->text.data + off, n), off,
-                                           (uint32_t)n, (uint32_t)(kf->text.len - text)};
+    memcpy(p, kf->text.data + text, tlen);
+    kf->ents[kf->n++] = (struct wq_keyent){
+        prefix_of(w, n), p, (uint32_t)tlen | (uint32_t)(inside ? koff : KEY_COPIED) << 30,
+        (uint32_t)n};
     lua_pop(L, 1);
     return 0;
+}
+
+/* Makes room for an entry per key of acc. */
+static int size_ents(wq_keyfold *kf, lua_State *L, int acc)
+{
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, acc)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    free(kf->ents);
+    kf->ents = malloc((n ? n : 1) * sizeof *kf->ents);
+    kf->cap = kf->ents ? n : 0;
+    return kf->ents ? 0 : -1;
 }
 
 /* The entries of every key of acc, after finish(key, value) when h is not
@@ -499,21 +571,26 @@ int wq_keyfold_order(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_hoo
                      enum wq_layout layout, wq_buf *err)
 {
     kf->n = kf->next = 0;
-    wq_buf_reset(&kf->text);
+    arena_free(kf);
+    if (size_ents(kf, L, acc) < 0) {
+        wq_buf_adds(err, "not enough memory to put the keys in order");
+        return -1;
+    }
     if (make_entries(kf, L, acc, h, layout, err) < 0)
         return -1;
+    wq_buf_free(&kf->text);
     if (sort_ents(kf) < 0) {
         wq_buf_adds(err, "not enough memory to put the keys in order");
         return -1;
     }
     for (size_t i = 1; i < kf->n; i++) {
         const struct wq_keyent *e = &kf->ents[i];
-        if (cmp_ents(kf->text.data, &kf->ents[i - 1], e) != 0)
+        if (cmp_ents(&kf->ents[i - 1], e) != 0)
             continue;
         wq_buf_reset(err);
         wq_buf_printf(err, "two keys are both written \"%.*s\" (an integer and a "
                       "string, or invalid UTF-8): an object never holds a key twice",
-                      (int)(e->klen > 60 ? 60 : e->klen), kf->text.data + e->off);
+                      (int)(e->klen > 60 ? 60 : e->klen), key_of(e));
         return -1;
     }
     return 0;
@@ -523,14 +600,14 @@ int wq_keyfold_emit(wq_keyfold *kf, wq_buf *out, size_t max)
 {
     while (kf->next < kf->n && out->len < max) {
         const struct wq_keyent *e = &kf->ents[kf->next++];
-        size_t at = out->len, len = 8 + (size_t)e->klen + e->tlen;
+        size_t at = out->len, tlen = e->tlen & TLEN_MAX, len = 8 + (size_t)e->klen + tlen;
         if (wq_buf_grow(out, len) < 0)
             return -1;
         out->len += len;
         put_u32(out, at, e->klen);
-        memcpy(out->data + at + 4, kf->text.data + e->off, e->klen);
-        put_u32(out, at + 4 + e->klen, e->tlen);
-        memcpy(out->data + at + 8 + e->klen, kf->text.data + e->off + e->klen, e->tlen);
+        memcpy(out->data + at + 4, key_of(e), e->klen);
+        put_u32(out, at + 4 + e->klen, tlen);
+        memcpy(out->data + at + 8 + e->klen, e->text, tlen);
     }
     return kf->next < kf->n;
 }

@@ -41,7 +41,8 @@ typedef struct wq_keyfold {
     size_t pairs;               /* pairs folded in this batch */
     struct wq_keyent *ents;     /* the entries, in written order once sorted */
     size_t n, cap, next;        /* how many, room, the next to emit */
-    wq_buf text;                /* the entries' keys as written and texts */
+    wq_buf text;                /* scratch: a key as written, an entry's text */
+    struct wq_keyblock *blocks; /* the entries' bytes */
 } wq_keyfold;
 
 /* What the fold calls: the state's reduce at fn, and how. */
