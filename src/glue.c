@@ -802,13 +802,7 @@ int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)
     return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
 }
 
-int wq_lua_emit_keys(wq_lua *lw, wq_buf *out, size_t max, wq_buf *err)
+const wq_keyent *wq_lua_sorted_keys(wq_lua *lw, size_t *n)
 {
-    int rc = wq_keyfold_emit(&lw->kf, out, max);
-    if (rc < 0) {
-        wq_buf_reset(err);
-        wq_buf_adds(err, "out of memory");
-        return WQ_LUA_FAILED;
-    }
-    return rc;
+    return wq_keyfold_sorted(&lw->kf, n);
 }

@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "frame.h"
+#include "keyfold.h"
 #include "record.h"
 
 typedef struct wq_lua wq_lua;
@@ -124,9 +125,9 @@ int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err);
  * entries written in layout and put in order (the keys themselves are let
  * go). Returns WQ_LUA_OK or WQ_LUA_FAILED. */
 int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err);
-/* Appends the next written entries (keyfold.h) until out holds max bytes.
- * Returns 1 while keys are left, 0 after the last, WQ_LUA_FAILED. */
-int wq_lua_emit_keys(wq_lua *lw, wq_buf *out, size_t max, wq_buf *err);
+/* The entries wq_lua_order_keys made, sorted (keyfold.h): n of them, kept
+ * until the state closes. */
+const wq_keyent *wq_lua_sorted_keys(wq_lua *lw, size_t *n);
 
 /* Interrupts: see the file comment. item is an index (a timeout of that
  * item), WQ_KILL_ALL (a stop), or 0 (nothing). */

@@ -164,12 +164,6 @@ int wq_keyfold_partition(const char *w, size_t n, int nparts)
     return (int)((h ^ h >> 29) % (uint64_t)nparts);
 }
 
-static void put_u32(wq_buf *b, size_t at, size_t v)
-{
-    unsigned char *p = (unsigned char *)b->data + at;
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> 8 * i);
-}
 
 static int make_parts(wq_keyfold *kf, int nparts)
 {
@@ -330,38 +324,16 @@ static uint64_t prefix_of(const char *w, size_t n)
     return v;
 }
 
-/* An entry: its text in the layout, where its key as written is (in the
- * text itself, most often, else copied just before it), and the key's
- * first bytes as a number, which most comparisons stop at. */
-struct wq_keyent {
-    uint64_t prefix;
-    const char *text;
-    uint32_t tlen;              /* low 30 bits; the top 2 say where the key
-                                   is: KEY_COPIED, or at text + 0, 1 or 2 */
-    uint32_t klen;
-};
-
 #define KEY_COPIED 3u
-#define TLEN_MAX ((1u << 30) - 1)
 
-static const char *key_of(const struct wq_keyent *e)
+static int cmp_ents(const wq_keyent *x, const wq_keyent *y)
 {
-    uint32_t at = e->tlen >> 30;
-    return at == KEY_COPIED ? e->text - e->klen : e->text + at;
-}
-
-static int cmp_ents(const struct wq_keyent *x, const struct wq_keyent *y)
-{
-    if (x->prefix != y->prefix)
-        return x->prefix < y->prefix ? -1 : 1;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = n > 8 ? memcmp(key_of(x) + 8, key_of(y) + 8, n - 8) : 0;
-    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+    return wq_keyent_cmp(x, y);
 }
 
 /* Sorts v by prefix: least significant digit first, 16 bits a pass, a pass
  * skipped when every key has the same digit there. tmp has room for n. */
-static void radix_sort(struct wq_keyent *v, struct wq_keyent *tmp, size_t n)
+static void radix_sort(wq_keyent *v, wq_keyent *tmp, size_t n)
 {
     static _Thread_local size_t count[1 << 16];
     for (int shift = 0; shift < 64; shift += 16) {
@@ -383,10 +355,10 @@ static void radix_sort(struct wq_keyent *v, struct wq_keyent *tmp, size_t n)
 }
 
 /* Insertion sort of a run of one prefix (short, nearly always). */
-static void sort_run(struct wq_keyent *v, size_t n)
+static void sort_run(wq_keyent *v, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
-        struct wq_keyent x = v[i];
+        wq_keyent x = v[i];
         size_t j = i;
         for (; j > 0 && cmp_ents(&x, &v[j - 1]) < 0; j--)
             v[j] = v[j - 1];
@@ -398,7 +370,7 @@ static void sort_run(struct wq_keyent *v, size_t n)
  * by the rest of their bytes. */
 static int sort_ents(wq_keyfold *kf)
 {
-    struct wq_keyent *v = kf->ents, *tmp = malloc((kf->n ? kf->n : 1) * sizeof *tmp);
+    wq_keyent *v = kf->ents, *tmp = malloc((kf->n ? kf->n : 1) * sizeof *tmp);
     if (!tmp)
         return -1;
     radix_sort(v, tmp, kf->n);
@@ -506,7 +478,7 @@ static int add_entry(wq_keyfold *kf, lua_State *L, enum wq_layout layout,
     size_t tlen = kf->text.len - text, koff = layout == WQ_LAYOUT_NDJSON ? 2
                                              : layout == WQ_LAYOUT_JSON ? 1 : 0;
     int inside = koff + n <= tlen && memcmp(kf->text.data + text + koff, w, n) == 0;
-    char *p = tlen <= TLEN_MAX && n <= UINT32_MAX && kf->n < kf->cap
+    char *p = tlen <= WQ_KEYENT_TLEN && n <= UINT32_MAX && kf->n < kf->cap
                   ? arena_take(kf, tlen + (inside ? 0 : n)) : NULL;
     if (!p)
         return -1;
@@ -515,7 +487,7 @@ static int add_entry(wq_keyfold *kf, lua_State *L, enum wq_layout layout,
         p += n;
     }
     memcpy(p, kf->text.data + text, tlen);
-    kf->ents[kf->n++] = (struct wq_keyent){
+    kf->ents[kf->n++] = (wq_keyent){
         prefix_of(w, n), p, (uint32_t)tlen | (uint32_t)(inside ? koff : KEY_COPIED) << 30,
         (uint32_t)n};
     lua_pop(L, 1);
@@ -584,30 +556,20 @@ int wq_keyfold_order(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_hoo
         return -1;
     }
     for (size_t i = 1; i < kf->n; i++) {
-        const struct wq_keyent *e = &kf->ents[i];
+        const wq_keyent *e = &kf->ents[i];
         if (cmp_ents(&kf->ents[i - 1], e) != 0)
             continue;
         wq_buf_reset(err);
         wq_buf_printf(err, "two keys are both written \"%.*s\" (an integer and a "
                       "string, or invalid UTF-8): an object never holds a key twice",
-                      (int)(e->klen > 60 ? 60 : e->klen), key_of(e));
+                      (int)(e->klen > 60 ? 60 : e->klen), wq_keyent_key(e));
         return -1;
     }
     return 0;
 }
 
-int wq_keyfold_emit(wq_keyfold *kf, wq_buf *out, size_t max)
+const wq_keyent *wq_keyfold_sorted(const wq_keyfold *kf, size_t *n)
 {
-    while (kf->next < kf->n && out->len < max) {
-        const struct wq_keyent *e = &kf->ents[kf->next++];
-        size_t at = out->len, tlen = e->tlen & TLEN_MAX, len = 8 + (size_t)e->klen + tlen;
-        if (wq_buf_grow(out, len) < 0)
-            return -1;
-        out->len += len;
-        put_u32(out, at, e->klen);
-        memcpy(out->data + at + 4, key_of(e), e->klen);
-        put_u32(out, at + 4 + e->klen, tlen);
-        memcpy(out->data + at + 8 + e->klen, e->text, tlen);
-    }
-    return kf->next < kf->n;
+    *n = kf->n;
+    return kf->ents;
 }

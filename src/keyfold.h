@@ -12,23 +12,63 @@
  * hook): it calls the function below its nargs arguments on the stack and
  * leaves nresults, or pops everything and puts the message in err.
  *
- * A part (the bytes of one partition of a batch's fold) is a run of pairs,
- * each a u32 length and the WQ_BINARY key, then a u32 length and the
- * WQ_BINARY value (lengths little-endian). A run of written entries (what
- * wq_keyfold_emit appends) is a run of records, each a u32 length and the
- * key as written, then a u32 length and the entry's text in the layout.
+ * A part (the bytes of one partition of a batch's fold) is one WQ_BINARY
+ * table of its pairs (codec.h: wq_codec_table_begin).
  */
 #ifndef WQ_KEYFOLD_H
 #define WQ_KEYFOLD_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <lua.h>
 #include "buf.h"
 #include "codec.h"
 #include "frame.h"
 
 typedef int (*wq_keyfold_call)(void *ctx, int nargs, int nresults, wq_buf *err);
+
+/* An entry of the output: its text in the layout (without the ',' that
+ * separates JSON entries), where its key as written is (in the text
+ * itself, most often, else copied just before it), and the key's first 8
+ * bytes as a big-endian number, which most comparisons stop at. Entries
+ * are read by other threads once sorted (shuffle.h), never written. */
+typedef struct wq_keyent {
+    uint64_t prefix;
+    const char *text;
+    uint32_t tlen;              /* low 30 bits; the top 2 say where the key
+                                   is: 3, before the text; else text + 0, 1
+                                   or 2 */
+    uint32_t klen;
+} wq_keyent;
+
+#define WQ_KEYENT_TLEN ((1u << 30) - 1)
+
+static inline const char *wq_keyent_key(const wq_keyent *e)
+{
+    uint32_t at = e->tlen >> 30;
+    return at == 3 ? e->text - e->klen : e->text + at;
+}
+
+static inline size_t wq_keyent_len(const wq_keyent *e) { return e->tlen & WQ_KEYENT_TLEN; }
+
+/* Bytewise order of the keys as written. */
+static inline int wq_keyent_cmp(const wq_keyent *x, const wq_keyent *y)
+{
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = n > 8 ? memcmp(wq_keyent_key(x) + 8, wq_keyent_key(y) + 8, n - 8) : 0;
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* Appends e's text, framed for layout: a JSON entry after a ','. */
+static inline int wq_keyent_frame(const wq_keyent *e, enum wq_layout layout, wq_buf *out)
+{
+    if (layout == WQ_LAYOUT_JSON && wq_buf_addc(out, ',') < 0)
+        return -1;
+    return wq_buf_add(out, e->text, wq_keyent_len(e));
+}
 
 typedef struct wq_keyfold {
     wq_buf *parts;              /* a batch's parts, one per partition */
@@ -39,7 +79,7 @@ typedef struct wq_keyfold {
                                    they come, not folded first */
     int unfolded;               /* batches in a row not folded */
     size_t pairs;               /* pairs folded in this batch */
-    struct wq_keyent *ents;     /* the entries, in written order once sorted */
+    wq_keyent *ents;            /* the entries, in written order once sorted */
     size_t n, cap, next;        /* how many, room, the next to emit */
     wq_buf text;                /* scratch: a key as written, an entry's text */
     struct wq_keyblock *blocks; /* the entries' bytes */
@@ -103,20 +143,11 @@ int wq_keyfold_merge(lua_State *L);
 int wq_keyfold_order(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_hook *h,
                      enum wq_layout layout, wq_buf *err);
 
-/* Appends the records of the next entries in order until out holds at
- * least max bytes. Returns 1 while entries are left, 0 after the last, -1
- * when out cannot grow. No Lua. */
-int wq_keyfold_emit(wq_keyfold *kf, wq_buf *out, size_t max);
+/* The entries in written order, after wq_keyfold_order: n of them. They
+ * stay until the next order or the free. */
+const wq_keyent *wq_keyfold_sorted(const wq_keyfold *kf, size_t *n);
 
 /* The partition of a key written w[0..n), among nparts. */
 int wq_keyfold_partition(const char *w, size_t n, int nparts);
-
-/* Reads the u32 at p (little-endian). */
-static inline uint32_t wq_keyfold_u32(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    return (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
-           (uint32_t)u[3] << 24;
-}
 
 #endif

@@ -124,31 +124,18 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
 static enum wq_value_rc write_keys(const wq_shardconf *c, wq_lua *host, wq_out *out,
                                    wq_buf *err)
 {
-    wq_buf keys = WQ_BUF_INIT, text = WQ_BUF_INIT;
-    size_t end;
-    int more = 1, first = 1;
-    enum wq_value_rc rc = WQ_VALUE_FINISH_FAILED;
-    if (wq_lua_split(host, 1, &keys, &end, err) == WQ_LUA_OK &&
-        (!keys.len || wq_lua_fold_part(host, keys.data, keys.len, err) == WQ_LUA_OK) &&
-        wq_lua_order_keys(host, c->layout, err) == WQ_LUA_OK) {
-        rc = WQ_VALUE_OK;
-        if (c->layout == WQ_LAYOUT_JSON)
-            wq_buf_addc(&text, '{');
-    }
-    while (rc == WQ_VALUE_OK && more > 0) {
-        wq_buf_reset(&keys);
-        more = wq_lua_emit_keys(host, &keys, CHUNK, err);
-        if (more < 0 || wq_shuffle_frame(c->layout, &keys, &text, &first) < 0)
-            rc = WQ_VALUE_WRITE_FAILED;
-        if (more == 0 && c->layout == WQ_LAYOUT_JSON)
-            wq_buf_add(&text, "}\n", 2);
-        if (rc == WQ_VALUE_OK && wq_out_value(out, text.data, text.len, 1, err) != WQ_OUT_OK)
-            rc = WQ_VALUE_WRITE_FAILED;
-        wq_buf_reset(&text);
-    }
+    wq_buf keys = WQ_BUF_INIT;
+    size_t end, n;
+    int rc = wq_lua_split(host, 1, &keys, &end, err) == WQ_LUA_OK &&
+             (!keys.len || wq_lua_fold_part(host, keys.data, keys.len, err) == WQ_LUA_OK) &&
+             wq_lua_order_keys(host, c->layout, err) == WQ_LUA_OK;
     wq_buf_free(&keys);
-    wq_buf_free(&text);
-    return rc;
+    if (!rc)
+        return WQ_VALUE_FINISH_FAILED;
+    const wq_keyent *ents = wq_lua_sorted_keys(host, &n);
+    if (wq_shuffle_write_sorted(ents, n, c->layout, out, err) != WQ_OUT_OK)
+        return WQ_VALUE_WRITE_FAILED;
+    return WQ_VALUE_OK;
 }
 
 /* Folds and writes every record; returns the outcome. */

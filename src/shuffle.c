@@ -13,8 +13,8 @@
 #include "clock.h"
 #include "keyfold.h"
 
-#define CHUNKS_AHEAD 4          /* chunks an owner may have waiting */
-#define OUT_FLUSH (1u << 20)    /* the writer writes this much at a time */
+#define CHUNK (1u << 20)        /* an owner hands its range over in chunks
+                                   of this many bytes */
 
 struct chunk {
     struct chunk *next;
@@ -27,8 +27,11 @@ struct owner {
     size_t cap, head, len;
     atomic_int flag;            /* len > 0, read by wq_queue_pop_or */
     int gone, ready, ok, ended, end_ok;
-    struct chunk *first, *last; /* its sorted run, chunk by chunk */
-    int nchunks;
+    const wq_keyent *ents;      /* its keys' entries, sorted */
+    size_t n;
+    size_t *cut;                /* its entries of range j: cut[j] ..
+                                   cut[j + 1] */
+    struct chunk *first, *last; /* its range's text, chunk by chunk */
 };
 
 struct wq_shuffle {
@@ -55,9 +58,15 @@ wq_shuffle *wq_shuffle_new(int n, size_t budget, wq_queue *queue, wq_spares *spa
     s->spares = spares;
     if (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->writer, NULL))
         abort();  /* cannot fail with default attributes on Linux */
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
         if (pthread_cond_init(&s->o[k].cv, NULL))
             abort();
+        if (!(s->o[k].cut = calloc((size_t)n + 1, sizeof *s->o[k].cut))) {
+            s->n = k + 1;
+            wq_shuffle_free(s);
+            return NULL;
+        }
+    }
     return s;
 }
 
@@ -69,7 +78,6 @@ static void free_chunks(struct owner *o)
         free(c);
     }
     o->first = o->last = NULL;
-    o->nchunks = 0;
 }
 
 void wq_shuffle_free(wq_shuffle *s)
@@ -81,6 +89,7 @@ void wq_shuffle_free(wq_shuffle *s)
         for (size_t i = 0; i < o->len; i++)
             wq_spares_give(s->spares, o->ring[(o->head + i) % o->cap]);
         free(o->ring);
+        free(o->cut);
         free_chunks(o);
         pthread_cond_destroy(&o->cv);
     }
@@ -242,9 +251,59 @@ int wq_shuffle_writes(wq_shuffle *s)
     return write;
 }
 
-int wq_shuffle_ready(wq_shuffle *s, int k, int ok)
+/* ---- The end: ranges of keys cut across the owners' sorted entries ----- */
+
+/* Where entries go at the end: the sample of keys cut_ranges takes from
+ * each owner's entries to choose where the ranges start. */
+#define SAMPLE 64
+
+static int cmp_sampled(const void *a, const void *b)
+{
+    return wq_keyent_cmp(*(const wq_keyent *const *)a, *(const wq_keyent *const *)b);
+}
+
+/* The first of v[0..n) not before e. */
+static size_t lower_bound(const wq_keyent *v, size_t n, const wq_keyent *e)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (wq_keyent_cmp(&v[mid], e) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Cuts the keys into n ranges of about the same size, ends chosen from a
+ * sample of each owner's sorted entries: owner i's entries of range j are
+ * o[i].cut[j] .. o[i].cut[j + 1]. Without memory for the sample, range 0
+ * has them all. Called with the lock held, once every owner is ready. */
+static void cut_ranges(wq_shuffle *s)
+{
+    const wq_keyent **sample = malloc((size_t)s->n * SAMPLE * sizeof *sample);
+    size_t m = 0;
+    for (int i = 0; sample && i < s->n; i++)
+        for (size_t t = 0, n = s->o[i].n; t < SAMPLE && t < n; t++)
+            sample[m++] = &s->o[i].ents[n <= SAMPLE ? t : n * t / SAMPLE];
+    if (sample)
+        qsort(sample, m, sizeof *sample, cmp_sampled);
+    for (int i = 0; i < s->n; i++) {
+        struct owner *o = &s->o[i];
+        o->cut[0] = 0;
+        for (int j = 1; j <= s->n; j++)
+            o->cut[j] = j == s->n || !sample || !m
+                            ? o->n : lower_bound(o->ents, o->n, sample[m * (size_t)j / (size_t)s->n]);
+    }
+    free(sample);
+}
+
+int wq_shuffle_ready(wq_shuffle *s, int k, int ok, const wq_keyent *ents, size_t n)
 {
     pthread_mutex_lock(&s->mu);
+    s->o[k].ents = ents;
+    s->o[k].n = ok ? n : 0;
     set_ready(s, k, ok);
     while (s->go == 0)
         pthread_cond_wait(&s->o[k].cv, &s->mu);
@@ -253,13 +312,13 @@ int wq_shuffle_ready(wq_shuffle *s, int k, int ok)
     return go;
 }
 
-int wq_shuffle_put(wq_shuffle *s, int k, wq_buf *chunk)
+/* Hands a chunk of owner k's range to the writer, taking its bytes.
+ * Returns 0, or -1 when the writer wants no more. */
+static int put(wq_shuffle *s, int k, wq_buf *chunk)
 {
     struct owner *o = &s->o[k];
     struct chunk *c = malloc(sizeof *c);
     pthread_mutex_lock(&s->mu);
-    while (o->nchunks >= CHUNKS_AHEAD && !s->abandoned)
-        pthread_cond_wait(&o->cv, &s->mu);
     int rc = s->abandoned || !c ? -1 : 0;
     if (rc == 0) {
         *c = (struct chunk){NULL, *chunk};
@@ -269,12 +328,71 @@ int wq_shuffle_put(wq_shuffle *s, int k, wq_buf *chunk)
         else
             o->first = c;
         o->last = c;
-        o->nchunks++;
         pthread_cond_signal(&s->writer);
     }
     pthread_mutex_unlock(&s->mu);
     if (rc < 0)
         free(c);
+    return rc;
+}
+
+/* The merge of range k: where it is in each owner's entries. */
+struct cursor {
+    const wq_keyent *at, *end;
+};
+
+static int before(const struct cursor *c, int a, int b)
+{
+    return wq_keyent_cmp(c[a].at, c[b].at) < 0;
+}
+
+static void sift(const struct cursor *c, int *h, int n, int i)
+{
+    for (int m; (m = 2 * i + 1) < n; i = m) {
+        if (m + 1 < n && before(c, h[m + 1], h[m]))
+            m++;
+        if (!before(c, h[m], h[i]))
+            return;
+        int t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+    }
+}
+
+/* Appends the entries of range k, in order, to chunks for the writer. */
+static int merge_range(wq_shuffle *s, int k, enum wq_layout layout,
+                       struct cursor *cur, int *heap)
+{
+    int n = 0, rc = 0;
+    wq_buf chunk = WQ_BUF_INIT;
+    for (int i = 0; i < s->n; i++) {
+        const struct owner *o = &s->o[i];
+        cur[i] = (struct cursor){o->ents + o->cut[k], o->ents + o->cut[k + 1]};
+        if (cur[i].at < cur[i].end)
+            heap[n++] = i;
+    }
+    for (int i = n / 2; i-- > 0;)
+        sift(cur, heap, n, i);
+    while (n && rc == 0) {
+        struct cursor *c = &cur[heap[0]];
+        rc = wq_keyent_frame(c->at++, layout, &chunk);
+        if (c->at == c->end)
+            heap[0] = heap[--n];
+        sift(cur, heap, n, 0);
+        if (rc == 0 && (chunk.len >= CHUNK || !n) && chunk.len)
+            rc = put(s, k, &chunk);
+    }
+    wq_buf_free(&chunk);
+    return rc;
+}
+
+int wq_shuffle_write_range(wq_shuffle *s, int k, enum wq_layout layout)
+{
+    struct cursor *cur = malloc((size_t)s->n * sizeof *cur);
+    int *heap = malloc((size_t)s->n * sizeof *heap);
+    int rc = cur && heap ? merge_range(s, k, layout, cur, heap) : -1;
+    free(cur);
+    free(heap);
     return rc;
 }
 
@@ -284,144 +402,15 @@ void wq_shuffle_end(wq_shuffle *s, int k, int ok)
     s->o[k].ended = 1;
     s->o[k].end_ok = ok;
     pthread_cond_signal(&s->writer);
+    while (!s->abandoned)  /* the others may still read k's entries */
+        pthread_cond_wait(&s->o[k].cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
 }
 
-/* ---- The writer's merge of the owners' sorted runs ---------------------- */
+/* ---- The writer: the ranges one after the other -------------------------- */
 
-/* Where the writer is in owner k's run: its chunk, the record there. */
-struct cursor {
-    struct chunk *c;
-    size_t at;
-    const char *key, *text;
-    uint32_t klen, tlen;
-};
-
-struct merge {
-    wq_shuffle *s;
-    struct cursor *cur;
-    int *heap, nheap;
-    int failed;                 /* an owner ended without its last chunk */
-    int64_t waited;             /* ns spent waiting for owners' chunks */
-};
-
-/* Owner k's next chunk, waiting for it; NULL at the end of its run. */
-static struct chunk *next_chunk(struct merge *m, int k)
-{
-    wq_shuffle *s = m->s;
-    struct owner *o = &s->o[k];
-    int64_t t0 = wq_now_ns();
-    pthread_mutex_lock(&s->mu);
-    while (!o->first && !o->ended)
-        pthread_cond_wait(&s->writer, &s->mu);
-    struct chunk *c = o->first;
-    if (c) {
-        if (!(o->first = c->next))
-            o->last = NULL;
-        o->nchunks--;
-        pthread_cond_signal(&o->cv);
-    } else if (!o->end_ok) {
-        m->failed = 1;
-    }
-    pthread_mutex_unlock(&s->mu);
-    m->waited += wq_now_ns() - t0;
-    return c;
-}
-
-/* Moves owner k's cursor to its next record. Returns 0 at its run's end. */
-static int advance(struct merge *m, int k)
-{
-    struct cursor *u = &m->cur[k];
-    while (!u->c || u->at >= u->c->b.len) {
-        if (u->c) {
-            wq_buf_free(&u->c->b);
-            free(u->c);
-        }
-        u->at = 0;
-        if (!(u->c = next_chunk(m, k)))
-            return 0;
-    }
-    const char *p = u->c->b.data + u->at;
-    u->klen = wq_keyfold_u32(p);
-    u->key = p + 4;
-    u->tlen = wq_keyfold_u32(u->key + u->klen);
-    u->text = u->key + u->klen + 4;
-    u->at += 8 + (size_t)u->klen + u->tlen;
-    return 1;
-}
-
-static int before(const struct merge *m, int a, int b)
-{
-    const struct cursor *x = &m->cur[a], *y = &m->cur[b];
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
-    return c ? c < 0 : x->klen < y->klen;
-}
-
-static void sift(struct merge *m, int i)
-{
-    int *h = m->heap, n = m->nheap;
-    for (int c; (c = 2 * i + 1) < n; i = c) {
-        if (c + 1 < n && before(m, h[c + 1], h[c]))
-            c++;
-        if (!before(m, h[c], h[i]))
-            return;
-        int t = h[i];
-        h[i] = h[c];
-        h[c] = t;
-    }
-}
-
-/* Appends the text of a record to buf, framed for layout. */
-static int frame(enum wq_layout layout, const char *text, size_t len, wq_buf *buf,
-                 int *first)
-{
-    if (layout == WQ_LAYOUT_JSON && !*first && wq_buf_addc(buf, ',') < 0)
-        return -1;
-    *first = 0;
-    return wq_buf_add(buf, text, len);
-}
-
-int wq_shuffle_frame(enum wq_layout layout, const wq_buf *chunk, wq_buf *out, int *first)
-{
-    for (size_t at = 0; at < chunk->len;) {
-        const char *key = chunk->data + at + 4;
-        uint32_t klen = wq_keyfold_u32(chunk->data + at);
-        uint32_t tlen = wq_keyfold_u32(key + klen);
-        if (frame(layout, key + klen + 4, tlen, out, first) < 0)
-            return -1;
-        at += 8 + (size_t)klen + tlen;
-    }
-    return 0;
-}
-
-/* Appends to buf the records of every run, in key order, framed for
- * layout; writes buf out as it fills. Returns WQ_OUT_OK or an error. */
-static int merge_runs(struct merge *m, enum wq_layout layout, wq_out *out,
-                      wq_buf *buf, wq_buf *err)
-{
-    int rc = WQ_OUT_OK, first = 1;
-    for (int k = 0; k < m->s->n; k++)
-        if (advance(m, k))
-            m->heap[m->nheap++] = k;
-    for (int i = m->nheap / 2; i-- > 0;)
-        sift(m, i);
-    while (m->nheap && rc == WQ_OUT_OK && !m->failed) {
-        struct cursor *u = &m->cur[m->heap[0]];
-        if (frame(layout, u->text, u->tlen, buf, &first) < 0)
-            rc = WQ_OUT_ERROR;
-        if (!advance(m, m->heap[0]))
-            m->heap[0] = m->heap[--m->nheap];
-        sift(m, 0);
-        if (buf->len >= OUT_FLUSH && rc == WQ_OUT_OK) {
-            rc = wq_out_value(out, buf->data, buf->len, 1, err);
-            wq_buf_reset(buf);
-        }
-    }
-    return rc;
-}
-
-/* Waits for every owner to be ready and says whether they write. */
+/* Waits for every owner to be ready; says whether they write, and if so
+ * cuts the ranges first. */
 static int decide(wq_shuffle *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -430,6 +419,8 @@ static int decide(wq_shuffle *s)
     int go = s->write;
     for (int k = 0; k < s->n; k++)
         go = go && s->o[k].ok;
+    if (go)
+        cut_ranges(s);
     s->go = go ? 1 : -1;
     for (int k = 0; k < s->n; k++)
         pthread_cond_signal(&s->o[k].cv);
@@ -437,6 +428,39 @@ static int decide(wq_shuffle *s)
     return go;
 }
 
+/* Owner k's next chunk, waiting for it; NULL at the end of its range
+ * (*failed when it ended without its last chunk). */
+static struct chunk *next_chunk(wq_shuffle *s, int k, int *failed, int64_t *waited)
+{
+    struct owner *o = &s->o[k];
+    int64_t t0 = wq_now_ns();
+    pthread_mutex_lock(&s->mu);
+    while (!o->first && !o->ended)
+        pthread_cond_wait(&s->writer, &s->mu);
+    struct chunk *c = o->first;
+    if (c && !(o->first = c->next))
+        o->last = NULL;
+    if (!c && !o->end_ok)
+        *failed = 1;
+    pthread_mutex_unlock(&s->mu);
+    *waited += wq_now_ns() - t0;
+    return c;
+}
+
+/* Writes p[0..len), the first byte dropped while *skip is set (the ','
+ * before the first JSON entry). */
+static int write_text(wq_out *out, const char *p, size_t len, int *skip, wq_buf *err)
+{
+    if (*skip && len) {
+        p++;
+        len--;
+        *skip = 0;
+    }
+    return len ? wq_out_value(out, p, len, 1, err) : WQ_OUT_OK;
+}
+
+/* The writer is done: the owners' chunks go, and the owners may let go
+ * of their entries. */
 static void abandon(wq_shuffle *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -453,32 +477,43 @@ enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout,
 {
     if (!decide(s))
         return WQ_SHUFFLE_SKIPPED;
-    int64_t t0 = wq_now_ns();
-    struct merge m = {.s = s, .cur = calloc((size_t)s->n, sizeof *m.cur),
-                      .heap = calloc((size_t)s->n, sizeof *m.heap)};
-    wq_buf buf = WQ_BUF_INIT;
-    int rc = m.cur && m.heap ? WQ_OUT_OK : WQ_OUT_ERROR;
-    if (rc != WQ_OUT_OK)
-        wq_buf_adds(err, "out of memory");
-    if (rc == WQ_OUT_OK && layout == WQ_LAYOUT_JSON)
-        wq_buf_addc(&buf, '{');
-    if (rc == WQ_OUT_OK)
-        rc = merge_runs(&m, layout, out, &buf, err);
-    if (rc == WQ_OUT_OK && !m.failed && layout == WQ_LAYOUT_JSON)
-        wq_buf_add(&buf, "}\n", 2);
-    if (rc == WQ_OUT_OK && !m.failed && buf.len)
-        rc = wq_out_value(out, buf.data, buf.len, 1, err);
-    abandon(s);
-    for (int k = 0; m.cur && k < s->n; k++)
-        if (m.cur[k].c) {
-            wq_buf_free(&m.cur[k].c->b);
-            free(m.cur[k].c);
+    int64_t t0 = wq_now_ns(), waited = 0;
+    int json = layout == WQ_LAYOUT_JSON, skip = json, failed = 0;
+    int rc = json ? wq_out_value(out, "{", 1, 1, err) : WQ_OUT_OK;
+    for (int k = 0; k < s->n && rc == WQ_OUT_OK && !failed; k++) {
+        struct chunk *c;
+        while (rc == WQ_OUT_OK && (c = next_chunk(s, k, &failed, &waited))) {
+            rc = write_text(out, c->b.data, c->b.len, &skip, err);
+            wq_buf_free(&c->b);
+            free(c);
         }
-    free(m.cur);
-    free(m.heap);
-    wq_buf_free(&buf);
-    *busy_ns += wq_now_ns() - t0 - m.waited;
+    }
+    if (rc == WQ_OUT_OK && !failed && json)
+        rc = wq_out_value(out, "}\n", 2, 1, err);
+    abandon(s);
+    *busy_ns += wq_now_ns() - t0 - waited;
     if (rc != WQ_OUT_OK)
         return WQ_SHUFFLE_OUTPUT;
-    return m.failed ? WQ_SHUFFLE_FAILED : WQ_SHUFFLE_WRITTEN;
+    return failed ? WQ_SHUFFLE_FAILED : WQ_SHUFFLE_WRITTEN;
+}
+
+int wq_shuffle_write_sorted(const wq_keyent *ents, size_t n, enum wq_layout layout,
+                            wq_out *out, wq_buf *err)
+{
+    wq_buf text = WQ_BUF_INIT;
+    int json = layout == WQ_LAYOUT_JSON, skip = json;
+    int rc = json ? wq_out_value(out, "{", 1, 1, err) : WQ_OUT_OK;
+    for (size_t i = 0; i < n && rc == WQ_OUT_OK; i++) {
+        if (wq_keyent_frame(&ents[i], layout, &text) < 0) {
+            wq_buf_adds(err, "out of memory");
+            rc = WQ_OUT_ERROR;
+        } else if (text.len >= CHUNK || i + 1 == n) {
+            rc = write_text(out, text.data, text.len, &skip, err);
+            wq_buf_reset(&text);
+        }
+    }
+    if (rc == WQ_OUT_OK && json)
+        rc = wq_out_value(out, "}\n", 2, 1, err);
+    wq_buf_free(&text);
+    return rc;
 }

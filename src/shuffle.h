@@ -14,13 +14,14 @@
  * An owner folds its inbox between batches; a worker idle in the queue is
  * woken (wq_queue_pop_or) when a part arrives. After the queue closes, it
  * waits for its last parts (wq_shuffle_wait) until the writer closes the
- * shuffle. Then each owner runs finish on its keys and puts them in
- * written order (wq_shuffle_ready), and, if the writer says to, writes
- * them in chunks of records (wq_shuffle_put): the writer merges the
- * owners' sorted runs into the output, so each partition's keys are
- * encoded by its owner, in parallel, and the writer only compares keys
- * and copies bytes. At most a few chunks wait per owner: the output
- * streams and is never held whole.
+ * shuffle. Then each owner runs finish on its keys and writes and sorts
+ * their entries (keyfold.h), in parallel, and says it is ready. The
+ * writer cuts the key space into one range per owner, from a sample of
+ * the sorted entries (so the ranges are about even whatever the keys),
+ * and owner k merges range k out of every owner's entries into text, in
+ * parallel again (wq_shuffle_write_range): the writer only writes the
+ * ranges' chunks one after the other. The text of the ranges not yet
+ * written waits in memory: at most the output's size.
  *
  * Threads: the writer (main thread) and the N owners (the workers). One
  * lock guards everything; owner k waits on its own condition variable.
@@ -33,6 +34,7 @@
 #include "batch.h"
 #include "buf.h"
 #include "frame.h"
+#include "keyfold.h"
 #include "output.h"
 #include "queue.h"
 
@@ -66,14 +68,17 @@ void wq_shuffle_close(wq_shuffle *s, int write);
 /* Owner k, after wq_shuffle_wait returned NULL: whether the keys are to
  * be written (what wq_shuffle_close said). */
 int wq_shuffle_writes(wq_shuffle *s);
-/* Owner k, after its last part: ok says its keys are in order. Waits for
- * the writer's word: returns 1 when k is to write its keys. */
-int wq_shuffle_ready(wq_shuffle *s, int k, int ok);
-/* Owner k: hands a chunk of records (keyfold.h) to the writer, taking its
- * bytes (chunk is left empty); waits while k has chunks enough waiting.
- * Returns 0, or -1 when the writer wants no more. */
-int wq_shuffle_put(wq_shuffle *s, int k, wq_buf *chunk);
-/* Owner k wrote its last chunk (ok) or failed to (the run stops). */
+/* Owner k, after its last part: ok says its keys' entries are made and
+ * sorted (keyfold.h: ents[0..n)), which then stay unchanged until the
+ * run ends: every owner reads them. Waits for the writer's word: returns
+ * 1 when k is to write its range. */
+int wq_shuffle_ready(wq_shuffle *s, int k, int ok, const wq_keyent *ents, size_t n);
+/* Owner k: merges range k of the keys (its part of every owner's sorted
+ * entries) into text in layout, handed to the writer in chunks. Returns
+ * 0, or -1 (out of memory, or the writer wants no more). */
+int wq_shuffle_write_range(wq_shuffle *s, int k, enum wq_layout layout);
+/* Owner k wrote its last chunk (ok) or failed to (the run stops). Waits
+ * until the writer is done: the other owners read k's entries till then. */
 void wq_shuffle_end(wq_shuffle *s, int k, int ok);
 
 /* What wq_shuffle_write returns. */
@@ -85,14 +90,16 @@ enum wq_shuffle_rc {
 };
 
 /* Writer, after wq_shuffle_close: waits for every owner; if all are ready
- * and the keys are to be written, merges their runs into out in layout
- * (json: one object; ndjson and lines: a line per key). */
+ * and the keys are to be written, cuts the keys into one range per owner
+ * and writes the ranges' text to out in order, in layout (json: one
+ * object; ndjson and lines: a line per key). busy_ns gets the time spent
+ * other than waiting for the owners. */
 enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout,
                                     wq_out *out, int64_t *busy_ns, wq_buf *err);
 
-/* Appends the texts of a chunk of records (one sorted run: a single
- * state's keys, for --merge), framed as wq_shuffle_write frames them.
- * first is 1 before the first record. Returns 0, or -1 (out of memory). */
-int wq_shuffle_frame(enum wq_layout layout, const wq_buf *chunk, wq_buf *out, int *first);
+/* Writes the sorted entries of a single state (--merge: shards.c) as
+ * wq_shuffle_write writes every owner's. Returns WQ_OUT_OK or an error. */
+int wq_shuffle_write_sorted(const wq_keyent *ents, size_t n, enum wq_layout layout,
+                            wq_out *out, wq_buf *err);
 
 #endif

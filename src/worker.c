@@ -23,9 +23,6 @@
  * forth between their CPUs at every item. */
 #define LINE 64
 
-/* With reduce, an owner hands its written keys over in chunks of this
- * many bytes (shuffle.h). */
-#define OWN_CHUNK (256u << 10)
 
 /* The timeout check's last look at a worker's item (see item_ran). */
 struct look {
@@ -423,19 +420,12 @@ static void own_end(struct worker *w)
         wq_stop_fail(c->stop, WQ_STOP_HOOK, "finish", w->id, &w->err);
         ok = 0;
     }
-    if (!wq_shuffle_ready(c->shuffle, k, ok))
+    size_t n = 0;
+    const wq_keyent *ents = ok ? wq_lua_sorted_keys(w->lua, &n) : NULL;
+    if (!wq_shuffle_ready(c->shuffle, k, ok, ents, n))
         return;
-    wq_buf chunk = WQ_BUF_INIT;
-    int more = 1;
-    while (more > 0) {
-        more = wq_lua_emit_keys(w->lua, &chunk, OWN_CHUNK, &w->err);
-        if (more < 0)
-            wq_stop_fail(c->stop, WQ_STOP_MEMORY, "writing the keys", w->id, &w->err);
-        else if (chunk.len && wq_shuffle_put(c->shuffle, k, &chunk) < 0)
-            break;
-    }
-    wq_shuffle_end(c->shuffle, k, more == 0);
-    wq_buf_free(&chunk);
+    int rc = wq_shuffle_write_range(c->shuffle, k, c->layout);
+    wq_shuffle_end(c->shuffle, k, rc == 0);
 }
 
 /* Locking rule: a worker holds no lock while it runs Lua; it takes the
