@@ -49,7 +49,9 @@ struct worker {
                                     the retry that follows the attempt */
     wq_lua *lua;                 /* its state, touched by its thread alone */
     wq_buf err;
-    int64_t items, busy_ns;      /* for --stats, read after the join */
+    int64_t items, busy_ns;      /* for --stats, read after the join (with
+                                    reduce, busy_ns counts its partition's
+                                    work too) */
     int own_failed;              /* with reduce: its partition's fold failed */
 };
 
@@ -375,11 +377,13 @@ static void ask_long_slice(void)
 static void fold_part(struct worker *w, wq_batch *b, const char *p, size_t len)
 {
     wq_shuffle *s = w->pool->conf.shuffle;
+    int64_t t0 = wq_now_ns();
     if (w->lua && !w->own_failed && wq_lua_fold_part(w->lua, p, len, &w->err) < 0) {
         w->own_failed = 1;
         wq_stop_fail(w->pool->conf.stop, WQ_STOP_HOOK, "reduce", w->id, &w->err);
     }
     wq_shuffle_release(s, b);
+    w->busy_ns += wq_now_ns() - t0;
 }
 
 /* The next batch to run, or NULL at the end. With reduce, the parts that
@@ -416,15 +420,19 @@ static void own_end(struct worker *w)
     while ((part = wq_shuffle_wait(c->shuffle, k, &p, &len)))
         fold_part(w, part, p, len);
     int ok = w->lua && !w->own_failed && wq_shuffle_writes(c->shuffle);
+    int64_t t0 = wq_now_ns();
     if (ok && wq_lua_order_keys(w->lua, c->layout, &w->err) < 0) {
         wq_stop_fail(c->stop, WQ_STOP_HOOK, "finish", w->id, &w->err);
         ok = 0;
     }
     size_t n = 0;
     const wq_keyent *ents = ok ? wq_lua_sorted_keys(w->lua, &n) : NULL;
+    w->busy_ns += wq_now_ns() - t0;
     if (!wq_shuffle_ready(c->shuffle, k, ok, ents, n))
         return;
+    t0 = wq_now_ns();
     int rc = wq_shuffle_write_range(c->shuffle, k, c->layout);
+    w->busy_ns += wq_now_ns() - t0;
     wq_shuffle_end(c->shuffle, k, rc == 0);
 }
 
