@@ -130,4 +130,16 @@ return {
   {file = "src/input.c", from = "in->too_long = !end || (max && n > max);",
    to = "in->too_long = !end || (max && n >= max);", tests = {"max_record_spec"},
    why = "a record of exactly --max-record bytes refused"},
+  -- keyfold.c, shuffle.c: a keyed reduce
+  {file = "src/keyfold.h", from = "return x->prefix < y->prefix ? -1 : 1;",
+   to = "return x->prefix > y->prefix ? -1 : 1;", tests = {"reduce_spec"},
+   why = "a reduce's keys written out of byte order"},
+  {file = "src/shuffle.c", from = "int json = layout == WQ_LAYOUT_JSON, skip = json, failed = 0;",
+   to = "int json = layout == WQ_LAYOUT_JSON, skip = 0, failed = 0;", tests = {"reduce_spec"},
+   why = "a ',' before a reduce's first key"},
+  {file = "src/shuffle.c", from = "o->cut[0] = 0;", to = "o->cut[0] = o->n > 0;",
+   tests = {"reduce_spec"}, why = "each owner's first key lost"},
+  {file = "src/keyfold.c", from = "if (status == LUA_OK && !lua_isnil(L, -1)) {",
+   to = "if (status == LUA_OK) {", tests = {"reduce_spec"},
+   why = "a reduce that returns nil silently drops the key"},
 }

@@ -215,16 +215,27 @@ describe("reduce's errors", function()
                    r.stderr)
   end)
 
-  it("stops in order on an error in reduce (exit 1), naming the key; --partial writes the rest",
-    function()
+  -- Whether the two values of "b" meet in the worker that ran them (one
+  -- batch) or in the owner of "b" (two batches), the error is the same.
+  for _, j in ipairs{"1", "2", "3"} do
+    it("stops in order on an error in reduce (exit 1), naming the key, with -j" .. j, function()
       local source = "function process(s) return {[s:sub(1, 1)] = s} end\n"
         .. "function reduce(a, b) if b == 'b2' then error('no b2') end return a .. b end\n"
       local items = {"a1", "b1", "a2", "b2", "a3"}
-      local r = run(source, items)
+      local r = run(source, items, {"-j", j, "--partial"})
       assert.are.same({1, ""}, {r.code, r.stdout})
-      assert.matches('reduce failed in worker %d: reduce of key "b": [^\n]*no b2', r.stderr)
+      assert.matches('^luaworkq: reduce failed in worker %d: reduce of key "b": [^\n]*no b2',
+                     r.stderr)
       assert.matches("no merged value written", r.stderr, 1, true)
     end)
+  end
+
+  it("stops when reduce returns nil, naming the key", function()
+    local r = run("function process(s) return {[s:sub(1, 1)] = 1} end\n"
+      .. "function reduce(a, b) return nil end\n", {"a1", "b1", "a2"}, {"-j", "2"})
+    assert.are.same({1, ""}, {r.code, r.stdout})
+    assert.matches('reduce of key "a": returned nil', r.stderr, 1, true)
+  end)
 
   it("stops on an error in finish, naming the key; an unwritable value names it too", function()
     local r = run("function process(s) return {[s] = 1} end\n"

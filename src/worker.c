@@ -279,7 +279,8 @@ static void run_batch(struct worker *w, wq_batch *b)
             break;
         case WQ_ITEM_MERGE_FAILED:
             b->done++;
-            wq_stop_fail(stop, WQ_STOP_HOOK, "merge", w->id, &w->err);
+            wq_stop_fail(stop, WQ_STOP_HOOK, p->conf.shuffle ? "reduce" : "merge", w->id,
+                         &w->err);
             break;
         }
     }
