@@ -11,6 +11,7 @@
  *   4  the accumulator of merged results, or nil
  *   5  the last accumulator taken (wq_lua_take_fold), or nil
  *   6  with reduce: the keys of the partition this state owns (keyfold.h)
+ *   7  with reduce: the closure that folds keys (keyfold.h), or nil
  *
  * With reduce, slot 3 holds reduce and slot 4 the keys folded from the
  * batch, a table of key -> value.
@@ -33,7 +34,7 @@
 #include "report.h"
 #include "streams.h"
 
-enum { MSGH = 1, PROCESS, MERGE, ACC, LAST, OWN };
+enum { MSGH = 1, PROCESS, MERGE, ACC, LAST, OWN, FOLD };
 
 /* The `hook` of a state while it loads the job, and while it closes. */
 enum { LOADING = -1, CLOSING = -2 };
@@ -360,6 +361,9 @@ static int l_where(lua_State *L)
     return 2;
 }
 
+/* Where open_job keeps a reduce's fold closure (glue.c's stack slot FOLD). */
+static const char fold_key = 0;
+
 /* The body of wq_lua_open, run protected (lua.c's pmain) so that a memory
  * error or a failing top level becomes a message, not an abort. */
 static int open_job(lua_State *L)
@@ -399,6 +403,11 @@ static int open_job(lua_State *L)
     if ((lw->has & (1u << WQ_MERGE)) && (lw->has & (1u << WQ_REDUCE)))
         return luaL_error(L, "%s: defines both 'merge' and 'reduce'; a job folds its "
                           "results with one of them", c->path);
+    if (lw->has & (1u << WQ_REDUCE)) {  /* made once, not an allocation an item */
+        lua_pushnil(L);
+        lua_pushcclosure(L, wq_keyfold_fold, 1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &fold_key);
+    }
     return 0;
 }
 
@@ -442,6 +451,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushnil(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &fold_key);  /* open_job made it */
     return lw;
 }
 
@@ -547,10 +557,31 @@ int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
     return call(lw, WQ_SHUTDOWN, 0, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 
-/* keyfold.h's way of calling reduce and finish. */
-static int call_reduce(void *lw, int nargs, int nresults, wq_buf *err)
+/* Runs keyfold.h's fold into the table at acc: of a part, or (p NULL) of
+ * the table on top, which is popped. An error of reduce is named by its
+ * key. Returns the pairs folded from a table, or WQ_LUA_FAILED. */
+static int fold_into(wq_lua *lw, int acc, const char *p, size_t len, wq_buf *err)
 {
-    return call(lw, WQ_REDUCE, nargs, nresults, err) == LUA_OK ? 0 : -1;
+    lua_State *L = lw->L;
+    wq_keyfold_what what = {p, len};
+    int table = p ? 0 : 1, n = 0;
+    lua_pushvalue(L, FOLD);
+    lua_pushvalue(L, acc);
+    lua_pushvalue(L, MERGE);
+    lua_pushlightuserdata(L, &what);
+    if (table)
+        lua_rotate(L, -5, -1);  /* the table after the arguments */
+    if (call(lw, WQ_REDUCE, 3 + table, 1, err) == LUA_OK) {
+        n = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        return n;
+    }
+    if (lua_getupvalue(L, FOLD, 1)) {  /* the key being reduced, or nil */
+        if (!lua_isnil(L, -1))
+            wq_keyfold_blame(L, -1, "reduce", err);
+        lua_pop(L, 1);
+    }
+    return WQ_LUA_FAILED;
 }
 
 static int call_finish(void *lw, int nargs, int nresults, wq_buf *err)
@@ -574,10 +605,9 @@ static int fold_keys(wq_lua *lw, wq_buf *err)
             lua_newtable(L);
             lua_replace(L, ACC);
         }
-        wq_keyfold_hook h = {MERGE, call_reduce, lw};
-        rc = wq_keyfold_add(L, ACC, lua_gettop(L), &h, err);
-        if (rc > 0)
+        if ((rc = fold_into(lw, ACC, NULL, 0, err)) > 0)
             lw->kf.pairs += (size_t)rc;
+        return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
     }
     lua_pop(L, 1);
     return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
@@ -767,22 +797,11 @@ int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)
 int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err)
 {
     lua_State *L = lw->L;
-    char nomem[64];
-    if (lw->limit)
-        snprintf(nomem, sizeof nomem, "memory limit of %zu MB exceeded", lw->limit >> 20);
-    else
-        snprintf(nomem, sizeof nomem, "not enough memory");
-    wq_keyfold_part part = {p, len, nomem};
     if (lua_isnil(L, OWN)) {
         lua_newtable(L);
         lua_replace(L, OWN);
     }
-    lua_pushcfunction(L, wq_keyfold_merge);
-    lua_pushvalue(L, OWN);
-    lua_pushvalue(L, MERGE);
-    lua_pushvalue(L, MSGH);
-    lua_pushlightuserdata(L, &part);
-    return call(lw, WQ_REDUCE, 4, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
+    return fold_into(lw, OWN, p, len, err) < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
 }
 
 int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)

@@ -48,8 +48,7 @@ static void name_key(lua_State *L, int idx, char *out, size_t size)
     snprintf(out, size, "\"%.*s%s\"", (int)j, shown, j < n ? "..." : "");
 }
 
-/* Puts "key[...]: " before the message in err. */
-static void blame_key(lua_State *L, int key, const char *what, wq_buf *err)
+void wq_keyfold_blame(lua_State *L, int key, const char *what, wq_buf *err)
 {
     char name[96];
     name_key(L, key, name, sizeof name);
@@ -86,51 +85,57 @@ int wq_keyfold_check(lua_State *L, int res, char err[WQ_ERRLEN])
     return 0;
 }
 
+/* wq_keyfold_fold's arguments: the stack indexes in its frame. */
+enum { F_ACC = 1, F_REDUCE, F_WHAT };
+
 /* With a key and its new value on top: acc[key] = the value, or
- * reduce(acc[key], value) when the key has one. Pops both. */
-static int fold_pair(lua_State *L, int acc, const wq_keyfold_hook *h, wq_buf *err)
+ * reduce(acc[key], value) when the key has one, the key kept in the
+ * closure's upvalue meanwhile, so that an error can be named by it. Pops
+ * both; raises reduce's errors. */
+static void fold_pair(lua_State *L)
 {
     lua_pushvalue(L, -2);
-    if (lua_rawget(L, acc) == LUA_TNIL) {
+    if (lua_rawget(L, F_ACC) == LUA_TNIL) {
         lua_pop(L, 1);
-        lua_rawset(L, acc);
-        return 0;
+        lua_rawset(L, F_ACC);
+        return;
     }
-    lua_pushvalue(L, h->fn);
+    lua_pushvalue(L, -3);
+    lua_replace(L, lua_upvalueindex(1));
+    lua_pushvalue(L, F_REDUCE);
     lua_insert(L, -2);
     lua_rotate(L, -3, -1);  /* key value fn old: key fn old value */
-    if (h->call(h->ctx, 2, 1, err) != 0) {
-        blame_key(L, -1, "reduce", err);
-        lua_pop(L, 1);
-        return -1;
-    }
-    if (lua_isnil(L, -1)) {
-        wq_buf_reset(err);
-        wq_buf_adds(err, "returned nil");
-        blame_key(L, -2, "reduce", err);
-        lua_pop(L, 2);
-        return -1;
-    }
-    lua_rawset(L, acc);
-    return 0;
+    lua_call(L, 2, 1);
+    if (lua_isnil(L, -1))
+        luaL_error(L, "returned nil");
+    lua_rawset(L, F_ACC);
+    lua_pushnil(L);
+    lua_replace(L, lua_upvalueindex(1));
 }
 
-int wq_keyfold_add(lua_State *L, int acc, int res, const wq_keyfold_hook *h,
-                   wq_buf *err)
+static void fold_pair_cb(lua_State *L, void *ud)
 {
+    (void)ud;
+    fold_pair(L);
+}
+
+int wq_keyfold_fold(lua_State *L)
+{
+    const wq_keyfold_what *what = lua_touserdata(L, F_WHAT);
     int n = 0;
-    res = lua_absindex(L, res);
-    lua_pushnil(L);
-    while (lua_next(L, res)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        if (fold_pair(L, acc, h, err) < 0) {
-            lua_pop(L, 1);
-            return -1;
+    if (what->p) {
+        wq_codec_each_pair(L, what->p, what->len, fold_pair_cb, NULL);
+    } else {
+        lua_pushnil(L);
+        while (lua_next(L, F_WHAT + 1)) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            fold_pair(L);
+            n++;
         }
-        n++;
     }
-    return n;
+    lua_pushinteger(L, n);
+    return 1;
 }
 
 /* The written form of the key at idx: a pointer into the Lua string, or
@@ -277,43 +282,6 @@ int wq_keyfold_split(wq_keyfold *kf, lua_State *L, int acc, int nparts,
     if (rc < 0 && !err[0])
         snprintf(err, WQ_ERRLEN, "not enough memory");
     return rc;
-}
-
-/* wq_keyfold_merge's arguments: the stack indexes in its frame. */
-enum { M_ACC = 1, M_REDUCE, M_MSGH, M_PART };
-
-/* With a key and its value on top: folds them into the table, as
- * fold_pair does, but raising the error of reduce, named by the key. */
-static void merge_pair(lua_State *L, void *ud)
-{
-    const wq_keyfold_part *part = ud;
-    lua_pushvalue(L, -2);
-    if (lua_rawget(L, M_ACC) == LUA_TNIL) {
-        lua_pop(L, 1);
-        lua_rawset(L, M_ACC);
-        return;
-    }
-    lua_pushvalue(L, M_REDUCE);
-    lua_insert(L, -2);
-    lua_rotate(L, -3, -1);  /* key value fn old: key fn old value */
-    int status = lua_pcall(L, 2, 1, M_MSGH);
-    if (status == LUA_OK && !lua_isnil(L, -1)) {
-        lua_rawset(L, M_ACC);
-        return;
-    }
-    char name[96];
-    name_key(L, -2, name, sizeof name);
-    lua_pushfstring(L, "reduce of key %s: %s", name,
-                    status == LUA_ERRMEM ? part->nomem
-                    : status == LUA_OK   ? "returned nil"
-                                         : lua_tostring(L, -1));
-    lua_error(L);
-}
-
-int wq_keyfold_merge(lua_State *L)
-{
-    const wq_keyfold_part *part = lua_touserdata(L, M_PART);
-    return wq_codec_each_pair(L, part->p, part->len, merge_pair, (void *)part);
 }
 
 static uint64_t prefix_of(const char *w, size_t n)
@@ -522,7 +490,7 @@ static int make_entries(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_
             lua_pushvalue(L, -3);
             lua_rotate(L, -3, -1);  /* key fn key value */
             if (h->call(h->ctx, 2, 1, err) != 0) {
-                blame_key(L, -1, "finish", err);
+                wq_keyfold_blame(L, -1, "finish", err);
                 lua_pop(L, 1);
                 return -1;
             }

@@ -100,14 +100,23 @@ void wq_keyfold_free(wq_keyfold *kf);
  * what it is or the key. */
 int wq_keyfold_check(lua_State *L, int res, char err[WQ_ERRLEN]);
 
-/* Folds every pair of the table at res into the table at acc: a new key
- * takes the value, a known one reduce(old, new). Returns the number of
- * pairs, or -1 with a message naming the key in err. */
-int wq_keyfold_add(lua_State *L, int acc, int res, const wq_keyfold_hook *h,
-                   wq_buf *err);
+/* Folds pairs into a table: a new key takes the value, a known one
+ * reduce(old, new). A lua_CFunction, to make a closure of with one
+ * upvalue and call under lua_pcall with the arguments: the table, reduce,
+ * a light userdata wq_keyfold_what, and (when what->p is NULL) the table
+ * whose pairs to fold. Returns the number of pairs folded from a table.
+ * It raises reduce's errors, and those of memory and of malformed parts;
+ * after an error raised by reduce (or a reduce that returned nil), the
+ * closure's upvalue is the key, to name it by. */
+typedef struct wq_keyfold_what {
+    const char *p;              /* a part (NULL: the table argument) */
+    size_t len;
+} wq_keyfold_what;
+
+int wq_keyfold_fold(lua_State *L);
 
 /* A batch's keys go to their parts in one of two ways: folded by key in a
- * table first (wq_keyfold_add), then split; or, when the last batches'
+ * table first (wq_keyfold_fold), then split; or, when the last batches'
  * keys were nearly all distinct, encoded into the parts as each result
  * comes (wq_keyfold_put, while kf->direct is set). */
 /* Encodes the pairs of the table at res into the batch's parts. Returns
@@ -120,19 +129,6 @@ int wq_keyfold_put(wq_keyfold *kf, lua_State *L, int res, int nparts, char err[W
 int wq_keyfold_split(wq_keyfold *kf, lua_State *L, int acc, int nparts,
                      wq_buf *out, size_t *ends, char err[WQ_ERRLEN]);
 
-/* A part to fold, and what to say when memory runs out in reduce. */
-typedef struct wq_keyfold_part {
-    const char *p;
-    size_t len;
-    const char *nomem;
-} wq_keyfold_part;
-
-/* Folds the pairs of a part into a table, as wq_keyfold_add does, without
- * decoding it as a table first: a lua_CFunction to call under lua_pcall
- * with four arguments: the table, reduce, a message handler for the calls
- * of reduce, and a light userdata wq_keyfold_part. Raises the errors of
- * reduce ("reduce of key "b": ..."), and of memory and malformed parts. */
-int wq_keyfold_merge(lua_State *L);
 
 /* Ends the fold of the table at acc: finish(key, value) on each key when
  * h is not NULL (its value is written instead, nil drops the key), each
@@ -146,6 +142,9 @@ int wq_keyfold_order(wq_keyfold *kf, lua_State *L, int acc, const wq_keyfold_hoo
 /* The entries in written order, after wq_keyfold_order: n of them. They
  * stay until the next order or the free. */
 const wq_keyent *wq_keyfold_sorted(const wq_keyfold *kf, size_t *n);
+
+/* Puts "WHAT of key K: " before the message in err, K the key at idx. */
+void wq_keyfold_blame(lua_State *L, int idx, const char *what, wq_buf *err);
 
 /* The partition of a key written w[0..n), among nparts. */
 int wq_keyfold_partition(const char *w, size_t n, int nparts);
