@@ -27,6 +27,9 @@ typedef struct wq_poolconf {
     int fold;                 /* the job has merge: fold results in batches */
     int keep_going;           /* -k: a failed item does not stop the run */
     int retries;
+    int facts;                /* record each item's facts in its batch
+                                 (batch.h: attempts, worker, result bytes) */
+    int timing;               /* with facts, their start and run time too */
     wq_stop *stop;
     wq_queue *queue;          /* where batches come from */
     wq_order *order;          /* where they go when done */

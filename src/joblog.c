@@ -1,0 +1,210 @@
+/*
+ * joblog.c - the job log; see joblog.h.
+ *
+ * A line is built by hand, digit by digit: at a million items a second on
+ * the main thread, printf's cost per number would show in the run's time.
+ */
+#include "joblog.h"
+#include "paths.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "clock.h"
+
+#define HEADER "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+
+struct wq_joblog {
+    int fd;
+    char *path;
+    int64_t unix_offset;     /* Unix time minus wq_now_ns, in ns */
+    wq_buf lines;            /* the batch's lines, before their write */
+};
+
+wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err)
+{
+    wq_joblog *l = calloc(1, sizeof *l);
+    if (!l || !(l->path = strdup(path))) {
+        free(l);
+        wq_buf_adds(err, "out of memory");
+        return NULL;
+    }
+    int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+    struct stat st;
+    l->fd = wq_paths_open(path, "--joblog", flags, NULL, err);
+    if (l->fd >= 0 && fstat(l->fd, &st) == 0 && (st.st_size == 0 || !S_ISREG(st.st_mode)))
+        wq_buf_adds(&l->lines, HEADER);
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    l->unix_offset = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - wq_now_ns();
+    if (l->fd < 0) {
+        wq_joblog_close(l, err);
+        return NULL;
+    }
+    return l;
+}
+
+/* Appends v in decimal to p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Appends ns as seconds with 3 decimals (rounded to the millisecond). */
+static char *put_seconds(char *p, int64_t ns)
+{
+    uint64_t ms = ns > 0 ? ((uint64_t)ns + 500000) / 1000000 : 0;
+    p = put_u64(p, ms / 1000);
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100 % 10);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    return p;
+}
+
+int wq_joblog_escape(wq_buf *out, const char *s, size_t len)
+{
+    if (out->cap - out->len < 2 * len && wq_buf_grow(out, 2 * len) < 0)
+        return -1;
+    char *p = out->data + out->len;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '\t' || c == '\n' || c == '\\') {
+            *p++ = '\\';
+            c = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
+        }
+        *p++ = c;
+    }
+    out->len = (size_t)(p - out->data);
+    return 0;
+}
+
+/* The numbers of one line, before its Command. */
+struct line {
+    int64_t index, line;
+    const wq_itemfacts *f;
+    int failed;
+    size_t send;
+};
+
+/* Appends one line of the log. */
+static int add_line(wq_joblog *l, const struct line *x, const char *source,
+                    const char *item, size_t len)
+{
+    size_t slen = strlen(source);
+    /* nine numbers of at most 21 characters and their tabs, then the source */
+    if (wq_buf_grow(&l->lines, 9 * 22 + slen + 2) < 0)
+        return -1;
+    char *p = l->lines.data + l->lines.len;
+    p = put_u64(p, (uint64_t)x->index);
+    *p++ = '\t';
+    p = put_u64(p, x->f->worker);
+    *p++ = '\t';
+    p = put_seconds(p, x->f->start_ns ? x->f->start_ns + l->unix_offset
+                                      : wq_now_ns() + l->unix_offset);
+    *p++ = '\t';
+    p = put_seconds(p, x->f->run_ns);
+    *p++ = '\t';
+    p = put_u64(p, x->send);
+    *p++ = '\t';
+    p = put_u64(p, x->f->result);
+    *p++ = '\t';
+    *p++ = x->failed ? '1' : '0';
+    memcpy(p, "\t0\t", 3);
+    p += 3;
+    memcpy(p, source, slen);
+    p += slen;
+    *p++ = ':';
+    p = put_u64(p, (uint64_t)x->line);
+    *p++ = ' ';
+    l->lines.len = (size_t)(p - l->lines.data);
+    return wq_joblog_escape(&l->lines, item, len) | wq_buf_addc(&l->lines, '\n');
+}
+
+/* Writes the lines gathered, whole. */
+static int flush(wq_joblog *l, wq_buf *err)
+{
+    const char *p = l->lines.data;
+    size_t left = l->lines.len;
+    while (left > 0) {
+        ssize_t n = write(l->fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            wq_buf_printf(err, "cannot write --joblog %s: %s", l->path, strerror(errno));
+            return -1;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    wq_buf_reset(&l->lines);
+    return 0;
+}
+
+/* The lines of a batch whose worker kept no facts (a record too long to
+ * run, or facts that could not be allocated): its failures, with zeros
+ * where the facts would be. */
+static int failures_only(wq_joblog *l, const wq_batch *b, const char *source)
+{
+    static const wq_itemfacts none;
+    int rc = 0;
+    for (const wq_failure *f = b->failures; f && rc == 0; f = f->next) {
+        struct line x = {.index = f->index, .line = f->line, .f = &none, .failed = 1,
+                         .send = f->item.len};
+        rc = add_line(l, &x, source, f->item.data, f->item.len);
+    }
+    return rc;
+}
+
+int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, int cut,
+                    wq_buf *err)
+{
+    const char *source = names[b->file];
+    int rc = 0;
+    if (!b->facts) {
+        rc = failures_only(l, b, source);
+    } else {
+        for (uint32_t i = 0; i < b->count && rc == 0; i++) {
+            const wq_itemfacts *f = &b->facts[i];
+            if (f->status == WQ_FACT_NONE || (f->status == WQ_FACT_DONE && cut))
+                continue;
+            size_t len;
+            const char *item = wq_batch_item(b, i, &len);
+            struct line x = {.index = b->first + i * b->stride, .line = wq_batch_line(b, i),
+                             .f = f, .failed = f->status == WQ_FACT_FAILED, .send = len};
+            rc = add_line(l, &x, source, item, len);
+        }
+    }
+    if (rc < 0) {
+        wq_buf_adds(err, "out of memory");
+        return -1;
+    }
+    return flush(l, err);
+}
+
+int wq_joblog_close(wq_joblog *l, wq_buf *err)
+{
+    if (!l)
+        return 0;
+    int rc = l->fd >= 0 && l->lines.len ? flush(l, err) : 0;
+    if (l->fd >= 0 && close(l->fd) != 0 && rc == 0) {
+        wq_buf_printf(err, "cannot write --joblog %s: %s", l->path, strerror(errno));
+        rc = -1;
+    }
+    wq_buf_free(&l->lines);
+    free(l->path);
+    free(l);
+    return rc;
+}
