@@ -22,6 +22,9 @@ struct wq_joblog {
     int fd;
     char *path;
     int64_t unix_offset;     /* Unix time minus wq_now_ns, in ns */
+    int64_t start_ms;        /* the last Starttime written, in ms ... */
+    char start[24];          /* ... and its text */
+    size_t start_len;
     wq_buf lines;            /* the batch's lines, before their write */
 };
 
@@ -48,18 +51,29 @@ wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err)
     return l;
 }
 
-/* Appends v in decimal to p; returns the end. */
+static const char pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Appends v in decimal to p, two digits a step; returns the end. */
 static char *put_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
+    char tmp[20], *t = tmp + sizeof tmp;
+    while (v >= 100) {
+        t -= 2;
+        memcpy(t, pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        t -= 2;
+        memcpy(t, pairs + 2 * v, 2);
+    } else {
+        *--t = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - t);
+    memcpy(p, t, n);
+    return p + n;
 }
 
 /* Appends ns as seconds with 3 decimals (rounded to the millisecond). */
@@ -69,9 +83,21 @@ static char *put_seconds(char *p, int64_t ns)
     p = put_u64(p, ms / 1000);
     *p++ = '.';
     *p++ = (char)('0' + ms / 100 % 10);
-    *p++ = (char)('0' + ms / 10 % 10);
-    *p++ = (char)('0' + ms % 10);
-    return p;
+    memcpy(p, pairs + 2 * (ms % 100), 2);
+    return p + 2;
+}
+
+/* Appends a Starttime: items that start in one millisecond, which fast
+ * items do by the thousand, share the text made for the first. */
+static char *put_start(wq_joblog *l, char *p, int64_t ns)
+{
+    int64_t ms = (ns + 500000) / 1000000;
+    if (ms != l->start_ms || !l->start_len) {
+        l->start_ms = ms;
+        l->start_len = (size_t)(put_seconds(l->start, ns) - l->start);
+    }
+    memcpy(p, l->start, l->start_len);
+    return p + l->start_len;
 }
 
 int wq_joblog_escape(wq_buf *out, const char *s, size_t len)
@@ -112,8 +138,7 @@ static int add_line(wq_joblog *l, const struct line *x, const char *source,
     *p++ = '\t';
     p = put_u64(p, x->f->worker);
     *p++ = '\t';
-    p = put_seconds(p, x->f->start_ns ? x->f->start_ns + l->unix_offset
-                                      : wq_now_ns() + l->unix_offset);
+    p = put_start(l, p, (x->f->start_ns ? x->f->start_ns : wq_now_ns()) + l->unix_offset);
     *p++ = '\t';
     p = put_seconds(p, x->f->run_ns);
     *p++ = '\t';
