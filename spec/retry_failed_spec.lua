@@ -84,9 +84,9 @@ describe("--retry-failed", function()
     buggy_run()
     local r = run(FIXED)
     assert.are.same({2, ""}, {r.code, r.stdout})
-    assert.are.equal("luaworkq: journal " .. journal .. " was made by another job script "
-      .. "(--retry-failed reruns its failed items with this script, keeping its other "
-      .. "results)\n", r.stderr)
+    assert.are.equal("luaworkq: journal " .. journal .. " was made by another job script\n"
+      .. "luaworkq: --retry-failed reruns its failed items with this script, keeping its "
+      .. "other results\n", r.stderr)
     assert.are.same({}, ran())
   end)
 

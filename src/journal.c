@@ -522,8 +522,8 @@ static int check_header(const wq_journal *j, const wq_jheader *h, int fixed,
         had.job = h->job;  /* the fixed script: the options must agree */
     if (rc == 0 && (rc = wq_jheader_compare(j->path, &had, h, 0, err)) < 0 &&
         had.job != h->job)
-        wq_buf_adds(err, " (--retry-failed reruns its failed items with this "
-                         "script, keeping its other results)");
+        wq_buf_adds(err, "\nluaworkq: --retry-failed reruns its failed items with "
+                         "this script, keeping its other results");
     wq_jheader_free(&had);
     return rc;
 }
