@@ -225,8 +225,9 @@ static enum wq_item attempt(struct worker *w, const char *item, size_t len,
     }
 }
 
-/* Records in item i's facts (if b has them) what attempt left there and
- * how the item ended: its worker, its status, its result's bytes. */
+/* Records in item i's facts what attempt left there and how the item
+ * ended: its worker, its status, its result's bytes (result: 0 when the
+ * result was not encoded). */
 static void note_item(struct worker *w, wq_batch *b, uint32_t i, enum wq_item r,
                       size_t result)
 {
@@ -257,7 +258,7 @@ static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
         w->mark = wq_now_ns();  /* the batch's first item starts */
         w->mark_seq = b->seq + 1;
     }
-    wq_buf *res = !c->fold ? &b->out : b->j ? &b->jbuf : f ? &w->scratch : NULL;
+    wq_buf *res = !c->fold ? &b->out : b->j ? &b->jbuf : f && c->timing ? &w->scratch : NULL;
     if (res == &w->scratch)
         wq_buf_reset(res);
     size_t len, framed = res ? res->len : 0;

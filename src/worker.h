@@ -29,7 +29,8 @@ typedef struct wq_poolconf {
     int retries;
     int facts;                /* record each item's facts in its batch
                                  (batch.h: attempts, worker, result bytes) */
-    int timing;               /* with facts, their start and run time too */
+    int timing;               /* with facts, their start, run time and
+                                 result bytes too (--joblog) */
     wq_stop *stop;
     wq_queue *queue;          /* where batches come from */
     wq_order *order;          /* where they go when done */
