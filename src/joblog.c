@@ -16,15 +16,28 @@
 #include <unistd.h>
 #include "clock.h"
 
+/* Room for a number's text (up to 20 digits, a point and 3 decimals),
+ * copied whole: a copy of a known size is a few moves, not a call. */
+#define NUMTEXT 24
+
 #define HEADER "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n"
+
+/* A number written again and again, mostly one more than the time before
+ * (an item's index, its line): its text is kept and counted up. */
+struct counter {
+    uint64_t v;
+    char text[NUMTEXT];
+    size_t len;
+};
 
 struct wq_joblog {
     int fd;
     char *path;
     int64_t unix_offset;     /* Unix time minus wq_now_ns, in ns */
     int64_t start_ms;        /* the last Starttime written, in ms ... */
-    char start[24];          /* ... and its text */
+    char start[NUMTEXT];     /* ... and its text */
     size_t start_len;
+    struct counter seq, line; /* the last Seq and LINE written */
     wq_buf lines;            /* the batch's lines, before their write */
 };
 
@@ -56,39 +69,67 @@ static const char pairs[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Appends v in decimal to p, two digits a step; returns the end. */
+/* The number of decimal digits of v. */
+static int digits(uint64_t v)
+{
+    int n = 1;
+    for (; v >= 10000; v /= 10000)
+        n += 4;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* Appends v in decimal to p, two digits a step from its end; returns the
+ * end. */
 static char *put_u64(char *p, uint64_t v)
 {
-    char tmp[20], *t = tmp + sizeof tmp;
-    while (v >= 100) {
+    char *end = p + digits(v), *t = end;
+    for (; v >= 100; v /= 100) {
         t -= 2;
         memcpy(t, pairs + 2 * (v % 100), 2);
-        v /= 100;
     }
-    if (v >= 10) {
-        t -= 2;
-        memcpy(t, pairs + 2 * v, 2);
-    } else {
-        *--t = (char)('0' + v);
-    }
-    size_t n = (size_t)(tmp + sizeof tmp - t);
-    memcpy(p, t, n);
-    return p + n;
+    if (v >= 10)
+        memcpy(t - 2, pairs + 2 * v, 2);
+    else
+        t[-1] = (char)('0' + v);
+    return end;
 }
 
 /* Appends ns as seconds with 3 decimals (rounded to the millisecond). */
 static char *put_seconds(char *p, int64_t ns)
 {
     uint64_t ms = ns > 0 ? ((uint64_t)ns + 500000) / 1000000 : 0;
-    p = put_u64(p, ms / 1000);
+    if (ms < 1000)
+        *p++ = '0';
+    else
+        p = put_u64(p, ms / 1000);
     *p++ = '.';
     *p++ = (char)('0' + ms / 100 % 10);
     memcpy(p, pairs + 2 * (ms % 100), 2);
     return p + 2;
 }
 
+/* Appends v, from c's text when v is c's last number or the next one. */
+static char *put_counted(struct counter *c, char *p, uint64_t v)
+{
+    size_t i = c->len;
+    if (v == c->v + 1 && c->len) {
+        while (i > 0 && c->text[i - 1] == '9')
+            c->text[--i] = '0';
+        if (i > 0)
+            c->text[i - 1]++;
+        c->v = v;
+    }
+    if (i == 0 || v != c->v) {  /* all nines before, or another number */
+        c->v = v;
+        c->len = (size_t)(put_u64(c->text, v) - c->text);
+    }
+    memcpy(p, c->text, NUMTEXT);
+    return p + c->len;
+}
+
 /* Appends a Starttime: items that start in one millisecond, which fast
- * items do by the thousand, share the text made for the first. */
+ * items do by the thousand, share the text made for the first (copied
+ * whole). */
 static char *put_start(wq_joblog *l, char *p, int64_t ns)
 {
     int64_t ms = (ns + 500000) / 1000000;
@@ -96,9 +137,12 @@ static char *put_start(wq_joblog *l, char *p, int64_t ns)
         l->start_ms = ms;
         l->start_len = (size_t)(put_seconds(l->start, ns) - l->start);
     }
-    memcpy(p, l->start, l->start_len);
+    memcpy(p, l->start, NUMTEXT);
     return p + l->start_len;
 }
+
+/* What follows the backslash that escapes a byte, or 0 for a byte as it is. */
+static const char escaped[256] = {['\t'] = 't', ['\n'] = 'n', ['\\'] = '\\'};
 
 int wq_joblog_escape(wq_buf *out, const char *s, size_t len)
 {
@@ -106,12 +150,14 @@ int wq_joblog_escape(wq_buf *out, const char *s, size_t len)
         return -1;
     char *p = out->data + out->len;
     for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '\t' || c == '\n' || c == '\\') {
-            *p++ = '\\';
-            c = c == '\t' ? 't' : c == '\n' ? 'n' : '\\';
+        char e = escaped[(unsigned char)s[i]];
+        if (e) {
+            p[0] = '\\';
+            p[1] = e;
+            p += 2;
+        } else {
+            *p++ = s[i];
         }
-        *p++ = c;
     }
     out->len = (size_t)(p - out->data);
     return 0;
@@ -125,16 +171,17 @@ struct line {
     size_t send;
 };
 
-/* Appends one line of the log. */
-static int add_line(wq_joblog *l, const struct line *x, const char *source,
+/* Appends one line of the log: source (slen bytes) names the item's file. */
+static int add_line(wq_joblog *l, const struct line *x, const char *source, size_t slen,
                     const char *item, size_t len)
 {
-    size_t slen = strlen(source);
-    /* nine numbers of at most 21 characters and their tabs, then the source */
-    if (wq_buf_grow(&l->lines, 9 * 22 + slen + 2) < 0)
+    /* numbers of at most 24 characters and their tabs, then the source, a
+     * colon, a number, a space, the item escaped and a newline */
+    size_t room = 9 * 25 + slen + 2 * len + 1;
+    if (l->lines.cap - l->lines.len < room && wq_buf_grow(&l->lines, room) < 0)
         return -1;
     char *p = l->lines.data + l->lines.len;
-    p = put_u64(p, (uint64_t)x->index);
+    p = put_counted(&l->seq, p, (uint64_t)x->index);
     *p++ = '\t';
     p = put_u64(p, x->f->worker);
     *p++ = '\t';
@@ -152,7 +199,7 @@ static int add_line(wq_joblog *l, const struct line *x, const char *source,
     memcpy(p, source, slen);
     p += slen;
     *p++ = ':';
-    p = put_u64(p, (uint64_t)x->line);
+    p = put_counted(&l->line, p, (uint64_t)x->line);
     *p++ = ' ';
     l->lines.len = (size_t)(p - l->lines.data);
     return wq_joblog_escape(&l->lines, item, len) | wq_buf_addc(&l->lines, '\n');
@@ -181,14 +228,14 @@ static int flush(wq_joblog *l, wq_buf *err)
 /* The lines of a batch whose worker kept no facts (a record too long to
  * run, or facts that could not be allocated): its failures, with zeros
  * where the facts would be. */
-static int failures_only(wq_joblog *l, const wq_batch *b, const char *source)
+static int failures_only(wq_joblog *l, const wq_batch *b, const char *source, size_t slen)
 {
     static const wq_itemfacts none;
     int rc = 0;
     for (const wq_failure *f = b->failures; f && rc == 0; f = f->next) {
         struct line x = {.index = f->index, .line = f->line, .f = &none, .failed = 1,
                          .send = f->item.len};
-        rc = add_line(l, &x, source, f->item.data, f->item.len);
+        rc = add_line(l, &x, source, slen, f->item.data, f->item.len);
     }
     return rc;
 }
@@ -197,9 +244,10 @@ int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, i
                     wq_buf *err)
 {
     const char *source = names[b->file];
+    size_t slen = strlen(source);
     int rc = 0;
     if (!b->facts) {
-        rc = failures_only(l, b, source);
+        rc = failures_only(l, b, source, slen);
     } else {
         for (uint32_t i = 0; i < b->count && rc == 0; i++) {
             const wq_itemfacts *f = &b->facts[i];
@@ -209,7 +257,7 @@ int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, i
             const char *item = wq_batch_item(b, i, &len);
             struct line x = {.index = b->first + i * b->stride, .line = wq_batch_line(b, i),
                              .f = f, .failed = f->status == WQ_FACT_FAILED, .send = len};
-            rc = add_line(l, &x, source, item, len);
+            rc = add_line(l, &x, source, slen, item, len);
         }
     }
     if (rc < 0) {
