@@ -47,9 +47,11 @@ enum wq_fact_status {
 
 typedef struct wq_itemfacts {
     int64_t start_ns;           /* the last attempt's start (wq_now_ns);
-                                   0 when the run is not timed */
-    int64_t run_ns;             /* how long that attempt ran */
-    uint64_t result;            /* bytes of the encoded result, 0 if none */
+                                   0 without --joblog */
+    int64_t run_ns;             /* how long that attempt ran (--joblog) */
+    uint64_t result;            /* bytes of the encoded result, 0 if none
+                                   (a folded one is measured only with
+                                   --joblog) */
     uint32_t attempts;          /* runs of process, retries included */
     uint16_t worker;            /* 1..N */
     uint8_t status;             /* enum wq_fact_status */
