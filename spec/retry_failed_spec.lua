@@ -120,6 +120,16 @@ describe("--retry-failed", function()
     assert.are.same({}, ran())
   end)
 
+  it("gives a merge job's value of a clean run", function()
+    local merge = "\nfunction merge(a, b) return a .. b end\n"
+    local r = run(BUGGY .. merge, {"-k"})
+    assert.are.same({1, '"ABDEFHIJ"\n'}, {r.code, r.stdout})
+    ran()
+    r = run(FIXED .. merge, {"--retry-failed"})
+    assert.are.same({0, '"ABBUG CDEFBUG GHIJ"\n'}, {r.code, r.stdout})
+    assert.are.same({3, 7}, ran())
+  end)
+
   it("needs --journal", function()
     testing.write_file(job, FIXED)
     local r = testing.run{job = job, files = {items}, args = {"--retry-failed"}}
