@@ -82,6 +82,10 @@ static int digits(uint64_t v)
  * end. */
 static char *put_u64(char *p, uint64_t v)
 {
+    if (v < 10) {  /* a worker, an exit value, a short item's bytes */
+        *p = (char)('0' + v);
+        return p + 1;
+    }
     char *end = p + digits(v), *t = end;
     for (; v >= 100; v /= 100) {
         t -= 2;
@@ -97,6 +101,10 @@ static char *put_u64(char *p, uint64_t v)
 /* Appends ns as seconds with 3 decimals (rounded to the millisecond). */
 static char *put_seconds(char *p, int64_t ns)
 {
+    if (ns < 500000) {  /* most items, when there are millions */
+        memcpy(p, "0.000", 5);
+        return p + 5;
+    }
     uint64_t ms = ns > 0 ? ((uint64_t)ns + 500000) / 1000000 : 0;
     if (ms < 1000)
         *p++ = '0';
