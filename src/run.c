@@ -321,8 +321,8 @@ static void stats(const struct run *r, int64_t left)
                (long long)t->nil, (long long)left, carried, wall,
                wall > 0 ? (double)ran / wall : 0.0);
     if (r->o->retries > 0)
-        wq_reportf("%lld items retried, in %lld attempts", (long long)t->retried,
-                   (long long)t->attempts);
+        wq_reportf("%lld item%s retried, in %lld attempts", (long long)t->retried,
+                   t->retried == 1 ? "" : "s", (long long)t->attempts);
     wq_reportf("writer: %lld batches, busy %.3f s (%.0f%%)", (long long)t->batches,
                (double)t->busy_ns / 1e9,
                wall > 0 ? 100.0 * (double)t->busy_ns / 1e9 / wall : 0.0);
@@ -375,8 +375,9 @@ static enum wq_outcome conclude(struct run *r, int failures)
     else if ((t->failed || r->o->stats) && talk)
         wq_reportf("%lld done, %lld failed", (long long)t->done, (long long)t->failed);
     if (r->o->retry_failed && talk)
-        wq_reportf("--retry-failed: %lld results kept from the journal, %lld failed "
-                   "items run again", (long long)t->carried, (long long)rt->rerun);
+        wq_reportf("--retry-failed: %lld result%s kept from the journal, %lld failed "
+                   "item%s run again", (long long)t->carried, t->carried == 1 ? "" : "s",
+                   (long long)rt->rerun, rt->rerun == 1 ? "" : "s");
     if (why != WQ_GOING)
         return wq_stop_effect_of(why).outcome;
     return failures || t->failed ? WQ_OUTCOME_FAILED : WQ_OUTCOME_OK;
