@@ -8,7 +8,8 @@
  * must be one that was written, byte for byte: a torn or flipped record
  * is dropped, never read as another. Cut short, or followed by zeros, it
  * must still give every record that lay wholly before the cut (the ASan
- * build checks the reads).
+ * build checks the reads). Then a journal taken over by a fixed job script
+ * (--retry-failed) must stay bound to it, opened or read.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -148,6 +149,47 @@ static void open_damaged(const char *data, size_t n, const char *what, size_t at
     wq_buf_free(&err);
 }
 
+/* A journal of job 42, taken over by job 43 with wq_journal_open_fixed:
+ * refused to 43 before, bound to 43 after (opened, read for --merge,
+ * peeked at for --dry-run), refused to 42 then. */
+static void check_rebind(void)
+{
+    wq_jheader h42 = WQ_JHEADER_INIT, h43 = WQ_JHEADER_INIT, got = WQ_JHEADER_INIT;
+    wq_buf err = WQ_BUF_INIT;
+    char buf[64];
+    header(&h42);
+    header(&h43);
+    h43.job = 43;
+    unlink(path);
+    wq_journal *j = NULL;
+    CHECK(wq_journal_peek(path, &h42, 0, &j, &err) == 0 && !j,
+          "a missing journal is peeked at as none: %.*s", (int)err.len, err.data);
+    j = wq_journal_open(path, &h42, &err);
+    CHECK(j && !wq_journal_resumed(j), "a new journal opens, not resumed");
+    wq_jrecord r = record_of(1, buf);
+    CHECK(j && wq_journal_add(j, &r, &err) == 0 && wq_journal_flush(j, &err) == 0, "added");
+    wq_journal_close(j);
+    j = wq_journal_open(path, &h43, &err);
+    CHECK(!j && err.len, "another job is refused");
+    wq_buf_reset(&err);
+    j = wq_journal_open_fixed(path, &h43, &err);
+    CHECK(j && wq_journal_resumed(j), "a fixed job takes it over: %.*s", (int)err.len, err.data);
+    wq_journal_close(j);
+    j = wq_journal_open(path, &h43, &err);
+    CHECK(j != NULL, "then it is the fixed job's: %.*s", (int)err.len, err.data);
+    wq_journal_close(j);
+    j = wq_journal_read(path, &got, &err);
+    CHECK(j && got.job == 43, "read for a merge, it is the fixed job's");
+    wq_journal_close(j);
+    CHECK(wq_journal_peek(path, &h43, 0, &j, &err) == 0 && j, "peeked at under job 43");
+    wq_journal_close(j);
+    CHECK(wq_journal_peek(path, &h42, 0, &j, &err) < 0 && !j, "and refused under job 42");
+    wq_jheader_free(&h42);
+    wq_jheader_free(&h43);
+    wq_jheader_free(&got);
+    wq_buf_free(&err);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -180,6 +222,7 @@ int main(void)
             flipped[at] ^= (char)(1 << bit);
             open_damaged(flipped, n, "flip", at, -1);
         }
+    check_rebind();
     unlink(path);
     rmdir(dir);
     free(copy);

@@ -49,6 +49,8 @@ wq_batch *wq_batch_reset(wq_batch *b)
     b->j = keep.j;
     b->part_end = keep.part_end;
     b->part_cap = keep.part_cap;
+    b->facts_mem = keep.facts_mem;
+    b->facts_cap = keep.facts_cap;
     wq_buf_reset(&b->items);
     wq_buf_reset(&b->out);
     wq_buf_reset(&b->jbuf);
@@ -63,6 +65,7 @@ void wq_batch_free(wq_batch *b)
     wq_buf_free(&b->items);
     wq_buf_free(&b->jbuf);
     free(b->j);
+    free(b->facts_mem);
     wq_buf_free(&b->out);
     free(b->ends);
     free(b->lines);
@@ -131,6 +134,7 @@ void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
         return;  /* the count still says it failed */
     f->index = b->first + i * b->stride;
     f->line = b->lines[i];
+    f->attempts = b->facts ? b->facts[i].attempts : 1;
     size_t len;
     const char *item = wq_batch_item(b, i, &len);
     wq_buf_add(&f->item, item, len);
@@ -138,6 +142,21 @@ void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg)
     while (*tail)
         tail = &(*tail)->next;
     *tail = f;
+}
+
+int wq_batch_facts(wq_batch *b)
+{
+    if (b->count > b->facts_cap) {
+        wq_itemfacts *f = realloc(b->facts_mem, b->count * sizeof *f);
+        if (!f)
+            return -1;
+        b->facts_mem = f;
+        b->facts_cap = b->count;
+    }
+    b->facts = b->facts_mem;
+    if (b->count)
+        memset(b->facts, 0, b->count * sizeof *b->facts);
+    return 0;
 }
 
 wq_spares *wq_spares_new(void)

@@ -15,6 +15,7 @@ typedef struct wq_failure {
     struct wq_failure *next;
     int64_t index;              /* the item's position in the whole input */
     int64_t line;               /* its line in the batch's file */
+    uint32_t attempts;          /* runs of process it took (0: never run) */
     wq_buf item;                /* its bytes */
     wq_buf message;             /* error message and traceback */
 } wq_failure;
@@ -34,6 +35,27 @@ typedef struct wq_jitem {
     char status;                /* enum wq_slot_status */
     char carried;               /* the journal had it: not run again */
 } wq_jitem;
+
+/* What a worker records of each item it ran, when the run logs items
+ * (--joblog) or counts attempts (--retries): wq_batch_facts. */
+enum wq_fact_status {
+    WQ_FACT_NONE = 0,           /* not run here: carried, interrupted, not
+                                   reached */
+    WQ_FACT_DONE,               /* with or without a result */
+    WQ_FACT_FAILED
+};
+
+typedef struct wq_itemfacts {
+    int64_t start_ns;           /* the last attempt's start (wq_now_ns);
+                                   0 without --joblog */
+    int64_t run_ns;             /* how long that attempt ran (--joblog) */
+    uint64_t result;            /* bytes of the encoded result, 0 if none
+                                   (a folded one is measured only with
+                                   --joblog) */
+    uint32_t attempts;          /* runs of process, retries included */
+    uint16_t worker;            /* 1..N */
+    uint8_t status;             /* enum wq_fact_status */
+} wq_itemfacts;
 
 typedef struct wq_batch {
     uint64_t seq;               /* position in the reorder window */
@@ -61,6 +83,12 @@ typedef struct wq_batch {
 
     wq_jitem *j;                /* NULL unless journaling */
     wq_buf jbuf;                /* journal payloads: results, messages */
+    wq_itemfacts *facts;        /* facts[i] of item i, once a worker asked
+                                   for them (wq_batch_facts); else NULL */
+    uint32_t retried;           /* items run more than once */
+    uint32_t attempts;          /* the attempts of those items */
+    wq_itemfacts *facts_mem;    /* where facts are kept between uses */
+    size_t facts_cap;
     struct wq_batch *next;      /* in the list of spare batches */
 } wq_batch;
 
@@ -90,8 +118,13 @@ static inline int64_t wq_batch_line(const wq_batch *b, uint32_t i)
 }
 /* Makes room for n parts in part_end. Returns 0 or -1. */
 int wq_batch_parts(wq_batch *b, int n);
-/* Records the failure of item i, taking a copy of msg. */
+/* Records the failure of item i, taking a copy of msg; its attempts are
+ * those of facts[i] if the batch has facts. */
 void wq_batch_fail(wq_batch *b, uint32_t i, const wq_buf *msg);
+/* Makes b->facts an array of b->count facts, all zero (a worker calls it
+ * before it runs the batch). Returns 0, or -1 when out of memory (b->facts
+ * stays NULL: the run goes on without them). */
+int wq_batch_facts(wq_batch *b);
 
 wq_spares *wq_spares_new(void);
 /* Frees the list and every batch on it. */

@@ -4,8 +4,10 @@
  * Record framing: a 4-byte little-endian body length, the body, and the
  * CRC-32 of the body. The body's first byte is its type:
  *   'H' header text | 'S' a run's segment starts | 'E' varint items and
- *   the 8-byte digest of every item in order: the run read its whole input | 'R' 'N' 'F' item: varint index, 8-byte item
- *   hash, then (for 'R') the encoded result.
+ *   the 8-byte digest of every item in order: the run read its whole
+ *   input | 'J' the 8-byte hash of the job script the journal is bound to
+ *   from there on (a fixed script, --retry-failed) | 'R' 'N' 'F' item:
+ *   varint index, 8-byte item hash, then (for 'R') the encoded result.
  * Opening scans the whole file once, checking every record; the first bad
  * one (a torn tail) and all after it are cut off.
  */
@@ -45,6 +47,9 @@ struct wq_journal {
     int complete;
     int64_t items;
     uint64_t digest;
+    int rebound;              /* a 'J' record binds it to job */
+    uint64_t job;
+    int resumed;              /* it held records of an earlier run */
     struct cursor *cur;
     int ncur;
     wq_buf pending;           /* added, not yet written */
@@ -94,6 +99,14 @@ static uint32_t crc32(const unsigned char *p, size_t n)
     while (n--)
         c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
 }
 
 static uint32_t get_u32(const unsigned char *p)
@@ -266,10 +279,11 @@ static off_t scan(wq_journal *j, wq_buf *err)
             if ((p = get_varint(p + 1, e, &items)) && e - p == 8) {
                 j->complete = 1;
                 j->items = (int64_t)items;
-                j->digest = 0;
-                for (int i = 0; i < 8; i++)
-                    j->digest |= (uint64_t)p[i] << (8 * i);
+                j->digest = get_u64(p);
             }
+        } else if (type == 'J' && body.len == 9) {
+            j->rebound = 1;
+            j->job = get_u64((unsigned char *)body.data + 1);
         }
         if (rc < 0)
             break;
@@ -483,22 +497,52 @@ static void sync_folder(const char *path)
     }
 }
 
-/* Checks the header of a journal that has one against h. */
-static int check_header(const wq_journal *j, const wq_jheader *h, wq_buf *err)
+/* The header of a journal that has one, parsed into *had, with the job it
+ * is bound to now. Returns 0, or -1 with a message. */
+static int header_of(const wq_journal *j, wq_jheader *had, wq_buf *err)
+{
+    if (parse_header(j->header.data, had) < 0) {
+        wq_buf_printf(err, "journal %s was made by another version of luaworkq", j->path);
+        return -1;
+    }
+    if (j->rebound)
+        had->job = j->job;
+    return 0;
+}
+
+/* Checks the header of a journal that has one against h; with fixed,
+ * another job is accepted, and *rebind says it was another. */
+static int check_header(const wq_journal *j, const wq_jheader *h, int fixed,
+                        int *rebind, wq_buf *err)
 {
     wq_jheader had = WQ_JHEADER_INIT;
-    int rc = parse_header(j->header.data, &had);
-    if (rc < 0)
-        wq_buf_printf(err, "journal %s was made by another version of luaworkq", j->path);
-    else
-        rc = wq_jheader_compare(j->path, &had, h, 0, err);
+    int rc = header_of(j, &had, err);
+    *rebind = rc == 0 && fixed && had.job != h->job;
+    if (*rebind)
+        had.job = h->job;  /* the fixed script: the options must agree */
+    if (rc == 0 && (rc = wq_jheader_compare(j->path, &had, h, 0, err)) < 0 &&
+        had.job != h->job)
+        wq_buf_adds(err, "\nluaworkq: --retry-failed reruns its failed items with "
+                         "this script, keeping its other results");
     wq_jheader_free(&had);
     return rc;
 }
 
-wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
+/* Appends the record binding the journal to job from here on. */
+static int rebind_to(wq_journal *j, uint64_t job)
+{
+    unsigned char hash[8];
+    for (int i = 0; i < 8; i++)
+        hash[i] = (unsigned char)(job >> (8 * i));
+    size_t at = begin(j, 'J');
+    return end(j, at, wq_buf_add(&j->pending, hash, 8) == 0);
+}
+
+static wq_journal *open_journal(const char *path, const wq_jheader *h, int fixed,
+                                wq_buf *err)
 {
     wq_journal *j = open_fd(path, O_RDWR | O_CREAT, err);
+    int rebind = 0;
     if (!j)
         return NULL;
     struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -507,8 +551,9 @@ wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
         goto fail;
     }
     off_t end = scan(j, err);
-    if (end < 0 || (j->header.len && check_header(j, h, err) < 0))
+    if (end < 0 || (j->header.len && check_header(j, h, fixed, &rebind, err) < 0))
         goto fail;
+    j->resumed = end > 0;
     if (end == 0) {
         wq_buf text = WQ_BUF_INIT;
         wq_buf_addc(&text, 'H');
@@ -525,6 +570,10 @@ wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
         goto fail;
     }
     frame(j, "S", 1);
+    if (rebind && rebind_to(j, h->job) < 0) {
+        wq_buf_adds(err, "out of memory");
+        goto fail;
+    }
     j->synced = time(NULL);
     if (start_cursors(j, err) < 0 || wq_journal_flush(j, err) < 0)
         goto fail;
@@ -534,6 +583,41 @@ wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
 fail:
     wq_journal_close(j);
     return NULL;
+}
+
+wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err)
+{
+    return open_journal(path, h, 0, err);
+}
+
+wq_journal *wq_journal_open_fixed(const char *path, const wq_jheader *h, wq_buf *err)
+{
+    return open_journal(path, h, 1, err);
+}
+
+int wq_journal_resumed(const wq_journal *j) { return j->resumed; }
+
+int wq_journal_peek(const char *path, const wq_jheader *h, int fixed, wq_journal **j,
+                    wq_buf *err)
+{
+    struct stat st;
+    int rebind;
+    *j = NULL;
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return 0;
+    wq_journal *jj = open_fd(path, O_RDONLY, err);
+    off_t end = jj ? scan(jj, err) : -1;
+    if (end == 0) {
+        wq_journal_close(jj);  /* empty: a run would start it */
+        return 0;
+    }
+    if (end < 0 || check_header(jj, h, fixed, &rebind, err) < 0 ||
+        start_cursors(jj, err) < 0) {
+        wq_journal_close(jj);
+        return -1;
+    }
+    *j = jj;
+    return 0;
 }
 
 wq_journal *wq_journal_read(const char *path, wq_jheader *h, wq_buf *err)
@@ -551,6 +635,8 @@ wq_journal *wq_journal_read(const char *path, wq_jheader *h, wq_buf *err)
         wq_buf_printf(err, "%s is not the journal of a shard of this version of "
                       "luaworkq", path);
     } else {
+        if (j->rebound)
+            h->job = j->job;
         return j;
     }
     wq_journal_close(j);

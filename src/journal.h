@@ -7,7 +7,10 @@
  * record, then one record per finished item (its index, a hash of the item,
  * its status and its encoded result), in input order, and an end record
  * when the run read its whole input. A record torn by a crash fails its
- * checksum and is cut off when the journal is opened again.
+ * checksum and is cut off when the journal is opened again. A run that
+ * takes over a journal of another version of the job script
+ * (wq_journal_open_fixed) appends a record binding it to its own script;
+ * the last such record counts instead of the header's job.
  *
  * Reading merges the segments of one or more journals by item index, so a
  * resumed run, or the merge of shards, sees for each index the record that
@@ -66,8 +69,23 @@ int wq_jheader_compare(const char *path, const wq_jheader *had,
  * planted (paths.h). An existing journal with another header is refused with a
  * message saying what differs. Returns NULL with a message in err. */
 wq_journal *wq_journal_open(const char *path, const wq_jheader *h, wq_buf *err);
+/* For --retry-failed: as wq_journal_open, but a journal made by another
+ * version of the job script (the fix of the bug that failed its items) is
+ * accepted when the options agree; from this run on it is bound to h's
+ * job, so the same command without --retry-failed resumes it too. */
+wq_journal *wq_journal_open_fixed(const char *path, const wq_jheader *h, wq_buf *err);
+/* Whether the journal held records of an earlier run when it was opened:
+ * this run resumes it. */
+int wq_journal_resumed(const wq_journal *j);
+/* For --dry-run: the journal at path checked as wq_journal_open (or, with
+ * fixed, wq_journal_open_fixed) would check it, opened for reading only:
+ * nothing is written and no lock is taken. A missing or empty file is no
+ * journal: *j is NULL then. Returns 0, or -1 with a message in err. */
+int wq_journal_peek(const char *path, const wq_jheader *h, int fixed, wq_journal **j,
+                    wq_buf *err);
 /* Opens an existing journal for reading only (--merge); its header is
- * parsed into *h (free it with wq_jheader_free). */
+ * parsed into *h (free it with wq_jheader_free), with the job it is bound
+ * to now. */
 wq_journal *wq_journal_read(const char *path, wq_jheader *h, wq_buf *err);
 void wq_journal_close(wq_journal *j);
 

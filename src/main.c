@@ -64,6 +64,11 @@ static const char usage_rest[] =
     "      --timeout SEC      an item running longer than SEC fails\n"
     "      --memory-limit MB  cap on each worker's Lua heap\n"
     "      --journal FILE     record finished items; rerunning resumes\n"
+    "      --retry-failed     with --journal: rerun the items it records as failed,\n"
+    "                         also with a fixed job script; keep the other results\n"
+    "      --joblog FILE      one line per finished item, GNU parallel's columns\n"
+    "      --dry-run          list the items that would run (SOURCE:LINE<TAB>item);\n"
+    "                         run no hook\n"
     "      --shard K/N        process only items with (index - 1) mod N = K - 1\n"
     "      --merge            ITEMS are shard journals: write the whole run's output\n"
     "      --set KEY=VALUE    luaworkq.args.KEY = VALUE (repeatable)\n"
@@ -86,7 +91,7 @@ enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
        OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
        OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES,
-       OPT_ZSTD_LONG, OPT_MAX_RECORD };
+       OPT_ZSTD_LONG, OPT_MAX_RECORD, OPT_JOBLOG, OPT_RETRY_FAILED, OPT_DRY_RUN };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
@@ -108,6 +113,9 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"memory-limit", required_argument, NULL, OPT_MEMORY},
     {"journal", required_argument, NULL, OPT_JOURNAL},
+    {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
+    {"joblog", required_argument, NULL, OPT_JOBLOG},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"merge", no_argument, NULL, OPT_MERGE},
     {"partial", no_argument, NULL, OPT_PARTIAL},
@@ -347,6 +355,9 @@ static int parse_option(int c, const char *arg, wq_opts *o)
     case OPT_STATS: o->stats = 1; return 0;
     case OPT_CHECK: o->check = 1; return 0;
     case OPT_JOURNAL: o->journal = arg; return 0;
+    case OPT_RETRY_FAILED: o->retry_failed = 1; return 0;
+    case OPT_JOBLOG: o->joblog = arg; return 0;
+    case OPT_DRY_RUN: o->dry_run = 1; return 0;
     case OPT_SHARD: return parse_shard(arg, o);
     case OPT_MERGE: o->merge = 1; return 0;
     case OPT_PARTIAL: o->partial = 1; return 0;
@@ -380,6 +391,12 @@ static int check_combination(const wq_opts *o)
         clash = "--journal keeps results in input order: it cannot go with --unordered";
     else if (o->merge && (o->journal || o->shard_n > 1))
         clash = "--merge reads journals: it cannot go with --journal or --shard";
+    else if (o->merge && (o->joblog || o->dry_run))
+        clash = "--merge runs no item: it cannot go with --joblog or --dry-run";
+    else if (o->retry_failed && !o->journal)
+        clash = "--retry-failed reruns what a journal records as failed: it needs --journal";
+    else if (o->joblog && strcmp(o->joblog, "-") == 0)
+        clash = "--joblog -: standard output carries the results; give the log a file";
     if (clash)
         wq_reportf("%s", clash);
     wq_buf_free(&err);
@@ -395,13 +412,14 @@ static int check_paths(const wq_opts *o)
         wq_reportf("the job script cannot be standard input ('-'): give its file");
         return -1;
     }
-    wq_path *p = calloc((size_t)o->ninputs + 4, sizeof *p);
+    wq_path *p = calloc((size_t)o->ninputs + 5, sizeof *p);
     wq_buf err = WQ_BUF_INIT;
     int n = 0, rc = -1;
     if (p) {
         p[n++] = (wq_path){o->output, "-o", 1};
         p[n++] = (wq_path){o->journal, "--journal", 1};
         p[n++] = (wq_path){o->errors, "--errors", 1};
+        p[n++] = (wq_path){o->joblog, "--joblog", 1};
         p[n++] = (wq_path){o->job.path, "the job script", 0};
         for (int i = 0; i < o->ninputs; i++)
             p[n++] = (wq_path){o->inputs[i], "the input", 0};

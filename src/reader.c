@@ -10,9 +10,15 @@
  */
 #include "reader.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "joblog.h"
+
+/* What a dry run gathers before each write. */
+#define DRY_CHUNK (1u << 20)
 
 /* How big batches grow: about `ns` of work, within caps. With merge, every
  * batch ends by sending its folded value to the host, a cost that follows
@@ -114,18 +120,17 @@ static int in_shard(const wq_readconf *c, int64_t index)
     return c->shard_n == 1 || (index - 1) % c->shard_n == c->shard_k - 1;
 }
 
-/* Looks the last item added to b up in the journal: a result recorded
- * there is carried over, not run again. Returns 0, or -1 on a stop. */
-static int carry(wq_reader *r, wq_batch *b)
+/* Looks the item just read (of file, its hash in r->hash) up in the
+ * journal: returns 1 when a result is recorded for it (in *rec), 0 when
+ * none is (no record, or a failure: it runs again), -1 on a stop (an input
+ * that changed, a read error). */
+static int recorded(wq_reader *r, int file, wq_jrecord *rec)
 {
-    wq_jitem *j = &b->j[b->count - 1];
-    wq_jrecord rec;
-    j->hash = r->hash;
-    int found = wq_journal_lookup(r->c.journal, r->t.read, &rec, &r->error);
-    if (found > 0 && rec.hash != j->hash) {
+    int found = wq_journal_lookup(r->c.journal, r->t.read, rec, &r->error);
+    if (found > 0 && rec->hash != r->hash) {
         wq_buf_printf(&r->error, "item %lld (%s:%lld) differs from the one "
                       "journal %s recorded: the input changed", (long long)r->t.read,
-                      r->c.inputs->names[b->file], (long long)wq_input_line(r->in),
+                      r->c.inputs->names[file], (long long)wq_input_line(r->in),
                       r->c.journal_path);
         found = -1;
     }
@@ -133,14 +138,29 @@ static int carry(wq_reader *r, wq_batch *b)
         fail(r, WQ_STOP_INPUT, NULL);
         return -1;
     }
-    if (found && rec.status != WQ_J_FAILED) {
+    if (found && rec->status == WQ_J_FAILED) {
+        r->t.rerun++;
+        return 0;
+    }
+    return found;
+}
+
+/* Looks the last item added to b up in the journal: a result recorded
+ * there is carried over, not run again. Returns 0, or -1 on a stop. */
+static int carry(wq_reader *r, wq_batch *b)
+{
+    wq_jitem *j = &b->j[b->count - 1];
+    wq_jrecord rec;
+    j->hash = r->hash;
+    int found = recorded(r, b->file, &rec);
+    if (found > 0) {
         j->carried = 1;
         j->status = rec.status == WQ_J_NIL ? WQ_SLOT_NIL : WQ_SLOT_RESULT;
         j->start = b->jbuf.len;
         wq_buf_add(&b->jbuf, rec.data, rec.len);
         j->end = b->jbuf.len;
     }
-    return 0;
+    return found < 0 ? -1 : 0;
 }
 
 /* Reads until an item of this run is pending. Returns WQ_INPUT_ITEM, or
@@ -172,6 +192,8 @@ static int fail_too_long(wq_reader *r, wq_batch *b)
     wq_buf_printf(&msg, "record longer than the --max-record bound of %s", bound);
     b->failed = 1;
     wq_batch_fail(b, 0, &msg);
+    if (b->failures)
+        b->failures->attempts = 0;  /* never run */
     wq_buf_free(&msg);
     return r->c.keep_going;
 }
@@ -298,3 +320,71 @@ void wq_reader_skip(wq_reader *r)
 const wq_readtally *wq_reader_tally(const wq_reader *r) { return &r->t; }
 
 const wq_buf *wq_reader_error(const wq_reader *r) { return &r->error; }
+
+/* Writes out's bytes to fd. Returns 0, or -1 with a message in r->error. */
+static int write_all(wq_reader *r, int fd, wq_buf *out)
+{
+    const char *p = out->data;
+    size_t left = out->len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            wq_buf_printf(&r->error, "cannot write the dry run's items: %s",
+                          strerror(errno));
+            return -1;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    wq_buf_reset(out);
+    return 0;
+}
+
+/* Appends the dry run's line of the pending item: built by hand, as a
+ * dry run over a million lines would spend most of its time in printf. */
+static int dry_line(wq_reader *r, wq_buf *out)
+{
+    const char *name = r->c.inputs->names[wq_input_file(r->in)];
+    size_t nlen = strlen(name);
+    char digits[24], *d = digits + sizeof digits;
+    uint64_t line = (uint64_t)wq_input_line(r->in);
+    do
+        *--d = (char)('0' + line % 10);
+    while (line /= 10);
+    size_t dlen = (size_t)(digits + sizeof digits - d);
+    if (wq_buf_grow(out, nlen + dlen + 2) < 0)
+        return -1;
+    memcpy(out->data + out->len, name, nlen);
+    out->data[out->len + nlen] = ':';
+    memcpy(out->data + out->len + nlen + 1, d, dlen);
+    out->data[out->len + nlen + 1 + dlen] = '\t';
+    out->len += nlen + dlen + 2;
+    return wq_joblog_escape(out, r->item, r->len) | wq_buf_addc(out, '\n');
+}
+
+int wq_reader_dry_run(wq_reader *r, int fd)
+{
+    wq_buf out = WQ_BUF_INIT;
+    wq_jrecord rec;
+    int ok = 0;
+    while (ok == 0 && read_pending(r, 1) == WQ_INPUT_ITEM) {
+        r->pending = 0;
+        if (wq_input_too_long(r->in))
+            continue;  /* it would fail unrun, not looked up: nothing runs */
+        int found = r->c.journal ? recorded(r, wq_input_file(r->in), &rec) : 0;
+        if (found == 0 && dry_line(r, &out) < 0) {
+            fail(r, WQ_STOP_MEMORY, "out of memory");
+            found = -1;
+        }
+        ok = found < 0 ? -1 : out.len >= DRY_CHUNK ? write_all(r, fd, &out) : 0;
+    }
+    if (ok == 0 && stopping(r))
+        ok = -1;  /* a read error: in r->error */
+    if (ok == 0)
+        ok = write_all(r, fd, &out);
+    r->t.complete = ok == 0;
+    wq_buf_free(&out);
+    return ok;
+}

@@ -6,6 +6,7 @@
  * work queue under a sequence number reserved in the reorder window. With a
  * journal it looks every item up there as it reads it: an item the journal
  * has a result for is carried over in its batch instead of being run again.
+ * A dry run (--dry-run) reads the same way and lists the items instead.
  * A record longer than the format's bound (--max-record) fails here, in a
  * batch of its own that goes to the window finished, never to a worker; it
  * is not journaled, so a rerun with a larger bound runs it.
@@ -64,6 +65,8 @@ typedef struct wq_readtally {
     int rest_unknown;           /* more may have followed (a pipe) */
     int complete;               /* the whole input was read */
     uint64_t digest;            /* of every item read, when journaling */
+    int64_t rerun;              /* items the journal recorded as failed,
+                                   handed out to run again */
 } wq_readtally;
 
 /* conf is borrowed. Returns NULL when out of memory. */
@@ -80,5 +83,14 @@ void wq_reader_skip(wq_reader *r);
 const wq_readtally *wq_reader_tally(const wq_reader *r);
 /* The error that stopped the reader, if any (empty otherwise). */
 const wq_buf *wq_reader_error(const wq_reader *r);
+
+/* --dry-run, instead of wq_reader_start: reads the input on the calling
+ * thread exactly as the reader thread would (the record format, the
+ * shard, the journal's results carried) and writes each item that would
+ * run to fd as a line "SOURCE:LINE<TAB>item", the item escaped as the job
+ * log writes it (joblog.h). The queue, the window and the spares are not
+ * used. Returns 0, or -1 with the message in wq_reader_error (a read
+ * error, an input that differs from the journal's, a write error). */
+int wq_reader_dry_run(wq_reader *r, int fd);
 
 #endif

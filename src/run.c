@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "batch.h"
 #include "input.h"
+#include "joblog.h"
 #include "journal.h"
 #include "output.h"
 #include "progress.h"
@@ -48,6 +49,7 @@ struct run {
     wq_reader *reader;
     wq_writer *writer;
     wq_out *out, *errors;     /* the results, --errors FILE */
+    wq_joblog *joblog;        /* --joblog FILE, or NULL */
     wq_progress *progress;    /* the progress line, or NULL */
     int64_t started;          /* ns */
     int value;                /* the merged value was written */
@@ -107,11 +109,14 @@ static int name_inputs(struct run *r)
     return 0;
 }
 
-/* Checks the inputs and loads the job in the host state. */
+/* Checks the inputs and loads the job in the host state (not for a dry
+ * run, which runs no Lua). */
 static int load(struct run *r, wq_buf *err)
 {
     if (!r->o->merge && wq_input_check(r->o->inputs, r->o->ninputs, err) < 0)
         return -1;
+    if (r->o->dry_run)
+        return 0;
     if (!(r->host = wq_lua_open(&r->o->job, 0, err)))
         return -1;
     r->reduce = wq_lua_has(r->host, WQ_REDUCE);
@@ -141,7 +146,9 @@ static int build(struct run *r, wq_buf *err)
 {
     wq_opts *o = r->o;
     int workers = o->job.workers, window = 4 * workers + 4;
-    if (o->journal && !(r->journal = wq_journal_open(o->journal, &r->header, err)))
+    wq_journal *(*open_journal)(const char *, const wq_jheader *, wq_buf *) =
+        o->retry_failed ? wq_journal_open_fixed : wq_journal_open;
+    if (o->journal && !(r->journal = open_journal(o->journal, &r->header, err)))
         return -1;
     r->stop = wq_stop_new(workers + 2);
     r->queue = wq_queue_new((size_t)window);
@@ -156,6 +163,7 @@ static int build(struct run *r, wq_buf *err)
             .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
             .fold = r->fold, .shuffle = r->shuffle,
             .keep_going = o->keep_going, .retries = o->retries,
+            .facts = o->joblog || o->retries > 0, .timing = o->joblog != NULL,
             .stop = r->stop, .queue = r->queue, .order = r->order, .item_ns = &r->item_ns,
         };
         wq_readconf rc = {
@@ -175,16 +183,23 @@ static int build(struct run *r, wq_buf *err)
     return -1;
 }
 
-/* Opens --errors FILE and the output, or neither. */
+/* Opens --joblog FILE (appended to when the run resumes its journal),
+ * --errors FILE and the output, or none of them. */
 static int open_outputs(struct run *r, wq_buf *err)
 {
     wq_opts *o = r->o;
-    if (o->errors && !(r->errors = wq_out_open(o->errors, WQ_LAYOUT_NDJSON, 1, err)))
+    int resumed = r->journal && wq_journal_resumed(r->journal);
+    if (o->joblog && !(r->joblog = wq_joblog_open(o->joblog, resumed, err)))
         return -1;
-    r->out = wq_out_open(o->output, o->format->layout, !r->fold, err);
+    if (!o->errors || (r->errors = wq_out_open(o->errors, WQ_LAYOUT_NDJSON, 1, err)))
+        r->out = wq_out_open(o->output, o->format->layout, !r->fold, err);
     if (!r->out && r->errors) {
         wq_out_close(r->errors, 0, err);
         r->errors = NULL;
+    }
+    if (!r->out) {
+        wq_joblog_close(r->joblog, err);
+        r->joblog = NULL;
     }
     return r->out ? 0 : -1;
 }
@@ -226,6 +241,7 @@ static void pump(struct run *r, const wq_buf *shared)
                                         r->o->job.workers, &r->item_ns);
     wq_writeconf wc = {
         .out = r->out, .errors = r->errors, .journal = r->journal,
+        .joblog = r->joblog, .attempts = r->o->retries > 0,
         .host = r->fold && !r->reduce ? r->host : NULL, .shuffle = r->shuffle,
         .names = r->names,
         .progress = r->progress, .stop = r->stop,
@@ -311,6 +327,9 @@ static int wind_up(struct run *r)
         failures += rc != WQ_VALUE_OK;
         r->value = rc == WQ_VALUE_OK;
     }
+    if (wq_joblog_close(r->joblog, &err) < 0)
+        failures += report(&err);
+    r->joblog = NULL;
     wq_out *files[] = {r->out, r->errors};
     for (int i = 0; i < 2; i++) {
         int keep = effect.keep && (i > 0 || !r->fold || r->value);
@@ -336,6 +355,9 @@ static void stats(const struct run *r, int64_t left)
     wq_reportf("%lld without a result, %lld not processed%s; %.3f s, %.0f items/s",
                (long long)t->nil, (long long)left, carried, wall,
                wall > 0 ? (double)ran / wall : 0.0);
+    if (r->o->retries > 0)
+        wq_reportf("%lld item%s retried, in %lld attempts", (long long)t->retried,
+                   t->retried == 1 ? "" : "s", (long long)t->attempts);
     wq_reportf("writer: %lld batches, busy %.3f s (%.0f%%)", (long long)t->batches,
                (double)t->busy_ns / 1e9,
                wall > 0 ? 100.0 * (double)t->busy_ns / 1e9 / wall : 0.0);
@@ -387,6 +409,10 @@ static enum wq_outcome conclude(struct run *r, int failures)
                    (long long)t->done, (long long)t->carried, (long long)t->failed);
     else if ((t->failed || r->o->stats) && talk)
         wq_reportf("%lld done, %lld failed", (long long)t->done, (long long)t->failed);
+    if (r->o->retry_failed && talk)
+        wq_reportf("--retry-failed: %lld result%s kept from the journal, %lld failed "
+                   "item%s run again", (long long)t->carried, t->carried == 1 ? "" : "s",
+                   (long long)rt->rerun, rt->rerun == 1 ? "" : "s");
     if (why != WQ_GOING)
         return wq_stop_effect_of(why).outcome;
     return failures || t->failed ? WQ_OUTCOME_FAILED : WQ_OUTCOME_OK;
@@ -429,6 +455,31 @@ static enum wq_outcome execute(struct run *r)
     return failures < 0 ? WQ_OUTCOME_REFUSED : conclude(r, failures);
 }
 
+/* --dry-run: the items a run would hand to its workers, on standard
+ * output; nothing else is opened for writing, no Lua runs. */
+static enum wq_outcome dry_run(struct run *r, wq_buf *err)
+{
+    wq_opts *o = r->o;
+    if (o->journal &&
+        wq_journal_peek(o->journal, &r->header, o->retry_failed, &r->journal, err) < 0)
+        return WQ_OUTCOME_REFUSED;
+    wq_readconf rc = {
+        .inputs = &r->inputs, .fmt = &o->job.rec,
+        .shard_k = o->shard_k, .shard_n = o->shard_n, .workers = 1, .cpus = 1,
+        .window = 1, .journal = r->journal, .journal_path = o->journal,
+    };
+    rc.stop = r->stop = wq_stop_new(1);
+    if (!r->stop || !(r->reader = wq_reader_new(&rc))) {
+        wq_buf_adds(err, "out of memory");
+        return WQ_OUTCOME_REFUSED;
+    }
+    if (wq_reader_dry_run(r->reader, STDOUT_FILENO) == 0)
+        return WQ_OUTCOME_OK;
+    const wq_buf *why = wq_reader_error(r->reader);
+    wq_buf_add(err, why->data, why->len);
+    return WQ_OUTCOME_REFUSED;
+}
+
 static enum wq_outcome merge_shards(struct run *r)
 {
     wq_shardconf c = {
@@ -466,6 +517,8 @@ enum wq_outcome wq_run(wq_opts *o)
         make_header(&r);
         if (o->check)
             outcome = WQ_OUTCOME_OK;
+        else if (o->dry_run)
+            outcome = dry_run(&r, &err);
         else if (o->merge)
             outcome = merge_shards(&r);
         else if (build(&r, &err) == 0)

@@ -21,6 +21,10 @@ typedef struct wq_opts {
     const char *output;     /* -o FILE, or NULL */
     const char *errors;     /* --errors FILE, or NULL */
     const char *journal;    /* --journal FILE, or NULL */
+    const char *joblog;     /* --joblog FILE, or NULL */
+    int retry_failed;       /* --retry-failed: the journal may be of
+                               another version of the job script */
+    int dry_run;            /* --dry-run: list the items that would run */
     int shard_k, shard_n;   /* --shard K/N; 1/1 without */
     int merge;              /* --merge: the inputs are shard journals */
     const wq_outformat *format;  /* -f */

@@ -49,6 +49,9 @@ struct worker {
                                     the retry that follows the attempt */
     wq_lua *lua;                 /* its state, touched by its thread alone */
     wq_buf err;
+    wq_buf scratch;              /* a folded result encoded for its size */
+    int64_t mark;                /* the clock's last reading for facts */
+    uint64_t mark_seq;           /* 1 + the seq of the batch it was read in */
     int64_t items, busy_ns;      /* for --stats, read after the join (with
                                     reduce, busy_ns counts its partition's
                                     work too) */
@@ -190,12 +193,15 @@ static void journal_item(struct worker *w, wq_batch *b, uint32_t i,
 }
 
 /* Runs process over one item, retrying as --retries says; the result is
- * appended to res (NULL: only checked). */
+ * appended to res (NULL: only checked). With f, the attempts are counted
+ * there and, when the run is timed, the last one's start and run time:
+ * each attempt's end is read once from the clock, and is the next one's
+ * start (w->mark holds the last reading). */
 static enum wq_item attempt(struct worker *w, const char *item, size_t len,
-                            int64_t index, wq_buf *res)
+                            int64_t index, wq_buf *res, wq_itemfacts *f)
 {
     const wq_poolconf *c = &w->pool->conf;
-    int timed = c->job->timeout > 0;
+    int timed = c->job->timeout > 0, clocked = f && c->timing;
     size_t mark = res ? res->len : 0;
     enum wq_item r;
     for (int tries = 0;; tries++) {
@@ -207,6 +213,14 @@ static enum wq_item attempt(struct worker *w, const char *item, size_t len,
             atomic_store(&w->item, 0);
             pthread_mutex_unlock(&w->ending);
         }
+        if (clocked) {
+            int64_t now = wq_now_ns();
+            f->start_ns = w->mark;
+            f->run_ns = now - w->mark;
+            w->mark = now;
+        }
+        if (f)
+            f->attempts = (uint32_t)tries + 1;
         if (res && r != WQ_ITEM_OK && r != WQ_ITEM_MERGE_FAILED)
             res->len = mark;
         if (r != WQ_ITEM_FAILED || tries >= c->retries ||
@@ -215,22 +229,51 @@ static enum wq_item attempt(struct worker *w, const char *item, size_t len,
     }
 }
 
+/* Records in item i's facts what attempt left there and how the item
+ * ended: its worker, its status, its result's bytes (result: 0 when the
+ * result was not encoded). */
+static void note_item(struct worker *w, wq_batch *b, uint32_t i, enum wq_item r,
+                      size_t result)
+{
+    wq_itemfacts *f = &b->facts[i];
+    f->worker = (uint16_t)w->id;
+    f->status = r == WQ_ITEM_FAILED ? WQ_FACT_FAILED
+              : r == WQ_ITEM_INTERRUPTED ? WQ_FACT_NONE : WQ_FACT_DONE;
+    f->result = r == WQ_ITEM_OK || r == WQ_ITEM_MERGE_FAILED ? result : 0;
+    if (f->attempts > 1) {
+        b->retried++;
+        b->attempts += f->attempts;
+    }
+}
+
 /* Runs item i of b. A list result goes to the batch's output, framed; a
  * folded one is merged into the state's accumulator, and encoded into the
- * journal payloads too when journaling. */
+ * journal payloads too when journaling (or into the worker's scratch
+ * buffer when only its size is wanted, for the item's facts). */
 static enum wq_item run_item(struct worker *w, wq_batch *b, uint32_t i)
 {
     const wq_poolconf *c = &w->pool->conf;
+    if (c->facts && i == 0)
+        wq_batch_facts(b);  /* out of memory: the run goes on without them */
     if (b->j && b->j[i].carried)
         return carry_over(w, b, &b->j[i]);
-    wq_buf *res = !c->fold ? &b->out : b->j ? &b->jbuf : NULL;
+    wq_itemfacts *f = b->facts ? &b->facts[i] : NULL;
+    if (f && c->timing && w->mark_seq != b->seq + 1) {
+        w->mark = wq_now_ns();  /* the batch's first item starts */
+        w->mark_seq = b->seq + 1;
+    }
+    wq_buf *res = !c->fold ? &b->out : b->j ? &b->jbuf : f && c->timing ? &w->scratch : NULL;
+    if (res == &w->scratch)
+        wq_buf_reset(res);
     size_t len, framed = res ? res->len : 0;
     const char *item = wq_batch_item(b, i, &len);
     wq_lua_at(w->lua, b->file, wq_batch_line(b, i));
     if (!c->fold)
         wq_frame_open(res, c->layout);
     size_t from = res ? res->len : 0;
-    enum wq_item r = attempt(w, item, len, b->first + i * b->stride, res);
+    enum wq_item r = attempt(w, item, len, b->first + i * b->stride, res, f);
+    if (f)
+        note_item(w, b, i, r, res ? res->len - from : 0);
     if (!c->fold && r == WQ_ITEM_OK)
         wq_frame_close(res, c->layout);
     else if (!c->fold)
@@ -458,6 +501,7 @@ static void *worker_main(void *arg)
         own_end(w);
     stop_state(w);
     wq_buf_free(&w->err);
+    wq_buf_free(&w->scratch);
     return NULL;
 }
 

@@ -34,6 +34,10 @@ typedef struct wq_poolconf {
     wq_shuffle *shuffle;      /* with reduce: worker k owns partition k */
     int keep_going;           /* -k: a failed item does not stop the run */
     int retries;
+    int facts;                /* record each item's facts in its batch
+                                 (batch.h: attempts, worker, result bytes) */
+    int timing;               /* with facts, their start, run time and
+                                 result bytes too (--joblog) */
     wq_stop *stop;
     wq_queue *queue;          /* where batches come from */
     wq_order *order;          /* where they go when done */

@@ -85,7 +85,10 @@ static void error_record(const wq_writer *w, const wq_batch *b,
     const char *tb = traceback_in(msg, f->message.len);
     size_t msglen = tb ? (size_t)(tb - msg) : f->message.len;
     const char *name = w->c.names[b->file];
-    wq_buf_adds(rec, "{\"error\":");
+    wq_buf_adds(rec, "{");
+    if (w->c.attempts)
+        wq_buf_printf(rec, "\"attempts\":%u,", (unsigned)f->attempts);
+    wq_buf_adds(rec, "\"error\":");
     wq_codec_json_string(rec, msg, msglen);
     wq_buf_printf(rec, ",\"index\":%lld,\"input\":", (long long)f->index);
     wq_codec_json_string(rec, f->item.data ? f->item.data : "", f->item.len);
@@ -139,6 +142,16 @@ static void failures(wq_writer *w, const wq_batch *b)
     }
 }
 
+/* Writes the --joblog lines of the batch's finished items (joblog.h). */
+static void log_batch(wq_writer *w, const wq_batch *b)
+{
+    wq_buf_reset(&w->err);
+    if (wq_joblog_batch(w->c.joblog, b, w->c.names, w->cut, &w->err) < 0) {
+        fail(w, WQ_STOP_OUTPUT);
+        w->c.joblog = NULL;  /* said once: the log keeps what it had */
+    }
+}
+
 /* Writes a batch's results: merged into the host's accumulator, handed to
  * the owners of its keys (then it returns 1: the shuffle has the batch),
  * or as a chunk of the list. */
@@ -176,6 +189,10 @@ static int take(wq_writer *w, wq_batch *b)
     if (w->c.journal && b->j && !w->cut)
         journal_batch(w, b);
     failures(w, b);
+    if (w->c.joblog)
+        log_batch(w, b);
+    w->t.retried += b->retried;
+    w->t.attempts += b->attempts;
     w->t.failed += b->failed;
     if (w->cut) {
         w->t.unrun += b->count - b->failed;

@@ -4,12 +4,12 @@
  * The writer runs on the main thread, the host's. It takes finished batches
  * from the reorder window (in input order, or as they finish when
  * unordered), records them in the journal, reports their failures (and
- * writes them to --errors), and writes their results: list results as they
- * are, folded values merged into the host state's accumulator, whose value
- * is written at the end (wq_writer_value), or, with reduce, parts handed
- * to their owners (shuffle.h). A batch it is done with goes back to the
- * spares, or to the shuffle, which gives it back when its parts are
- * folded.
+ * writes them to --errors), logs their items (--joblog), and writes their
+ * results: list results as they are, folded values merged into the host
+ * state's accumulator, whose value is written at the end (wq_writer_value),
+ * or, with reduce, parts handed to their owners (shuffle.h). A batch it is
+ * done with goes back to the spares, or to the shuffle, which gives it back
+ * when its parts are folded.
  */
 #ifndef WQ_WRITER_H
 #define WQ_WRITER_H
@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "batch.h"
 #include "glue.h"
+#include "joblog.h"
 #include "journal.h"
 #include "maxfail.h"
 #include "output.h"
@@ -31,6 +32,9 @@ typedef struct wq_writeconf {
     wq_out *out;                /* the results */
     wq_out *errors;             /* --errors FILE, or NULL */
     wq_journal *journal;        /* --journal, or NULL */
+    wq_joblog *joblog;          /* --joblog, or NULL */
+    int attempts;               /* --errors records say the attempts an
+                                   item took (--retries) */
     wq_lua *host;               /* folds batches with its merge; NULL: the
                                    results are a list, or keys */
     wq_shuffle *shuffle;        /* with reduce: where the batches' parts go */
@@ -49,6 +53,8 @@ typedef struct wq_writetally {
     int64_t unrun;              /* taken by a worker, not processed */
     int64_t carried;            /* of done: results the journal had */
     int64_t nil;                /* of done: no result */
+    int64_t retried;            /* items run more than once (--retries) */
+    int64_t attempts;           /* the attempts of those items */
     int64_t batches;            /* batches written */
     int64_t busy_ns;            /* time spent writing and merging them */
     int too_many;               /* --max-failures stopped the run */

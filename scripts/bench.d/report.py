@@ -14,8 +14,8 @@ import os
 import statistics
 import sys
 
-TOOLS = ["luaworkq", "j1", "j16", "j64", "unordered", "merge", "ref", "halves", "parallel",
-         "thread", "pool"]
+TOOLS = ["luaworkq", "j1", "j16", "j64", "unordered", "merge", "joblog", "ref", "halves",
+         "parallel", "thread", "pool"]
 WORKLOADS = ["cpu", "trivial", "wordcount", "skew", "index", "rindex", "rwordcount", "groupby"]
 ANCHOR_NAMES = {"ref": "one state", "halves": "halves", "parallel": "parallel",
                 "merge": "the merge job"}
@@ -30,6 +30,7 @@ TARGETS = [
     ("cpu", "j1", "time", "ref", 1.02),
     ("trivial", "luaworkq", "time", "ref", 0.30),
     ("trivial", "luaworkq", "faster", "parallel", None),
+    ("trivial", "joblog", "time", "luaworkq", 1.05),
     ("wordcount", "luaworkq", "time", "halves", 1.10),
     ("wordcount", "j1", "time", "ref", 1.05),
     ("wordcount", "j16", "time", "luaworkq", 1.10),
@@ -58,6 +59,7 @@ RSS_FLAT = 1.20
 STARTUP_MS = 15.0
 CSV_OVER_TSV = 1.3      # --csv --header at most this times --tsv --header
 GZ_OVER_PEERS = 1.1     # a .gz input at most this times max(zcat, plain)
+DRY_OVER_AWK = 2.0      # --dry-run at most this times awk printing the same
 HOST_WORKERS = 64       # workers the host thread can feed (cpu, wordcount, index)
 SERIAL_SHARE = 1.5      # % of a keyed reduce's run in which the main thread alone
                         # works (rindex, rwordcount, groupby): a ceiling of 1/share
@@ -65,10 +67,11 @@ REDUCE_WORKLOADS = ("rindex", "rwordcount", "groupby")
 
 
 def input_rows(data, verdict):
-    """The records and gz workloads: luaworkq against its own other format
-    and the tool a user would otherwise pick."""
+    """The records, gz and dryrun workloads: luaworkq against its own other
+    format and the tool a user would otherwise pick."""
     out = []
-    for w, tools in (("records", ["luaworkq", "tsv", "pool"]), ("gz", ["luaworkq", "plain", "zcat"])):
+    for w, tools in (("records", ["luaworkq", "tsv", "pool"]), ("gz", ["luaworkq", "plain", "zcat"]),
+                     ("dryrun", ["luaworkq", "awk"])):
         if w not in data:
             continue
         d = data[w]
@@ -94,6 +97,9 @@ def input_rows(data, verdict):
                 peer = max(med["plain"], med["zcat"])
                 target = f"<= {GZ_OVER_PEERS:g}x max(zcat, uncompressed)"
                 result = verdict(m <= GZ_OVER_PEERS * peer, "gz", f"{m / peer:.2f}x")
+            elif w == "dryrun" and t == "luaworkq" and "awk" in med:
+                target = f"<= {DRY_OVER_AWK:g}x awk"
+                result = verdict(m <= DRY_OVER_AWK * med["awk"], "dry run", f"{m / med['awk']:.2f}x")
             out.append(f"| {w} | {x['label']} | {runs} | {fmt_s(m)} | {fmt_s(cpu)} | {target} | {result} |")
     if out:
         out = ["", "| input | tool | runs | median s | CPU s | target | result |",
