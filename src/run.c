@@ -105,10 +105,22 @@ static int name_inputs(struct run *r)
     return 0;
 }
 
+/* -f csv/tsv: what every state shares to write rows (csvout.h). */
+static int open_table(wq_opts *o, wq_buf *err)
+{
+    wq_csvout_conf c = {.tsv = o->format->layout == WQ_LAYOUT_TSV,
+                        .unordered = o->unordered, .rec = &o->job.rec, .shards = o->merge};
+    if (wq_frame_table(o->format->layout) && !(o->job.csv = wq_csvout_new(&c)))
+        wq_buf_adds(err, "out of memory");
+    return err->len ? -1 : 0;
+}
+
 /* Checks the inputs and loads the job in the host state. */
 static int load(struct run *r, wq_buf *err)
 {
     if (!r->o->merge && wq_input_check(r->o->inputs, r->o->ninputs, err) < 0)
+        return -1;
+    if (open_table(r->o, err) < 0)
         return -1;
     if (!(r->host = wq_lua_open(&r->o->job, 0, err)))
         return -1;
@@ -146,6 +158,8 @@ static int build(struct run *r, wq_buf *err)
     size_t ahead = o->cpus > 2 ? (size_t)o->cpus : 2;
     r->order = wq_order_new(WQ_WINDOW_SLOTS, WQ_WINDOW_BYTES, ahead, o->unordered && !r->fold);
     r->spares = wq_spares_new();
+    if (o->job.csv)
+        wq_csvout_set_order(o->job.csv, r->order);
     if (r->stop && r->queue && r->order && r->spares) {
         wq_poolconf pc = {
             .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
@@ -416,6 +430,8 @@ static void release(struct run *r)
     wq_journal_close(r->journal);
     wq_jheader_free(&r->header);
     wq_lua_close(r->host);
+    wq_csvout_free(r->o->job.csv);
+    r->o->job.csv = NULL;
     free(r->names);
 }
 
