@@ -58,19 +58,17 @@ void wq_csvout_free(wq_csvout *o)
     free(o);
 }
 
-wq_csvout_ctx *wq_csvout_attach(wq_csvout *o, lua_State *L, wq_buf *err)
+wq_csvout_ctx *wq_csvout_attach(wq_csvout *o, lua_State *L, char err[WQ_ERRLEN])
 {
-    char msg[WQ_ERRLEN];
     wq_csvout_ctx *x = calloc(1, sizeof *x);
     if (!x) {
-        wq_buf_adds(err, "out of memory");
+        snprintf(err, WQ_ERRLEN, "out of memory");
         return NULL;
     }
     *x = (wq_csvout_ctx){.o = o, .row = WQ_CSVROW_INIT, .file = -1,
                          .field = WQ_BUF_INIT};
     if (lua_getglobal(L, "columns") != LUA_TNIL &&
-        !(x->fixed = wq_csvcols_of_list(L, -1, o->c.tsv, "columns", msg))) {
-        wq_buf_adds(err, msg);
+        !(x->fixed = wq_csvcols_of_list(L, -1, o->c.tsv, "columns", err))) {
         free(x);
         x = NULL;
     }

@@ -61,7 +61,7 @@ int wq_csvout_tsv(const wq_csvout *o);
  * job's top level ran). Returns NULL with a message in err: `columns` is
  * not a list of distinct strings ("columns[2]: a column's name is a
  * string"), or out of memory. Call under the state's protected setup. */
-wq_csvout_ctx *wq_csvout_attach(wq_csvout *o, lua_State *L, wq_buf *err);
+wq_csvout_ctx *wq_csvout_attach(wq_csvout *o, lua_State *L, char err[WQ_ERRLEN]);
 /* Frees x; the state's registry entries go with the state. */
 void wq_csvout_detach(wq_csvout_ctx *x);
 

@@ -405,15 +405,9 @@ static int open_job(lua_State *L)
     }
     if (!(lw->has & (1u << WQ_PROCESS)))
         return luaL_error(L, "%s: no 'process' function", c->path);
-    if (c->csv) {
-        wq_buf msg = WQ_BUF_INIT;
-        lw->csv = wq_csvout_attach(c->csv, L, &msg);
-        if (!lw->csv) {
-            lua_pushfstring(L, "%s: %s", c->path, msg.data ? msg.data : "");
-            wq_buf_free(&msg);
-            return lua_error(L);
-        }
-    }
+    char msg[WQ_ERRLEN];
+    if (c->csv && !(lw->csv = wq_csvout_attach(c->csv, L, msg)))
+        return luaL_error(L, "%s: %s", c->path, msg);
     return 0;
 }
 
