@@ -308,6 +308,17 @@ end]]
     assert.are.same({0, "b|a|c 1\nx 4\n", "setup\tnil\n"}, {r.code, r.stdout, r.stderr})
   end)
 
+  it("gives under testing.load, with its header option, what the binary gives", function()
+    local path = testing.write_file(dir .. "/header-job.lua",
+      "function process(r) local h = luaworkq.header() h[2] = 'x' " ..
+      "return table.concat(luaworkq.header(), ',') .. ' ' .. r.b end")
+    local r = testing.run{job = path, input = "a,b\n1,2\n", args = {"--csv", "--header"}}
+    assert.are.same({0, {"a,b 2"}}, {r.code, r.output})
+    local job = testing.load(path, {header = {"a", "b"}, quiet = true})
+    assert.are.same(r.output, job.run({{a = "1", b = "2"}}))
+    assert.is_nil(testing.load(path, {quiet = true}).env.luaworkq.header())
+  end)
+
   it("is nil without --header", function()
     local r = run("function process() return tostring(luaworkq.header()) end", "a,b\n",
                   {"--csv", "-f", "lines"})
