@@ -193,6 +193,31 @@ describe("-f csv with merge", function()
     assert.are.same({0, "", "w\na\nb\nc\n"}, {r.code, r.stderr, r.stdout})
   end)
 
+  it("merges shards' journals with the job's columns, and refuses the input's header " ..
+     "that the journals do not hold", function()
+    local input = testing.write_file(dir .. "/shards-in.csv", "b,a\n1,2\n3,4\n5,6\n")
+    for _, case in ipairs{{"", 1, "", "luaworkq: merged value: its columns would be the " ..
+                             "input's header, which the shards' journals do not hold: " ..
+                             "define a global `columns`\n"},
+                          {'columns = {"a", "b"}\n', 0, "a,b\n2,1\n4,3\n6,5\n", ""}} do
+      local source, code, stdout, stderr = table.unpack(case)
+      local job = testing.write_file(dir .. "/gather.lua", source ..
+        "function process(r) return {r} end\n" .. GATHER)
+      local journals = {}
+      for k = 1, 2 do
+        journals[k] = dir .. "/gather" .. k .. ".journal"
+        os.remove(journals[k])
+        local r = testing.run{job = job, files = {input},
+                              args = {"--csv", "--header", "-f", "csv", "--shard", k .. "/2",
+                                      "--journal", journals[k]}}
+        assert.equals(0, r.code)
+      end
+      local r = testing.run{job = job, files = journals,
+                            args = {"--csv", "--header", "-f", "csv", "--merge"}}
+      assert.are.same({code, stdout, stderr}, {r.code, r.stdout, r.stderr})
+    end
+  end)
+
   -- {what the merged value is, the message}
   local bad = {
     {"a number", "function merge(a, b) return a + b end", "function process() return 1 end",

@@ -118,7 +118,7 @@ static wq_csvcols *of_record(wq_csvout_ctx *x, const wq_recfmt *rec, const char 
     }
     wq_csvcols *c = NULL;
     if (ok && (names = malloc((n ? n : 1) * sizeof *names))) {
-        const char *p = text.data;
+        const char *p = text.data ? text.data : "";
         for (size_t j = 0; j < n; p += lens[j], j++)
             names[j] = p;
         c = wq_csvcols_new(x->o->c.tsv, names, lens, n, root, err);
@@ -164,17 +164,17 @@ static const wq_csvcols *known(const wq_csvout_ctx *x)
     return x->fixed ? x->fixed : atomic_load(&x->o->cols);
 }
 
-/* The columns for the row at idx: known, or made now from the input's
- * header or from the row's keys. */
+/* The columns for the row at idx (named root): known, or made now from
+ * the input's header or from the row's keys. */
 static const wq_csvcols *columns_for(wq_csvout_ctx *x, lua_State *L, int idx,
-                                     char err[WQ_ERRLEN])
+                                     const char *root, char err[WQ_ERRLEN])
 {
     const wq_csvcols *c = known(x);
     if (c)
         return c;
     wq_csvcols *made = x->o->c.rec->header
                            ? of_input(x, err)
-                           : wq_csvcols_of_keys(L, idx, x->o->c.tsv, "result", err);
+                           : wq_csvcols_of_keys(L, idx, x->o->c.tsv, root, err);
     return made ? publish(x->o, made) : NULL;
 }
 
@@ -212,7 +212,7 @@ int wq_csvout_result(wq_csvout_ctx *x, lua_State *L, int idx, wq_buf *out,
                      char err[WQ_ERRLEN])
 {
     int first = may_be_first(x);
-    const wq_csvcols *c = columns_for(x, L, idx, err);
+    const wq_csvcols *c = columns_for(x, L, idx, "result", err);
     if (!c)
         return WQ_CODEC_ERR;
     size_t mark = out->len, hlen = 0;
@@ -272,7 +272,7 @@ int wq_csvout_carried(wq_csvout_ctx *x, const char *p, size_t len, wq_buf *out,
         wq_buf_adds(err, "the journal's first row has no header line to give the "
                          "columns: run again without the journal");
     else if (!c && !had && first)
-        c = columns_for(x, NULL, 0, (char[WQ_ERRLEN]){0});
+        c = columns_for(x, NULL, 0, "the input's header", (char[WQ_ERRLEN]){0});
     if (!c && (had || first))
         return -1;
     const char *header = c ? wq_csvcols_header(c, &hlen) : NULL;
@@ -342,9 +342,11 @@ static lua_Integer list_length(lua_State *L, int idx)
     return count == n ? n : -1;
 }
 
-/* The columns of a merged value whose first row is at idx. */
+/* The columns of a merged value root whose first row, named first, is at
+ * idx. */
 static const wq_csvcols *value_columns(wq_csvout_ctx *x, lua_State *L, int idx,
-                                       const char *root, char err[WQ_ERRLEN])
+                                       const char *root, const char *first,
+                                       char err[WQ_ERRLEN])
 {
     if (x->fixed)
         return x->fixed;
@@ -354,7 +356,7 @@ static const wq_csvcols *value_columns(wq_csvout_ctx *x, lua_State *L, int idx,
         return NULL;
     }
     x->file = -1;
-    return columns_for(x, L, idx, err);
+    return columns_for(x, L, idx, first, err);
 }
 
 int wq_csvout_value(wq_csvout_ctx *x, lua_State *L, int idx, const char *root,
@@ -377,7 +379,7 @@ int wq_csvout_value(wq_csvout_ctx *x, lua_State *L, int idx, const char *root,
         return WQ_CODEC_OK;
     snprintf(name, sizeof name, "%s[1]", root);
     lua_rawgeti(L, idx, 1);
-    const wq_csvcols *c = value_columns(x, L, -1, name, err);
+    const wq_csvcols *c = value_columns(x, L, -1, root, name, err);
     lua_pop(L, 1);
     if (!c)
         return WQ_CODEC_ERR;
