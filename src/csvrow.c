@@ -193,6 +193,19 @@ int wq_csvrow_field(const wq_csvcols *c, lua_State *L, int idx, int alone,
     return put_value(c, L, lua_absindex(L, idx), alone, &w, out, err);
 }
 
+int wq_csvrow_sep(const wq_csvcols *c, wq_buf *out)
+{
+    return wq_buf_addc(out, c->tsv ? '\t' : ',');
+}
+
+int wq_csvrow_pad(const wq_csvcols *c, size_t from, wq_buf *out)
+{
+    for (size_t j = from; j < c->n; j++)
+        if (j > 0 && wq_csvrow_sep(c, out) < 0)
+            return -1;
+    return 0;
+}
+
 /* ---- Rows -------------------------------------------------------------- */
 
 /* Pushes the names of the columns as a table of Lua strings, its

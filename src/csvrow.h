@@ -72,6 +72,13 @@ int wq_csvrow_put(wq_csvrow *r, lua_State *L, const wq_csvcols *c, int idx,
 int wq_csvrow_field(const wq_csvcols *c, lua_State *L, int idx, int alone,
                     const char *root, wq_buf *out, char err[WQ_ERRLEN]);
 
+/* Appends the separator of c's rows (before a field that is not the
+ * first), or, with pad, the empty fields of columns from .. n-1 each with
+ * its separator: what a keyed reduce writes after a scalar value in the
+ * second column (from = 2). Returns 0, or -1 when out cannot grow. */
+int wq_csvrow_sep(const wq_csvcols *c, wq_buf *out);
+int wq_csvrow_pad(const wq_csvcols *c, size_t from, wq_buf *out);
+
 /* Makes the columns of the keys of the table at idx, sorted bytewise: the
  * columns of a list whose first row names them. Returns NULL with a
  * message in err when a key is not a string, or the table is an array
