@@ -136,14 +136,20 @@ describe("-f csv and -f tsv: a row that cannot be written", function()
                    testing.read_file(errors))
   end)
 
-  it("fails the first row's item when its keys cannot be columns", function()
+  it("fails the first row's item when its keys cannot be column names", function()
     local r = run("function process() return {[true] = 1} end", "x\n", {"-f", "csv"})
     assert.are.same({1, ""}, {r.code, r.stdout})
     assert.equals("luaworkq: item 1 (stdin:1) failed: result: a column's name is a string",
                   support.first_line(r.stderr))
-    r = run("function process() return {1, 2} end", "x\n", {"-f", "csv"})
-    assert.equals("luaworkq: item 1 (stdin:1) failed: result: an array's columns have no " ..
-                  "names: define a global `columns`", support.first_line(r.stderr))
+  end)
+
+  it("names an array's columns by their positions, as Miller does without a header", function()
+    local items = {}
+    for i = 1, 11 do items[i] = ("f%d"):format(i) end
+    local row = table.concat(items, ",")
+    local r = run(IDENTITY, row .. "\n" .. row .. "\n", {"--csv", "-f", "csv"})
+    assert.are.same({0, "", "1,2,3,4,5,6,7,8,9,10,11\n" .. row .. "\n" .. row .. "\n"},
+                    {r.code, r.stderr, r.stdout})
   end)
 
   -- {what the job's columns are, the message}

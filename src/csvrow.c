@@ -551,11 +551,6 @@ static int read_list(lua_State *L, int t, int keys, struct named **v, size_t *n,
             msg = "a column's name is a string";
         if (msg) {
             lua_pop(L, 2);
-            if (keys && lua_rawgeti(L, t, 1) != LUA_TNIL) {
-                w = (struct where){root, NULL, 0, 0};
-                msg = "an array's columns have no names: define a global `columns`";
-            }
-            lua_pop(L, keys ? 1 : 0);
             return fail(&w, msg, err);
         }
         const char *s = keys ? lua_tolstring(L, -2, &len) : lua_tolstring(L, -1, &len);
@@ -572,6 +567,44 @@ static int cmp_at(const void *a, const void *b)
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
+/* The length of the array at t (keys exactly 1..n, n >= 1), or 0. */
+static size_t array_length(lua_State *L, int t)
+{
+    lua_Unsigned n = lua_rawlen(L, t), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        lua_Integer k = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+        if (k < 1 || (lua_Unsigned)k > n) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        count++;
+    }
+    return count == n ? (size_t)n : 0;
+}
+
+/* Columns named by their positions, "1" to "n", as Miller names the
+ * fields of a file without a header (--implicit-csv-header). */
+static wq_csvcols *of_positions(size_t n, int tsv, const char *root, char err[WQ_ERRLEN])
+{
+    struct named *v = malloc(n * sizeof *v);
+    char *text = malloc(n * 21);
+    wq_csvcols *c = NULL;
+    if (v && text) {
+        for (size_t j = 0; j < n; j++) {
+            char *s = text + 21 * j;
+            v[j] = (struct named){s, (size_t)wq_numtext_int(s, (long long)j + 1), j};
+        }
+        c = of_named(v, n, tsv, root, err);
+    } else {
+        snprintf(err, WQ_ERRLEN, "%s: not enough memory", root);
+    }
+    free(v);
+    free(text);
+    return c;
+}
+
 wq_csvcols *wq_csvcols_of_keys(lua_State *L, int idx, int tsv, const char *root,
                                char err[WQ_ERRLEN])
 {
@@ -583,6 +616,8 @@ wq_csvcols *wq_csvcols_of_keys(lua_State *L, int idx, int tsv, const char *root,
     if (lua_type(L, idx) != LUA_TTABLE)
         snprintf(err, WQ_ERRLEN, "%s: a row is a table of columns, not a %s", root,
                  luaL_typename(L, idx));
+    else if ((n = array_length(L, idx)) > 0)
+        c = of_positions(n, tsv, root, err);
     else if (read_list(L, idx, 1, &v, &n, root, err) == 0) {
         qsort(v, n, sizeof *v, cmp_named);
         c = of_named(v, n, tsv, root, err);

@@ -80,9 +80,10 @@ int wq_csvrow_sep(const wq_csvcols *c, wq_buf *out);
 int wq_csvrow_pad(const wq_csvcols *c, size_t from, wq_buf *out);
 
 /* Makes the columns of the keys of the table at idx, sorted bytewise: the
- * columns of a list whose first row names them. Returns NULL with a
- * message in err when a key is not a string, or the table is an array
- * (its columns have no names). */
+ * columns of a list whose first row names them; of an array of n values,
+ * "1" to "n" in order (as Miller names the fields of a file without a
+ * header). Returns NULL with a message in err when a key is neither a
+ * string nor a position of an array. */
 wq_csvcols *wq_csvcols_of_keys(lua_State *L, int idx, int tsv, const char *root,
                                char err[WQ_ERRLEN]);
 
