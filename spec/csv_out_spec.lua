@@ -350,6 +350,17 @@ end]]
     assert.is_nil(testing.load(path, {quiet = true}).env.luaworkq.header())
   end)
 
+  it("gives the first file's header in the host's merge and finish", function()
+    local a = testing.write_file(dir .. "/fa.csv", "k,v\n1,2\n")
+    local b = testing.write_file(dir .. "/fb.csv", "v,k\n3,4\n")
+    local r = run("function process(r) return {r.k} end\n" ..
+                  "function merge(x, y) x[#x + 1] = table.concat(luaworkq.header(), ':') " ..
+                  "for _, k in ipairs(y) do x[#x + 1] = k end return x end\n" ..
+                  "function finish(x) return table.concat(luaworkq.header(), '|') .. ' ' .. " ..
+                  "#x end", "", {"--csv", "--header", "-f", "lines", "-j", "1"}, {a, b})
+    assert.are.same({0, "", "k|v 3"}, {r.code, r.stderr, r.stdout})
+  end)
+
   it("is nil without --header", function()
     local r = run("function process() return tostring(luaworkq.header()) end", "a,b\n",
                   {"--csv", "-f", "lines"})
