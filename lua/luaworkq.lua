@@ -9,6 +9,8 @@ local M = {
   version = core.version,
   null = core.null,        -- encodes as JSON null (the same value as cjson.null)
   where = core.where,      -- in process: the item's input name and LINE
+  header = core.header,    -- with --header: the names of the current
+                           -- file's header, in order; else nil
   -- JSON by the output's rules: sorted keys, exact integers, floats that
   -- read back exactly; decode keeps integers and names the byte of an error.
   json = {encode = core.json_encode, decode = core.json_decode},

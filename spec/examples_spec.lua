@@ -240,6 +240,20 @@ describe("the examples", function()
     assert.is_nil(r.stdout:find("null", 1, true))
   end)
 
+  it("csv-filter keeps the rows of one region, header and bytes as they were", function()
+    for _, region in ipairs{"north", "west"} do
+      local rows = lines_of(DATA .. "sales.csv")
+      local kept = {rows[1]}
+      for i = 2, #rows do
+        if rows[i]:match("^[^,]*,([^,]*),") == region then kept[#kept + 1] = rows[i] end
+      end
+      local r = run("csv-filter.lua", {DATA .. "sales.csv"},
+                    {"--csv", "--header", "-f", "csv", "--set", "value=" .. region})
+      assert.is_true(#kept > 100)
+      assert.are.equal(table.concat(kept, "\n") .. "\n", r.stdout)
+    end
+  end)
+
   it("the sample data is what data/generate.lua writes", function()
     local ok = os.execute(("lua5.4 %s %s"):format(testing.quote(DATA .. "generate.lua"),
                                                   testing.quote(dir)))
@@ -250,7 +264,7 @@ describe("the examples", function()
   end)
 
   for _, example in ipairs{"wordcount.lua", "csv-stats.lua", "access-log.lua",
-                           "hash-files.lua", "jsonl-transform.lua"} do
+                           "hash-files.lua", "jsonl-transform.lua", "csv-filter.lua"} do
     it(example .. " passes --check and starts with a usage line", function()
       local r = testing.run{job = EXAMPLES .. example, args = {"--check"}}
       assert.are.same({0, ""}, {r.code, r.stderr})
@@ -267,6 +281,7 @@ describe("the examples", function()
     {"access-log.lua", "access.log", {}},
     {"hash-files.lua", "files.txt", {"-f", "ndjson"}},
     {"jsonl-transform.lua", "orders.jsonl", {"--ndjson-in", "-f", "ndjson"}},
+    {"csv-filter.lua", "sales.csv", {"--csv", "--header", "-f", "csv"}},
   } do
     local example, data, args = table.unpack(case)
     it(example .. " writes the same bytes with -j1 and -j4", function()

@@ -16,6 +16,12 @@
  *      keeps it (a longer record is dropped as the search passes its
  *      bytes), the records must be the same ones at the same lines, those
  *      longer than the bound marked so.
+ *   3  the CSV and TSV writer (-f csv, -f tsv) against the reader: the
+ *      second byte picks CSV or TSV and the number of columns, the rest,
+ *      split at NUL bytes, gives the column names, then the rows' values
+ *      (a lone \1 is a missing value). What the writer writes, the record
+ *      scanner and the field splitter must read back as those names and
+ *      values; TSV must refuse a value that holds a tab, CR or LF.
  *
  * Built as a libFuzzer target with -DWQ_LIBFUZZER (clang -fsanitize=fuzzer,
  * see README "Development"); otherwise main() runs seeds and deterministic
@@ -29,10 +35,11 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "codec.h"
+#include "csvrow.h"
 #include "record.h"
 
 static lua_State *L;
-static long decoded[3];   /* inputs that got past decoding or scanning */
+static long decoded[4];   /* inputs that got past decoding or scanning */
 
 static void require(int ok, const char *what, const uint8_t *data, size_t size)
 {
@@ -226,6 +233,126 @@ static void fuzz_records(const uint8_t *data, size_t size)
     free(text);
 }
 
+/* The pieces of p[0..n) between NUL bytes. */
+struct piece { const char *p; size_t n; };
+
+static size_t split_pieces(const char *p, size_t n, struct piece *out, size_t max)
+{
+    size_t count = 0, start = 0;
+    for (size_t i = 0; i <= n && count < max; i++)
+        if (i == n || p[i] == '\0') {
+            out[count++] = (struct piece){p + start, i - start};
+            start = i + 1;
+        }
+    return count;
+}
+
+/* Whether the CSV/TSV text t[0..n) reads back, record by record, as the
+ * rows of want (ncols fields each; NULL for a missing value, read as "").
+ * TSV cannot tell one empty field from none: an empty line reads as no
+ * fields, and --header then gives a record without the column. */
+static int reads_back(int tsv, const char *t, size_t n, const struct piece *want,
+                      size_t nrows, size_t ncols)
+{
+    wq_recfmt f = {.kind = tsv ? WQ_REC_TSV : WQ_REC_CSV};
+    wq_buf tmp = WQ_BUF_INIT;
+    size_t at = 0, row = 0;
+    int ok = 1;
+    for (; ok; row++) {
+        wq_scan s = WQ_SCAN_INIT;
+        size_t len, skip;
+        int64_t lines;
+        if (wq_record_end(&f, &s, t + at, n - at, 1, &len, &skip, &lines) != WQ_RECORD_FOUND)
+            break;
+        wq_fields it;
+        const char *field;
+        size_t flen, col = 0;
+        wq_fields_init(&it, &f, t + at, len);
+        while (ok && wq_fields_next(&it, &tmp, &field, &flen)) {
+            const struct piece *w = &want[row * ncols + col];
+            ok = row < nrows && col < ncols && flen == (w->p ? w->n : 0) &&
+                 memcmp(field, w->p ? w->p : "", flen) == 0;
+            col++;
+        }
+        /* A TSV row of one empty field is an empty line: no fields. */
+        int empty = tsv && ncols == 1 && col == 0 && row < nrows &&
+                    (!want[row].p || want[row].n == 0);
+        ok = ok && (col == ncols || empty);
+        at += len + skip;
+    }
+    wq_buf_free(&tmp);
+    return ok && row == nrows && at == n;
+}
+
+/* Writes the rows of v (after the names) with csvrow.h; 0, or -1 when TSV
+ * refused a value (then one must hold a tab, CR or LF). */
+static int write_rows(const wq_csvcols *c, struct piece *v, size_t nrows, size_t ncols,
+                      wq_buf *out, const uint8_t *data, size_t size)
+{
+    static wq_csvrow row = WQ_CSVROW_INIT;
+    char err[WQ_ERRLEN];
+    for (size_t r = 1; r < nrows; r++) {
+        lua_createtable(L, 0, (int)ncols);
+        for (size_t j = 0; j < ncols; j++) {
+            struct piece *x = &v[r * ncols + j];
+            if (x->n == 1 && x->p[0] == '\1') {
+                x->p = NULL;  /* missing */
+                continue;
+            }
+            lua_pushlstring(L, v[j].p, v[j].n);
+            lua_pushlstring(L, x->p, x->n);
+            lua_rawset(L, -3);
+        }
+        int rc = wq_csvrow_put(&row, L, c, -1, 0, "row", out, err);
+        lua_pop(L, 1);
+        if (rc < 0) {
+            int bad = 0;
+            for (size_t j = 0; j < ncols; j++)
+                for (size_t i = 0; v[r * ncols + j].p && i < v[r * ncols + j].n; i++)
+                    bad |= strchr("\t\r\n", v[r * ncols + j].p[i]) != NULL;
+            require(wq_csvcols_tsv(c) && bad, "the writer refused a row", data, size);
+            return -1;
+        }
+        wq_buf_addc(out, '\n');
+    }
+    return 0;
+}
+
+static void fuzz_writer(const uint8_t *data, size_t size)
+{
+    enum { MAXP = 256 };
+    struct piece v[MAXP];
+    const char *names[8];
+    size_t lens[8];
+    char err[WQ_ERRLEN];
+    if (size < 2)
+        return;
+    int tsv = data[1] & 1;
+    size_t ncols = 1 + (data[1] >> 1) % 8;
+    size_t n = split_pieces((const char *)data + 2, size - 2, v, MAXP);
+    if (n < ncols)
+        return;
+    size_t nrows = n / ncols;  /* the names are row 0 */
+    for (size_t j = 0; j < ncols; j++) {
+        names[j] = v[j].p;
+        lens[j] = v[j].n;
+    }
+    wq_csvcols *c = wq_csvcols_new(tsv, names, lens, ncols, "columns", err);
+    if (!c)
+        return;  /* a name given twice, or TSV's refusals */
+    wq_buf out = WQ_BUF_INIT;
+    size_t hlen;
+    const char *header = wq_csvcols_header(c, &hlen);
+    wq_buf_add(&out, header, hlen);
+    if (write_rows(c, v, nrows, ncols, &out, data, size) == 0) {
+        decoded[3]++;
+        require(reads_back(tsv, out.data, out.len, v, nrows, ncols),
+                "what the writer wrote reads back otherwise", data, size);
+    }
+    wq_buf_free(&out);
+    wq_csvcols_free(c);
+}
+
 static int fuzz_one(const uint8_t *data, size_t size)
 {
     if (!L) {
@@ -234,10 +361,11 @@ static int fuzz_one(const uint8_t *data, size_t size)
     }
     if (size == 0)
         return 0;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0: fuzz_json(data + 1, size - 1); break;
     case 1: fuzz_binary(data + 1, size - 1); break;
-    default: fuzz_records(data, size); break;
+    case 2: fuzz_records(data, size); break;
+    default: fuzz_writer(data, size); break;
     }
     require(lua_gettop(L) == 0, "the stack is not as it was", data, size);
     return 0;
@@ -268,6 +396,9 @@ static const struct seed {
     SEED("\2\5a\tb\rc\r\nd\r\r\n\tlong field past the bound\ne"),
     SEED("\2\3a\nlong paragraph\npast the bound\n\n\nb"),
     SEED("\2\2\2==long record\npast the bound\n==b==c"),
+    SEED("\3\4a,b\0q\"t\0\0x\0say \"hi\", \r\n\0\1\0\0 sp \0line\nend\0\1"),
+    SEED("\3\5name\0n\0apple\0\0\0\t\0pear\x65\0\1\0\xc3\xa9\0\r\0"),
+    SEED("\3\0only\0\0x\0\1\0\"\0,"),
 };
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
@@ -346,8 +477,9 @@ int main(int argc, char **argv)
     wq_buf_free(&bin);
     lua_close(L);
     printf("fuzz: %ld rounds over %zu seeds (%ld JSON texts and %ld binary values "
-           "decoded, %ld inputs with records), no check failed\n",
-           rounds, nseeds + 1, decoded[0], decoded[1], decoded[2]);
+           "decoded, %ld inputs with records, %ld tables written and read back), "
+           "no check failed\n",
+           rounds, nseeds + 1, decoded[0], decoded[1], decoded[2], decoded[3]);
     return 0;
 }
 #endif

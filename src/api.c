@@ -105,6 +105,8 @@ static void push_core(lua_State *L, const wq_api_conf *c, int exec,
     lua_setfield(L, -2, "exec");
     lua_pushcfunction(L, where);
     lua_setfield(L, -2, "where");
+    lua_pushcfunction(L, c->header);
+    lua_setfield(L, -2, "header");
     lua_createtable(L, 0, c->nsets);
     for (int i = 0; i < c->nsets; i++) {
         const char *kv = c->sets[i], *eq = strchr(kv, '=');

@@ -1,7 +1,7 @@
 /*
  * api.h - what a job sees of luaworkq in its state: the luaworkq module
- * (worker, workers, version, args, log, json, array, null, and exec and
- * where, which the caller gives; its Lua side is lua/luaworkq.lua), the
+ * (worker, workers, version, args, log, json, array, null, and exec,
+ * where and header, which the caller gives; its Lua side is lua/luaworkq.lua), the
  * modules compiled in from lua/ on package.preload, the job's folder first
  * on package.path and package.cpath, and os.exit refused.
  *
@@ -21,6 +21,7 @@ typedef struct wq_api_conf {
     int workers;          /* luaworkq.workers */
     char **sets;          /* "KEY=VALUE" from --set: luaworkq.args */
     int nsets;
+    lua_CFunction header; /* luaworkq.header */
 } wq_api_conf;
 
 /* Sets the API up in L, whose standard libraries are open. exec is the

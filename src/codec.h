@@ -66,7 +66,9 @@ enum wq_codec_status {
     WQ_CODEC_NOMEM = -2     /* a decoder ran out of Lua memory; err says so */
 };
 
-enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT };
+/* WQ_CSV and WQ_TSV name -f csv and -f tsv: csvout.h writes them, never
+ * the codec. */
+enum wq_format { WQ_BINARY, WQ_JSON, WQ_TEXT, WQ_CSV, WQ_TSV };
 
 /* Appends the encoding of the value at idx to out. Returns WQ_CODEC_OK or
  * WQ_CODEC_ERR (an encoder that runs out of memory says so in err). */

@@ -23,6 +23,8 @@ static const wq_outformat outformats[] = {
     {"json",   WQ_LAYOUT_JSON,   WQ_JSON, "json"},
     {"ndjson", WQ_LAYOUT_NDJSON, WQ_JSON, "ndjson"},
     {"lines",  WQ_LAYOUT_LINES,  WQ_TEXT, "lines"},
+    {"csv",    WQ_LAYOUT_CSV,    WQ_CSV,  "csv"},
+    {"tsv",    WQ_LAYOUT_TSV,    WQ_TSV,  "tsv"},
 };
 
 #define COUNT(a) (sizeof (a) / sizeof (a)[0])

@@ -8,8 +8,8 @@
  * layout, frame.h), how values are encoded (codec.h) and the word the
  * journal's header records. main.c looks options up here and the run names
  * its formats in the journal's header from here, so a new format is a row
- * here and its scanner (record.c) or encoder (encode.c). No threads, no Lua
- * calls.
+ * here and its scanner (record.c) or encoder (encode.c; csvout.c for the
+ * rows of csv and tsv). No threads, no Lua calls.
  */
 #ifndef WQ_FORMAT_H
 #define WQ_FORMAT_H

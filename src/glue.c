@@ -72,6 +72,7 @@ struct wq_lua {
     int64_t line;
     wq_itemval items;            /* what making items' values keeps */
     wq_keyfold kf;               /* with reduce: splitting and writing keys */
+    wq_csvout_ctx *csv;          /* -f csv/tsv: how its rows are written */
 };
 
 /* The wq_lua of a state, kept in its extra space by wq_lua_open. */
@@ -364,6 +365,20 @@ static int l_where(lua_State *L)
 /* Where open_job keeps a reduce's fold closure (glue.c's stack slot FOLD). */
 static const char fold_key = 0;
 
+/* luaworkq.header(): with --header, a new array of the names in the
+ * header of the current item's file (in the host, of the first file); nil
+ * without --header, and before the header has been read: in setup, and in
+ * a worker until its first item (the reader may be setting it meanwhile). */
+static int l_header(lua_State *L)
+{
+    wq_lua *lw = state_of(L);
+    if (lw->worker && lw->line == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return wq_itemval_header(L, &lw->items, lw->file);
+}
+
 /* The body of wq_lua_open, run protected (lua.c's pmain) so that a memory
  * error or a failing top level becomes a message, not an abort. */
 static int open_job(lua_State *L)
@@ -382,7 +397,7 @@ static int open_job(lua_State *L)
     lua_setfield(L, -2, "wrap");
     lua_pop(L, 1);
     lw->children = wq_child_open(L, child_interrupt);  /* pushes exec */
-    wq_api_conf api = {c->path, lw->worker, c->workers, c->sets, c->nsets};
+    wq_api_conf api = {c->path, lw->worker, c->workers, c->sets, c->nsets, l_header};
     wq_api_open(L, &api, lua_gettop(L), l_where);
     lua_pop(L, 1);
     lua_pushfstring(L, "@%s", c->path);
@@ -408,6 +423,10 @@ static int open_job(lua_State *L)
         lua_pushcclosure(L, wq_keyfold_fold, 1);
         lua_rawsetp(L, LUA_REGISTRYINDEX, &fold_key);
     }
+
+    char msg[WQ_ERRLEN];
+    if (c->csv && !(lw->csv = wq_csvout_attach(c->csv, L, msg)))
+        return luaL_error(L, "%s: %s", c->path, msg);
     return 0;
 }
 
@@ -485,6 +504,7 @@ void wq_lua_close(wq_lua *lw)
         lw->next->prev = lw->prev;
     pthread_mutex_unlock(&states_mu);
     wq_itemval_free(&lw->items);
+    wq_csvout_detach(lw->csv);
     wq_heap_close(&lw->heap);
     free(lw);
 }
@@ -697,8 +717,11 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
         wq_buf_adds(err, msg);
         return WQ_ITEM_FAILED;
     }
-    if (out ? wq_codec_encode(L, -1, fold ? WQ_BINARY : fmt, "result", out, msg) < 0
-            : wq_codec_check(L, -1, "result", msg) < 0) {
+    int rc = !out                 ? wq_codec_check(L, -1, "result", msg)
+             : !fold && lw->csv   ? wq_csvout_result(lw->csv, L, -1, out, msg)
+                                  : wq_codec_encode(L, -1, fold ? WQ_BINARY : fmt,
+                                                    "result", out, msg);
+    if (rc < 0) {
         if (out)
             out->len = mark;
         lua_pop(L, 1);
@@ -711,6 +734,11 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
     if (!fold)
         lua_pop(L, 1);
     return WQ_ITEM_OK;
+}
+
+wq_csvout_ctx *wq_lua_csv(wq_lua *lw)
+{
+    return lw->csv;
 }
 
 int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
@@ -759,17 +787,23 @@ enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
         if (call(lw, WQ_FINISH, 1, 1, err) != LUA_OK)
             return WQ_LUA_FAILED;
     }
-    *raw = wq_lua_has(lw, WQ_FINISH) && lua_type(L, -1) == LUA_TSTRING;
+    int table = fmt == WQ_CSV || fmt == WQ_TSV;
+    *raw = table || (wq_lua_has(lw, WQ_FINISH) && lua_type(L, -1) == LUA_TSTRING);
+    const char *root = wq_lua_has(lw, WQ_FINISH) ? "finish value" : "merged value";
     char msg[WQ_ERRLEN];
     enum wq_lua_rc rc = WQ_LUA_OK;
-    if (*raw) {
+    if (table) {
+        if (!lw->csv || wq_csvout_value(lw->csv, L, -1, root, out, msg) < 0) {
+            wq_buf_reset(err);
+            wq_buf_adds(err, lw->csv ? msg : "no columns");
+            rc = WQ_LUA_UNENCODABLE;
+        }
+    } else if (*raw) {
         size_t n;
         const char *s = lua_tolstring(L, -1, &n);
         wq_buf_add(out, s, n);
     } else if (!(lua_isnil(L, -1) && fmt == WQ_TEXT) &&
-               wq_codec_encode(L, -1, fmt, wq_lua_has(lw, WQ_FINISH) ? "finish value"
-                                                               : "merged value",
-                         out, msg) < 0) {
+               wq_codec_encode(L, -1, fmt, root, out, msg) < 0) {
         wq_buf_reset(err);
         wq_buf_adds(err, msg);
         rc = WQ_LUA_UNENCODABLE;

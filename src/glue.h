@@ -29,6 +29,7 @@
 #include "codec.h"
 #include "frame.h"
 #include "keyfold.h"
+#include "csvout.h"
 #include "record.h"
 
 typedef struct wq_lua wq_lua;
@@ -45,6 +46,8 @@ typedef struct wq_jobconf {
     wq_recfmt rec;             /* the record format: CSV and TSV items are
                                   tables of their fields */
     const char *const *names;  /* the input files' names, for where() */
+    wq_csvout *csv;            /* -f csv or tsv: each state writes its rows
+                                  (csvout.h); NULL otherwise */
 } wq_jobconf;
 
 enum wq_hook { WQ_SETUP, WQ_INIT, WQ_PROCESS, WQ_MERGE, WQ_FINISH, WQ_REDUCE, WQ_SHUTDOWN };
@@ -98,6 +101,8 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
  * number among conf->names and its LINE, for where() and, with a header,
  * the names of its fields. */
 void wq_lua_at(wq_lua *lw, int file, int64_t line);
+/* The state's -f csv/tsv context (csvout.h), or NULL. */
+wq_csvout_ctx *wq_lua_csv(wq_lua *lw);
 /* Appends the accumulator (WQ_BINARY) to out and clears it; the state
  * holds on to it until the next call (see glue.c). Returns 1 if there was
  * one, 0 if not, WQ_LUA_FAILED on error. */
@@ -106,7 +111,8 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err);
  * Returns WQ_LUA_OK or WQ_LUA_FAILED. */
 int wq_lua_merge_in(wq_lua *lw, const char *p, size_t len, wq_buf *err);
 /* Host: runs finish (if any) on the accumulator and appends the value to
- * out: a string from finish as it is (*raw = 1), else encoded in fmt.
+ * out: a string from finish as it is (*raw = 1), else encoded in fmt; in
+ * WQ_CSV or WQ_TSV a list of rows, as a whole text (*raw = 1).
  * Returns WQ_LUA_OK, WQ_LUA_FAILED if finish raised an error, or
  * WQ_LUA_UNENCODABLE. */
 enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,

@@ -38,6 +38,24 @@ static void push_names(lua_State *L, wq_itemval *v, int file)
     lua_rawgeti(L, LUA_REGISTRYINDEX, v->names_ref);
 }
 
+int wq_itemval_header(lua_State *L, wq_itemval *v, int file)
+{
+    size_t len;
+    if (!v->rec->header || !wq_headers_get(v->rec->headers, file, &len)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    push_names(L, v, file);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    lua_createtable(L, (int)n, 0);  /* a copy: the job may change it */
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -2, i);
+        lua_rawseti(L, -2, i);
+    }
+    lua_remove(L, -2);
+    return 1;
+}
+
 struct record { wq_itemval *v; int file; const char *p; size_t len; };
 
 /* Pushes a CSV/TSV record as the array of its fields, or with a header as

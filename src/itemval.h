@@ -39,6 +39,11 @@ void wq_itemval_init(wq_itemval *v, const wq_recfmt *rec);
  * with the state). */
 void wq_itemval_free(wq_itemval *v);
 
+/* Pushes a new array of the names in the header of the input file number
+ * file, or nil when it has none (yet). Raises a Lua error when out of
+ * memory: call it from a Lua function (luaworkq.header). */
+int wq_itemval_header(lua_State *L, wq_itemval *v, int file);
+
 /* Pushes the value of item[0..len), which comes from the input file
  * number file (its header names the fields), or pushes nothing and
  * returns the error. */

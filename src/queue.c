@@ -263,6 +263,14 @@ void wq_order_done(wq_order *o, uint64_t seq, void *p, size_t bytes)
     pthread_mutex_unlock(&o->mu);
 }
 
+void wq_order_wait_before(wq_order *o, uint64_t seq)
+{
+    pthread_mutex_lock(&o->mu);
+    while (o->next_take + o->ready < seq)
+        pthread_cond_wait(&o->has_done, &o->mu);
+    pthread_mutex_unlock(&o->mu);
+}
+
 /* The slot the writer may take now, or NULL. Called with the lock held. */
 static struct slot *ready_slot(wq_order *o)
 {

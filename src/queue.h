@@ -58,6 +58,9 @@ int wq_order_try_reserve(wq_order *o, uint64_t *seq);
 void wq_order_weigh(wq_order *o, uint64_t seq, size_t bytes);
 /* Hands back the batch reserved as seq, finished, and what it weighs. */
 void wq_order_done(wq_order *o, uint64_t seq, void *p, size_t bytes);
+/* Ordered: blocks until every batch reserved before seq has been handed
+ * back (or taken). */
+void wq_order_wait_before(wq_order *o, uint64_t seq);
 /* Blocks for the next finished batch (in order, or any when unordered).
  * Returns NULL once closed and every reserved batch has been taken. */
 void *wq_order_take(wq_order *o);

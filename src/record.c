@@ -408,3 +408,8 @@ const char *wq_headers_get(const wq_headers *h, int file, size_t *len)
     *len = h->file[file].len;
     return h->file[file].data;
 }
+
+int wq_headers_count(const wq_headers *h)
+{
+    return h ? h->n : 0;
+}

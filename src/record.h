@@ -131,5 +131,7 @@ void wq_headers_free(wq_headers *h);
 int wq_headers_set(wq_headers *h, int file, const char *rec, size_t len);
 /* The header record of file, or NULL when it has none. */
 const char *wq_headers_get(const wq_headers *h, int file, size_t *len);
+/* The number of files h keeps headers for (0 for NULL). */
+int wq_headers_count(const wq_headers *h);
 
 #endif

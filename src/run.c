@@ -109,6 +109,16 @@ static int name_inputs(struct run *r)
     return 0;
 }
 
+/* -f csv/tsv: what every state shares to write rows (csvout.h). */
+static int open_table(wq_opts *o, wq_buf *err)
+{
+    wq_csvout_conf c = {.tsv = o->format->layout == WQ_LAYOUT_TSV,
+                        .unordered = o->unordered, .rec = &o->job.rec, .shards = o->merge};
+    if (wq_frame_table(o->format->layout) && !(o->job.csv = wq_csvout_new(&c)))
+        wq_buf_adds(err, "out of memory");
+    return err->len ? -1 : 0;
+}
+
 /* Checks the inputs and loads the job in the host state (not for a dry
  * run, which runs no Lua). */
 static int load(struct run *r, wq_buf *err)
@@ -117,6 +127,8 @@ static int load(struct run *r, wq_buf *err)
         return -1;
     if (r->o->dry_run)
         return 0;
+    if (open_table(r->o, err) < 0)
+        return -1;
     if (!(r->host = wq_lua_open(&r->o->job, 0, err)))
         return -1;
     r->reduce = wq_lua_has(r->host, WQ_REDUCE);
@@ -158,6 +170,8 @@ static int build(struct run *r, wq_buf *err)
     r->spares = wq_spares_new();
     if (r->reduce && r->queue && r->spares)
         r->shuffle = wq_shuffle_new(workers, WQ_WINDOW_BYTES, r->queue, r->spares);
+    if (o->job.csv)
+        wq_csvout_set_order(o->job.csv, r->order);
     if (r->stop && r->queue && r->order && r->spares && (r->shuffle || !r->reduce)) {
         wq_poolconf pc = {
             .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
@@ -503,6 +517,8 @@ static void release(struct run *r)
     wq_journal_close(r->journal);
     wq_jheader_free(&r->header);
     wq_lua_close(r->host);
+    wq_csvout_free(r->o->job.csv);
+    r->o->job.csv = NULL;
     free(r->names);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "csvout.h"
 #include "report.h"
 #include "shuffle.h"
 #include "writer.h"
@@ -83,6 +84,27 @@ static struct part *open_parts(const wq_shardconf *c, wq_buf *err)
     return parts;
 }
 
+/* -f csv/tsv: a result holds the header line in front of its row when it
+ * was the first row of its shard. The first row written keeps it; the
+ * others lose it, once it is checked to name the same columns (columns
+ * taken from the first row of each shard could differ). Returns how many
+ * bytes of rec to drop, or -1 with a message in err. */
+static long table_header(const wq_shardconf *c, const wq_jrecord *rec, int64_t i,
+                         wq_buf *first, wq_buf *err)
+{
+    size_t h = wq_csvout_header_len(c->layout == WQ_LAYOUT_TSV, rec->data, rec->len);
+    if (!first->data)  /* the first row: its header stays */
+        return wq_buf_add(first, rec->data, h) < 0 || wq_buf_grow(first, 1) < 0 ? -1 : 0;
+    if (h && (h != first->len || memcmp(rec->data, first->data, h) != 0)) {
+        wq_buf_printf(err, "item %lld: its shard wrote other columns (%.*s) than the "
+                      "first shard (%.*s): define a global `columns` in the job",
+                      (long long)i, (int)(h > 100 ? 100 : h - 1), rec->data,
+                      (int)(first->len > 100 ? 100 : first->len - 1), first->data);
+        return -1;
+    }
+    return (long)h;
+}
+
 /* Writes (or folds) the records of every index in order. Returns the
  * number of failed items, or -1 on an error (reported). */
 static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *host,
@@ -90,7 +112,8 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
 {
     int n = c->n, fold = wq_lua_has(host, WQ_MERGE) || wq_lua_has(host, WQ_REDUCE);
     int64_t failed = 0;
-    wq_buf chunk = WQ_BUF_INIT;
+    wq_buf chunk = WQ_BUF_INIT, header = WQ_BUF_INIT;
+    long drop = 0;
     for (int64_t i = 1; i <= by[0].items; i++) {
         struct part *p = &by[(i - 1) % n];
         wq_jrecord rec;
@@ -106,8 +129,11 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
         } else if (rec.status == WQ_J_RESULT && fold) {
             if (wq_lua_merge_in(host, rec.data, rec.len, err) < 0)
                 break;
+        } else if (rec.status == WQ_J_RESULT && wq_frame_table(c->layout) &&
+                   (drop = table_header(c, &rec, i, &header, err)) < 0) {
+            break;
         } else if (rec.status == WQ_J_RESULT) {
-            wq_buf_add(&chunk, rec.data, rec.len);
+            wq_buf_add(&chunk, rec.data + drop, rec.len - (size_t)drop);
         }
         if (chunk.len >= CHUNK || (i == by[0].items && chunk.len)) {
             if (wq_out_list(out, chunk.data, chunk.len, err) != WQ_OUT_OK)
@@ -116,6 +142,7 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
         }
     }
     wq_buf_free(&chunk);
+    wq_buf_free(&header);
     return err->len ? -1 : failed;
 }
 

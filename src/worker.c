@@ -154,6 +154,10 @@ static enum wq_item carry_over(struct worker *w, wq_batch *b, const wq_jitem *j)
     b->carried++;
     if (j->status == WQ_SLOT_NIL)
         return WQ_ITEM_NIL;
+    wq_csvout_ctx *csv = wq_lua_csv(w->lua);
+    if (!w->pool->conf.fold && csv)  /* a row: the header goes with the first */
+        return wq_csvout_carried(csv, p, len, &b->out, &w->err) == 0 ? WQ_ITEM_OK
+                                                                     : WQ_ITEM_FAILED;
     if (!w->pool->conf.fold)
         return wq_buf_add(&b->out, p, len) == 0 ? WQ_ITEM_OK : WQ_ITEM_FAILED;
     return wq_lua_merge_in(w->lua, p, len, &w->err) == 0 ? WQ_ITEM_OK
@@ -303,6 +307,8 @@ static void run_batch(struct worker *w, wq_batch *b)
     wq_stop *stop = p->conf.stop;
     int64_t t0 = wq_now_ns();
     uint32_t i;
+    if (wq_lua_csv(w->lua))
+        wq_csvout_batch(wq_lua_csv(w->lua), b->seq, b->file);
     for (i = 0; i < b->count && wq_stop_reason(stop) == WQ_GOING; i++) {
         switch (run_item(w, b, i)) {
         case WQ_ITEM_NIL:
@@ -495,7 +501,12 @@ static void *worker_main(void *arg)
             run_batch(w, b);
         else
             b->unrun = b->count;
+        wq_csvout_ctx *csv = ok ? wq_lua_csv(w->lua) : NULL;
+        if (csv)  /* --unordered: the rows wait for the header's batch */
+            wq_csvout_handing(csv);
         wq_order_done(p->conf.order, b->seq, b, wq_batch_weight(b));
+        if (csv)
+            wq_csvout_handed(csv);
     }
     if (p->conf.shuffle)
         own_end(w);

@@ -128,6 +128,12 @@ local function make_luaworkq(opts, logs)
     null = testing.null,
     where = function() end,  -- outside process
   }
+  -- luaworkq.header(): a copy of opts.header (the names of a --header
+  -- input's header), or nil
+  function lw.header()
+    if opts.header == nil then return nil end
+    return table.move(opts.header, 1, #opts.header, 1, {})
+  end
   function lw.log(...)
     local parts = table.pack(...)
     for i = 1, parts.n do parts[i] = tostring(parts[i]) end

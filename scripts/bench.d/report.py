@@ -58,6 +58,8 @@ RSS_LIMIT_MB = 64.0
 RSS_FLAT = 1.20
 STARTUP_MS = 15.0
 CSV_OVER_TSV = 1.3      # --csv --header at most this times --tsv --header
+CSV_OUT_OVER_PEERS = 0.60  # -f csv at most this times mlr and Python's csv
+CSV_OUT_OVER_NDJSON = 1.10  # -f csv at most this times -f ndjson
 GZ_OVER_PEERS = 1.1     # a .gz input at most this times max(zcat, plain)
 DRY_OVER_AWK = 2.0      # --dry-run at most this times awk printing the same
 HOST_WORKERS = 64       # workers the host thread can feed (cpu, wordcount, index)
@@ -104,6 +106,43 @@ def input_rows(data, verdict):
     if out:
         out = ["", "| input | tool | runs | median s | CPU s | target | result |",
                "|---|---|---:|---:|---:|---|---|"] + out
+    return out
+
+
+def output_rows(data, verdict):
+    """The csvout workload: -f csv against Miller, Python's csv module and
+    -f ndjson, every record (csvout) and a third (csvfilter). Ratios are
+    the median of the rounds' ratios (paired)."""
+    out = []
+    for w, tools in (("csvout", ["luaworkq", "ndjson", "mlr", "py"]),
+                     ("csvfilter", ["luaworkq", "mlr", "py"])):
+        if w not in data:
+            continue
+        d = data[w]
+        for t in tools:
+            if t not in d:
+                continue
+            x = d[t]
+            runs = len(x["wall"]) + len(x["bad"])
+            if not x["wall"] or x["bad"]:
+                out.append(f"| {w} | {x['label']} | {runs} | - | - | | "
+                           + verdict(False, f"{w} {t}", "; ".join(x["bad"])) + " |")
+                continue
+            m, cpu = statistics.median(x["wall"]), statistics.median(x["cpu"])
+            targets, results = [], []
+            peers = [("mlr", "mlr", CSV_OUT_OVER_PEERS), ("py", "Python", CSV_OUT_OVER_PEERS),
+                     ("ndjson", "-f ndjson", CSV_OUT_OVER_NDJSON)]
+            for peer, name, limit in peers if t == "luaworkq" else []:
+                q = paired(x, d[peer]) if peer in d and d[peer]["wall"] else None
+                if q is None:
+                    continue
+                targets.append(f"<= {limit:g}x {name}")
+                results.append(verdict(q <= limit, f"{w} vs {name}", f"{q:.2f}x"))
+            out.append(f"| {w} | {x['label']} | {runs} | {fmt_s(m)} | {fmt_s(cpu)} | "
+                       f"{'; '.join(targets)} | {'; '.join(results)} |")
+    if out:
+        out = ["| output | tool | runs | median s | CPU s | target | result |",
+               "|---|---|---:|---:|---:|---|---|"] + out + [""]
     return out
 
 
@@ -287,6 +326,7 @@ def main():
     extra = input_rows(data, verdict)
     if extra:
         out += extra[1:] + [""]  # without its leading blank line
+    out += output_rows(data, verdict)
 
     mem = rows(os.path.join(outdir, "memory.tsv"))
     start = rows(os.path.join(outdir, "startup.tsv"))
