@@ -157,22 +157,53 @@ describe("reduce", function()
     assert.are.same({0, "", "{}\n"}, {empty.code, empty.stderr, empty.stdout})
   end)
 
-  it("gives the same bytes from three shards merged as from one run", function()
-    local path = dir .. "/words.txt"
-    corpus(path, 20000)
-    local job = testing.write_file(dir .. "/job.lua", CONCAT)
-    local whole = testing.run{job = job, files = {path}, args = {"-j", "2"}}
-    assert.are.same({0, ""}, {whole.code, whole.stderr})
-    local journals = {}
-    for k = 1, 3 do
-      journals[k] = ("%s/part-%d"):format(dir, k)
-      local r = testing.run{job = job, files = {path},
-        args = {"-j", "2", "--shard", k .. "/3", "--journal", journals[k]}}
-      assert.are.equal(0, r.code, r.stderr)
-    end
-    local merged = testing.run{job = job, files = journals, args = {"--merge"}}
-    assert.are.same({0, "", whole.stdout}, {merged.code, merged.stderr, merged.stdout})
+  it("writes -f csv and -f tsv rows: key and value, or the columns of `columns`, key first",
+    function()
+      for _, j in ipairs{"1", "3"} do
+        local lists, rows = concat_expected(70), {"key,value\n"}
+        for _, k in ipairs(sorted_keys(lists)) do rows[#rows + 1] = k .. "," .. #lists[k] .. "\n" end
+        local r = testing.run{job_source = CONCAT .. "function finish(k, v) return #v end\n",
+                              items = numbers(70), args = {"-j", j, "-f", "csv"}}
+        assert.are.same({0, "", table.concat(rows)}, {r.code, r.stderr, r.stdout})
+        local t = testing.run{job_source = [[
+          columns = {"group", "n", "first", "last"}
+          function process(line, i) return {["g" .. i % 2] = {n = 1, first = i, last = i}} end
+          function reduce(a, b) return {n = a.n + b.n, first = a.first, last = b.last} end]],
+          items = numbers(9), args = {"-j", j, "-f", "tsv"}}
+        assert.are.same({0, "", "group\tn\tfirst\tlast\ng0\t4\t2\t8\ng1\t5\t1\t9\n"},
+                        {t.code, t.stderr, t.stdout})
+      end
+      local none = testing.run{job_source = "function process() end\n"
+        .. "function reduce(a, b) return a end\n", items = {"x"}, args = {"-f", "csv"}}
+      assert.are.same({0, "", ""}, {none.code, none.stderr, none.stdout})
+    end)
+
+  it("fails -f csv with a table value and no `columns`, naming the key", function()
+    local r = testing.run{job_source = [[
+      function process(line) return {[line] = {n = 1}} end
+      function reduce(a, b) return {n = a.n + b.n} end]], items = {"a", "b"}, args = {"-f", "csv"}}
+    assert.are.same({1, ""}, {r.code, r.stdout})
+    assert.matches('value%["[ab]"%]%.n: not a column', r.stderr)
   end)
+
+  for _, format in ipairs{"json", "csv"} do
+    it("gives the same bytes from three shards merged as from one run, -f " .. format, function()
+      local path = dir .. "/words.txt"
+      corpus(path, 20000)
+      local job = testing.write_file(dir .. "/job.lua", CONCAT)
+      local whole = testing.run{job = job, files = {path}, args = {"-j", "2", "-f", format}}
+      assert.are.same({0, ""}, {whole.code, whole.stderr})
+      local journals = {}
+      for k = 1, 3 do
+        journals[k] = ("%s/part-%d"):format(dir, k)
+        local r = testing.run{job = job, files = {path},
+          args = {"-j", "2", "-f", format, "--shard", k .. "/3", "--journal", journals[k]}}
+        assert.are.equal(0, r.code, r.stderr)
+      end
+      local merged = testing.run{job = job, files = journals, args = {"--merge", "-f", format}}
+      assert.are.same({0, "", whole.stdout}, {merged.code, merged.stderr, merged.stdout})
+    end)
+  end
 
   it("gives what luaworkq.testing's job.run gives", function()
     local job = testing.write_file(dir .. "/job.lua", CONCAT

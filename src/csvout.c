@@ -76,6 +76,8 @@ wq_csvout_ctx *wq_csvout_attach(wq_csvout *o, lua_State *L, char err[WQ_ERRLEN])
     return x;
 }
 
+const wq_csvcols *wq_csvout_columns(const wq_csvout_ctx *x) { return x->fixed; }
+
 void wq_csvout_detach(wq_csvout_ctx *x)
 {
     if (!x)

@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "codec.h"
+#include "csvrow.h"
 #include "queue.h"
 #include "record.h"
 
@@ -64,6 +65,8 @@ int wq_csvout_tsv(const wq_csvout *o);
 wq_csvout_ctx *wq_csvout_attach(wq_csvout *o, lua_State *L, char err[WQ_ERRLEN]);
 /* Frees x; the state's registry entries go with the state. */
 void wq_csvout_detach(wq_csvout_ctx *x);
+/* The job's `columns` as that state read them, or NULL. */
+const wq_csvcols *wq_csvout_columns(const wq_csvout_ctx *x);
 
 /* The batch whose items come next: its place in the window and its input
  * file (whose header, and those of the files before it, the reader has

@@ -72,6 +72,7 @@ struct wq_lua {
     int64_t line;
     wq_itemval items;            /* what making items' values keeps */
     wq_keyfold kf;               /* with reduce: splitting and writing keys */
+    wq_csvrow keyrow;            /* with reduce and -f csv/tsv: its rows */
     wq_csvout_ctx *csv;          /* -f csv/tsv: how its rows are written */
 };
 
@@ -440,6 +441,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lw->conf = conf;
     lw->worker = worker;
     wq_keyfold_init(&lw->kf);
+    lw->keyrow = (wq_csvrow)WQ_CSVROW_INIT;
     wq_itemval_init(&lw->items, &conf->rec);
     lw->limit = conf->memory_limit;
     lw->L = lua_newstate(alloc, lw);
@@ -838,9 +840,49 @@ int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err)
     return fold_into(lw, OWN, p, len, err) < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
 }
 
+/* -f csv/tsv with reduce: the rows' columns, the key's first: the job's
+ * `columns`, else "key" and "value" (made into *made, for the caller to
+ * free). NULL with a message in err when there are fewer than two. */
+static const wq_csvcols *key_columns(wq_lua *lw, enum wq_layout layout, wq_csvcols **made,
+                                     wq_buf *err)
+{
+    static const char *const names[] = {"key", "value"};
+    static const size_t lens[] = {3, 5};
+    char msg[WQ_ERRLEN] = "";
+    const wq_csvcols *c = lw->csv ? wq_csvout_columns(lw->csv) : NULL;
+    if (!c)
+        c = *made = wq_csvcols_new(layout == WQ_LAYOUT_TSV, names, lens, 2, "columns", msg);
+    if (c && wq_csvcols_count(c) < 2)
+        snprintf(msg, sizeof msg, "columns: the rows of a reduce have the key and at "
+                 "least one more column");
+    if (msg[0]) {
+        wq_buf_reset(err);
+        wq_buf_adds(err, msg);
+        return NULL;
+    }
+    return c;
+}
+
+int wq_lua_key_header(wq_lua *lw, enum wq_layout layout, wq_buf *out, wq_buf *err)
+{
+    wq_csvcols *made = NULL;
+    const wq_csvcols *c = key_columns(lw, layout, &made, err);
+    size_t len;
+    const char *h = c ? wq_csvcols_header(c, &len) : NULL;
+    if (h)
+        wq_buf_add(out, h, len);
+    wq_csvcols_free(made);
+    return c ? WQ_LUA_OK : WQ_LUA_FAILED;
+}
+
 int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)
 {
     lua_State *L = lw->L;
+    wq_csvcols *made = NULL;
+    lw->kf.cols = wq_frame_table(layout) ? key_columns(lw, layout, &made, err) : NULL;
+    lw->kf.row = &lw->keyrow;
+    if (wq_frame_table(layout) && !lw->kf.cols)
+        return WQ_LUA_FAILED;
     wq_lua_kill(lw, 0);  /* the keys of a stopped run are written with --partial */
     int finish = wq_lua_has(lw, WQ_FINISH);
     if (finish)
@@ -852,6 +894,8 @@ int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)
         lua_pop(L, 1);
     lua_pushnil(L);  /* the entries hold what is written: the keys can go */
     lua_replace(L, OWN);
+    wq_csvcols_free(made);
+    lw->kf.cols = NULL;
     return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
 }
 

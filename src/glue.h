@@ -131,6 +131,9 @@ int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err);
  * entries written in layout and put in order (the keys themselves are let
  * go). Returns WQ_LUA_OK or WQ_LUA_FAILED. */
 int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err);
+/* -f csv/tsv with reduce: appends the header line of the rows (the job's
+ * `columns`, else key,value). Returns WQ_LUA_OK, or WQ_LUA_FAILED (err). */
+int wq_lua_key_header(wq_lua *lw, enum wq_layout layout, wq_buf *out, wq_buf *err);
 /* The entries wq_lua_order_keys made, sorted (keyfold.h): n of them, kept
  * until the state closes. */
 const wq_keyent *wq_lua_sorted_keys(wq_lua *lw, size_t *n);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "csvrow.h"
 #include "numtext.h"
 
 static void arena_free(wq_keyfold *kf);
@@ -397,13 +398,35 @@ static void blame_value(lua_State *L, int key, enum wq_format fmt, char err[WQ_E
     wq_buf_free(&scratch);
 }
 
+/* -f csv/tsv: the row of the value on top and its key (at key): the key
+ * in the first column, a table value's fields in the others (a scalar in
+ * the second, the rest empty). */
+static int row_text(wq_keyfold *kf, lua_State *L, int key, wq_buf *out,
+                    char err[WQ_ERRLEN])
+{
+    char root[112] = "value[";
+    name_key(L, key, root + 6, sizeof root - 7);
+    strcat(root, "]");
+    const wq_csvcols *c = kf->cols;
+    int rc = wq_csvrow_field(c, L, key, 0, "key", out, err);
+    if (rc == 0 && lua_istable(L, -1))
+        rc = wq_csvrow_put(kf->row, L, c, lua_gettop(L), 1, root, out, err);
+    else if (rc == 0)
+        rc = wq_csvrow_sep(c, out) < 0 ||
+             wq_csvrow_field(c, L, -1, 0, root, out, err) < 0 || wq_csvrow_pad(c, 2, out) < 0
+                 ? -1 : 0;
+    return rc == 0 ? wq_buf_addc(out, '\n') : -1;
+}
+
 /* Appends the entry's text for the value on top and its key (at key),
  * written w[0..n): the key, then the value, in layout. */
-static int entry_text(lua_State *L, int key, const char *w, size_t n,
+static int entry_text(wq_keyfold *kf, lua_State *L, int key, const char *w, size_t n,
                       enum wq_layout layout, wq_buf *out, char err[WQ_ERRLEN])
 {
     enum wq_format fmt = layout == WQ_LAYOUT_LINES ? WQ_TEXT : WQ_JSON;
     int rc;
+    if (wq_frame_table(layout))
+        return row_text(kf, L, key, out, err);
     if (layout == WQ_LAYOUT_LINES) {
         if (lua_type(L, key) == LUA_TSTRING)
             w = lua_tolstring(L, key, &n);  /* lines: the bytes as they are */
@@ -439,7 +462,7 @@ static int add_entry(wq_keyfold *kf, lua_State *L, enum wq_layout layout,
         return -1;
     if (scratch)
         w = kf->text.data + at;
-    if (entry_text(L, -2, w, n, layout, &kf->text, err) < 0)
+    if (entry_text(kf, L, -2, w, n, layout, &kf->text, err) < 0)
         return -1;
     if (scratch)
         w = kf->text.data + at;  /* the value's text may have moved it */

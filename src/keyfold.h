@@ -83,6 +83,8 @@ typedef struct wq_keyfold {
     size_t n, cap, next;        /* how many, room, the next to emit */
     wq_buf text;                /* scratch: a key as written, an entry's text */
     struct wq_keyblock *blocks; /* the entries' bytes */
+    const struct wq_csvcols *cols;  /* -f csv/tsv: the rows' columns, the */
+    struct wq_csvrow *row;          /* key's first (csvrow.h) */
 } wq_keyfold;
 
 /* What the fold calls: the state's reduce at fn, and how. */

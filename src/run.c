@@ -231,10 +231,15 @@ static int value_wanted(const struct run *r)
 static void write_keys(struct run *r)
 {
     wq_buf err = WQ_BUF_INIT;
-    wq_shuffle_close(r->shuffle, value_wanted(r));
+    wq_buf head = WQ_BUF_INIT;
+    enum wq_layout layout = r->o->format->layout;
+    int wanted = value_wanted(r);
+    if (wanted && wq_frame_table(layout) && wq_lua_key_header(r->host, layout, &head, &err) < 0)
+        wq_buf_reset(&err);  /* the owners fail, and say why */
+    wq_shuffle_close(r->shuffle, wanted);
     int64_t busy = 0;
-    enum wq_shuffle_rc rc = wq_shuffle_write(r->shuffle, r->o->format->layout, r->out,
-                                             &busy, &err);
+    enum wq_shuffle_rc rc = wq_shuffle_write(r->shuffle, layout, &head, r->out, &busy, &err);
+    wq_buf_free(&head);
     wq_writer_add_busy(r->writer, busy);
     r->value = rc == WQ_SHUFFLE_WRITTEN;
     if (rc == WQ_SHUFFLE_OUTPUT) {

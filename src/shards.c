@@ -160,9 +160,12 @@ static enum wq_value_rc write_keys(const wq_shardconf *c, wq_lua *host, wq_out *
     if (!rc)
         return WQ_VALUE_FINISH_FAILED;
     const wq_keyent *ents = wq_lua_sorted_keys(host, &n);
-    if (wq_shuffle_write_sorted(ents, n, c->layout, out, err) != WQ_OUT_OK)
-        return WQ_VALUE_WRITE_FAILED;
-    return WQ_VALUE_OK;
+    wq_buf head = WQ_BUF_INIT;
+    if (wq_frame_table(c->layout))
+        wq_lua_key_header(host, c->layout, &head, err);
+    int wrote = wq_shuffle_write_sorted(ents, n, c->layout, &head, out, err);
+    wq_buf_free(&head);
+    return wrote == WQ_OUT_OK ? WQ_VALUE_OK : WQ_VALUE_WRITE_FAILED;
 }
 
 /* Folds and writes every record; returns the outcome. */

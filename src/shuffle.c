@@ -447,16 +447,28 @@ static struct chunk *next_chunk(wq_shuffle *s, int k, int *failed, int64_t *wait
     return c;
 }
 
-/* Writes p[0..len), the first byte dropped while *skip is set (the ','
- * before the first JSON entry). */
-static int write_text(wq_out *out, const char *p, size_t len, int *skip, wq_buf *err)
+/* How the ranges' text is written: the first byte dropped while skip is
+ * set (the ',' before the first JSON entry), the header line of -f
+ * csv/tsv before the first row (none without rows, as for a list). */
+struct writing {
+    wq_out *out;
+    int skip;
+    const wq_buf *head;
+};
+
+static int write_text(struct writing *wr, const char *p, size_t len, wq_buf *err)
 {
-    if (*skip && len) {
+    if (wr->skip && len) {
         p++;
         len--;
-        *skip = 0;
+        wr->skip = 0;
     }
-    return len ? wq_out_value(out, p, len, 1, err) : WQ_OUT_OK;
+    int rc = WQ_OUT_OK;
+    if (len && wr->head && wr->head->len)
+        rc = wq_out_value(wr->out, wr->head->data, wr->head->len, 1, err);
+    if (len)
+        wr->head = NULL;
+    return len && rc == WQ_OUT_OK ? wq_out_value(wr->out, p, len, 1, err) : rc;
 }
 
 /* The writer is done: the owners' chunks go, and the owners may let go
@@ -472,18 +484,19 @@ static void abandon(wq_shuffle *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout,
+enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout, const wq_buf *head,
                                     wq_out *out, int64_t *busy_ns, wq_buf *err)
 {
     if (!decide(s))
         return WQ_SHUFFLE_SKIPPED;
     int64_t t0 = wq_now_ns(), waited = 0;
-    int json = layout == WQ_LAYOUT_JSON, skip = json, failed = 0;
+    int json = layout == WQ_LAYOUT_JSON, failed = 0;
+    struct writing wr = {out, json, head};
     int rc = json ? wq_out_value(out, "{", 1, 1, err) : WQ_OUT_OK;
     for (int k = 0; k < s->n && rc == WQ_OUT_OK && !failed; k++) {
         struct chunk *c;
         while (rc == WQ_OUT_OK && (c = next_chunk(s, k, &failed, &waited))) {
-            rc = write_text(out, c->b.data, c->b.len, &skip, err);
+            rc = write_text(&wr, c->b.data, c->b.len, err);
             wq_buf_free(&c->b);
             free(c);
         }
@@ -498,17 +511,18 @@ enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout,
 }
 
 int wq_shuffle_write_sorted(const wq_keyent *ents, size_t n, enum wq_layout layout,
-                            wq_out *out, wq_buf *err)
+                            const wq_buf *head, wq_out *out, wq_buf *err)
 {
     wq_buf text = WQ_BUF_INIT;
-    int json = layout == WQ_LAYOUT_JSON, skip = json;
+    int json = layout == WQ_LAYOUT_JSON;
+    struct writing wr = {out, json, head};
     int rc = json ? wq_out_value(out, "{", 1, 1, err) : WQ_OUT_OK;
     for (size_t i = 0; i < n && rc == WQ_OUT_OK; i++) {
         if (wq_keyent_frame(&ents[i], layout, &text) < 0) {
             wq_buf_adds(err, "out of memory");
             rc = WQ_OUT_ERROR;
         } else if (text.len >= CHUNK || i + 1 == n) {
-            rc = write_text(out, text.data, text.len, &skip, err);
+            rc = write_text(&wr, text.data, text.len, err);
             wq_buf_reset(&text);
         }
     }

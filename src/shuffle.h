@@ -92,14 +92,15 @@ enum wq_shuffle_rc {
 /* Writer, after wq_shuffle_close: waits for every owner; if all are ready
  * and the keys are to be written, cuts the keys into one range per owner
  * and writes the ranges' text to out in order, in layout (json: one
- * object; ndjson and lines: a line per key). busy_ns gets the time spent
- * other than waiting for the owners. */
-enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout,
+ * object; ndjson and lines: a line per key; csv and tsv: head, the header
+ * line, then a row per key, or nothing without a key). busy_ns gets the
+ * time spent other than waiting for the owners. */
+enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout, const wq_buf *head,
                                     wq_out *out, int64_t *busy_ns, wq_buf *err);
 
 /* Writes the sorted entries of a single state (--merge: shards.c) as
  * wq_shuffle_write writes every owner's. Returns WQ_OUT_OK or an error. */
 int wq_shuffle_write_sorted(const wq_keyent *ents, size_t n, enum wq_layout layout,
-                            wq_out *out, wq_buf *err);
+                            const wq_buf *head, wq_out *out, wq_buf *err);
 
 #endif
