@@ -10,29 +10,7 @@ local WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
   "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar",
   "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor"}
 
-local function corpus(path, n)
-  local f = assert(io.open(path, "wb"))
-  local seed, counts, chunk = 12345, {}, {}
-  local function next_int(m)
-    seed = (seed * 1103515245 + 12345) % 2147483648
-    return (seed >> 16) % m
-  end
-  for i = 1, n do
-    local words = {}
-    for j = 1, next_int(5) do
-      local w = WORDS[next_int(#WORDS) + 1]
-      words[j] = w
-      counts[w] = (counts[w] or 0) + 1
-    end
-    chunk[#chunk + 1] = table.concat(words, " ")
-    if #chunk == 10000 or i == n then
-      f:write(table.concat(chunk, "\n"), "\n")
-      chunk = {}
-    end
-  end
-  f:close()
-  return counts
-end
+local function corpus(path, n) return support.word_corpus(path, n, WORDS, 12345) end
 
 -- The JSON object of counts, keys sorted, written here without the binary.
 local function json_counts(counts)

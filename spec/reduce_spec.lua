@@ -7,24 +7,9 @@ local support = require "support"
 local WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
   "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar"}
 
--- n lines of 0 to 4 words from a fixed generator, and their counts.
-local function corpus(path, n)
-  local seed, counts, lines = 777, {}, {}
-  local function next_int(m)
-    seed = (seed * 1103515245 + 12345) % 2147483648
-    return (seed >> 16) % m
-  end
-  for i = 1, n do
-    local words = {}
-    for j = 1, next_int(5) do
-      words[j] = WORDS[next_int(#WORDS) + 1] .. next_int(3000)
-      counts[words[j]] = (counts[words[j]] or 0) + 1
-    end
-    lines[i] = table.concat(words, " ")
-  end
-  testing.write_file(path, table.concat(lines, "\n") .. "\n")
-  return counts, lines
-end
+-- n lines of 0 to 4 words (with numbers: about 45,000 distinct words),
+-- and their counts.
+local function corpus(path, n) return support.word_corpus(path, n, WORDS, 777, 3000) end
 
 -- "1" .. "n", as items.
 local function numbers(n)

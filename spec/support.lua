@@ -146,6 +146,35 @@ function M.each_returns(cases, run)
 end
 
 -- The repository's root: where CTest runs the specs.
+-- Writes n lines of 0 to 4 words to path, drawn from words by a fixed
+-- linear congruential generator started at seed; with vary, each word gets
+-- a number below vary after it (more distinct words). Returns the count of
+-- each word written, counted here.
+function M.word_corpus(path, n, words, seed, vary)
+  local f = assert(io.open(path, "wb"))
+  local counts, chunk = {}, {}
+  local function next_int(m)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return (seed >> 16) % m
+  end
+  for i = 1, n do
+    local line = {}
+    for j = 1, next_int(5) do
+      local w = words[next_int(#words) + 1]
+      if vary then w = w .. next_int(vary) end
+      line[j] = w
+      counts[w] = (counts[w] or 0) + 1
+    end
+    chunk[#chunk + 1] = table.concat(line, " ")
+    if #chunk == 10000 or i == n then
+      f:write(table.concat(chunk, "\n"), "\n")
+      chunk = {}
+    end
+  end
+  f:close()
+  return counts
+end
+
 M.SRC = os.getenv("LUAWORKQ_SRC") or M.output_of("pwd")
 
 -- Lua source for jobs: spin_once() loops for ever the first time it is

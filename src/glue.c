@@ -76,6 +76,14 @@ struct wq_lua {
     wq_csvout_ctx *csv;          /* -f csv/tsv: how its rows are written */
 };
 
+/* Puts msg in err in place of what it held; returns WQ_LUA_FAILED. */
+static int say(wq_buf *err, const char *msg)
+{
+    wq_buf_reset(err);
+    wq_buf_adds(err, msg);
+    return WQ_LUA_FAILED;
+}
+
 /* The wq_lua of a state, kept in its extra space by wq_lua_open. */
 static wq_lua *state_of(lua_State *L)
 {
@@ -533,9 +541,7 @@ int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
     int rc = WQ_LUA_OK;
     if (!lua_isnil(lw->L, -1) &&
         wq_codec_encode(lw->L, -1, WQ_BINARY, "setup value", shared, msg) < 0) {
-        wq_buf_reset(err);
-        wq_buf_adds(err, msg);
-        rc = WQ_LUA_FAILED;
+        rc = say(err, msg);
     }
     lua_pop(lw->L, 1);
     return rc;
@@ -551,9 +557,7 @@ static int push_decoded(wq_lua *lw, const char *p, size_t len, wq_buf *err)
     }
     if (wq_codec_decode(lw->L, p, len, msg) == 0)
         return 0;
-    wq_buf_reset(err);
-    wq_buf_adds(err, msg);
-    return WQ_LUA_FAILED;
+    return say(err, msg);
 }
 
 int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
@@ -619,8 +623,7 @@ static int fold_keys(wq_lua *lw, wq_buf *err)
     if (lw->kf.direct && lw->worker) {  /* the host always folds (shards.c) */
         char msg[WQ_ERRLEN];
         if ((rc = wq_keyfold_put(&lw->kf, L, -1, lw->conf->workers, msg)) < 0) {
-            wq_buf_reset(err);
-            wq_buf_adds(err, msg);
+            say(err, msg);
         }
     } else {
         if (lua_isnil(L, ACC)) {
@@ -715,8 +718,7 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
     size_t mark = out ? out->len : 0;
     if (fold && wq_lua_has(lw, WQ_REDUCE) && wq_keyfold_check(L, -1, msg) < 0) {
         lua_pop(L, 1);
-        wq_buf_reset(err);
-        wq_buf_adds(err, msg);
+        say(err, msg);
         return WQ_ITEM_FAILED;
     }
     int rc = !out                 ? wq_codec_check(L, -1, "result", msg)
@@ -727,8 +729,7 @@ enum wq_item wq_lua_process(wq_lua *lw, const char *item, size_t len,
         if (out)
             out->len = mark;
         lua_pop(L, 1);
-        wq_buf_reset(err);
-        wq_buf_adds(err, msg);
+        say(err, msg);
         return WQ_ITEM_FAILED;
     }
     if (fold && fold_top(lw, err) < 0)
@@ -764,9 +765,7 @@ int wq_lua_take_fold(wq_lua *lw, wq_buf *out, wq_buf *err)
     lua_pushnil(L);
     lua_replace(L, ACC);
     if (rc < 0) {
-        wq_buf_reset(err);
-        wq_buf_adds(err, msg);
-        return WQ_LUA_FAILED;
+        return say(err, msg);
     }
     return 1;
 }
@@ -823,9 +822,7 @@ int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)
     lua_pushnil(L);
     lua_replace(L, ACC);
     if (rc < 0) {
-        wq_buf_reset(err);
-        wq_buf_adds(err, msg);
-        return WQ_LUA_FAILED;
+        return say(err, msg);
     }
     return WQ_LUA_OK;
 }
@@ -856,8 +853,7 @@ static const wq_csvcols *key_columns(wq_lua *lw, enum wq_layout layout, wq_csvco
         snprintf(msg, sizeof msg, "columns: the rows of a reduce have the key and at "
                  "least one more column");
     if (msg[0]) {
-        wq_buf_reset(err);
-        wq_buf_adds(err, msg);
+        say(err, msg);
         return NULL;
     }
     return c;
