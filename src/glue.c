@@ -3,20 +3,11 @@
  * hooks and their interrupts; see glue.h. What a job sees of luaworkq is
  * set up by api.c, an item's Lua value made by itemval.c.
  *
- * Stack layout of a state between calls, so that the per-item path pushes no
- * more than the function and its arguments:
- *   1  the message handler
- *   2  process (workers) or nil
- *   3  merge or nil
- *   4  the accumulator of merged results, or nil
- *   5  the last accumulator taken (wq_lua_take_fold), or nil
- *   6  with reduce: the keys of the partition this state owns (keyfold.h)
- *   7  with reduce: the closure that folds keys (keyfold.h), or nil
- *
- * With reduce, slot 3 holds reduce and slot 4 the keys folded from the
- * batch, a table of key -> value.
+ * The state's layout (struct wq_lua, its stack slots) is in
+ * glue_internal.h, shared with gluekeys.c, which holds a keyed reduce's
+ * side of a state.
  */
-#include "glue.h"
+#include "glue_internal.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -34,47 +25,12 @@
 #include "report.h"
 #include "streams.h"
 
-enum { MSGH = 1, PROCESS, MERGE, ACC, LAST, OWN, FOLD };
-
-/* The `hook` of a state while it loads the job, and while it closes. */
-enum { LOADING = -1, CLOSING = -2 };
 
 static const char *const hook_names[] = {
     "setup", "init", "process", "merge", "finish", "reduce", "shutdown"
 };
 
-struct wq_lua {
-    lua_State *L;
-    const wq_jobconf *conf;
-    int worker;
-    unsigned has;                /* bit per enum wq_hook defined by the job */
-    wq_streams *streams;         /* its stdout (streams.h), or NULL */
-    wq_children *children;       /* the programs it started (child.h) */
-    wq_heap heap;                /* its memory, without locks: see heap.h */
-    size_t used, limit;          /* heap bytes, cap (0: none) */
-    _Atomic int64_t item;        /* index of the item running, 0 if none */
-    lua_State *volatile current; /* the coroutine running, NULL for L; read
-                                    by the signal handler on this thread */
-    _Atomic int64_t kill;        /* what to interrupt: see wq_lua_kill */
-    int killed;                  /* the last error came from a kill */
-    volatile sig_atomic_t closing;  /* lua_close runs or ran: the hook is
-                                       never armed again (read by the
-                                       signal handler on this thread) */
-    char killmsg[64];            /* the message of that error */
-    /* The grace period (wq_lua_unanswered), read by other threads: */
-    _Atomic int hook;            /* the hook of the call running, LOADING
-                                    or CLOSING */
-    _Atomic uint64_t calls;      /* calls begun and ended: odd while one runs */
-    _Atomic uint64_t kill_call;  /* `calls` when a kill reached a call */
-    _Atomic int64_t kill_ns;     /* when */
-    struct wq_lua *prev, *next;  /* every open state, under states_mu */
-    int file;                    /* where the item comes from: wq_lua_at */
-    int64_t line;
-    wq_itemval items;            /* what making items' values keeps */
-    wq_keyfold kf;               /* with reduce: splitting and writing keys */
-    wq_csvrow keyrow;            /* with reduce and -f csv/tsv: its rows */
-    wq_csvout_ctx *csv;          /* -f csv/tsv: how its rows are written */
-};
+
 
 /* Puts msg in err in place of what it held; returns WQ_LUA_FAILED. */
 static int say(wq_buf *err, const char *msg)
@@ -83,6 +39,8 @@ static int say(wq_buf *err, const char *msg)
     wq_buf_adds(err, msg);
     return WQ_LUA_FAILED;
 }
+
+int wq_glue_say(wq_buf *err, const char *msg) { return say(err, msg); }
 
 /* The wq_lua of a state, kept in its extra space by wq_lua_open. */
 static wq_lua *state_of(lua_State *L)
@@ -177,6 +135,11 @@ static int call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err)
         wq_child_end_since(lw->children, mark);
     wq_streams_flush(lw->streams);
     return status;
+}
+
+int wq_glue_call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err)
+{
+    return call(lw, hook, nargs, nresults, err);
 }
 
 /* The message of a pending kill that concerns what runs now, or NULL; a
@@ -371,8 +334,6 @@ static int l_where(lua_State *L)
     return 2;
 }
 
-/* Where open_job keeps a reduce's fold closure (glue.c's stack slot FOLD). */
-static const char fold_key = 0;
 
 /* luaworkq.header(): with --header, a new array of the names in the
  * header of the current item's file (in the host, of the first file); nil
@@ -427,11 +388,8 @@ static int open_job(lua_State *L)
     if ((lw->has & (1u << WQ_MERGE)) && (lw->has & (1u << WQ_REDUCE)))
         return luaL_error(L, "%s: defines both 'merge' and 'reduce'; a job folds its "
                           "results with one of them", c->path);
-    if (lw->has & (1u << WQ_REDUCE)) {  /* made once, not an allocation an item */
-        lua_pushnil(L);
-        lua_pushcclosure(L, wq_keyfold_fold, 1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &fold_key);
-    }
+    if (lw->has & (1u << WQ_REDUCE))
+        wq_glue_keep_fold(L);
 
     char msg[WQ_ERRLEN];
     if (c->csv && !(lw->csv = wq_csvout_attach(c->csv, L, msg)))
@@ -480,7 +438,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushnil(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &fold_key);  /* open_job made it */
+    wq_glue_push_fold(L);  /* open_job made it */
     return lw;
 }
 
@@ -529,6 +487,8 @@ static void push_hook(wq_lua *lw, enum wq_hook hook)
 {
     lua_getglobal(lw->L, hook_names[hook]);
 }
+
+void wq_glue_push_hook(wq_lua *lw, enum wq_hook hook) { push_hook(lw, hook); }
 
 int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
 {
@@ -583,60 +543,8 @@ int wq_lua_shutdown(wq_lua *lw, wq_buf *err)
     return call(lw, WQ_SHUTDOWN, 0, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 
-/* Runs keyfold.h's fold into the table at acc: of a part, or (p NULL) of
- * the table on top, which is popped. An error of reduce is named by its
- * key. Returns the pairs folded from a table, or WQ_LUA_FAILED. */
-static int fold_into(wq_lua *lw, int acc, const char *p, size_t len, wq_buf *err)
-{
-    lua_State *L = lw->L;
-    wq_keyfold_what what = {p, len};
-    int table = p ? 0 : 1, n = 0;
-    lua_pushvalue(L, FOLD);
-    lua_pushvalue(L, acc);
-    lua_pushvalue(L, MERGE);
-    lua_pushlightuserdata(L, &what);
-    if (table)
-        lua_rotate(L, -5, -1);  /* the table after the arguments */
-    if (call(lw, WQ_REDUCE, 3 + table, 1, err) == LUA_OK) {
-        n = (int)lua_tointeger(L, -1);
-        lua_pop(L, 1);
-        return n;
-    }
-    if (lua_getupvalue(L, FOLD, 1)) {  /* the key being reduced, or nil */
-        if (!lua_isnil(L, -1))
-            wq_keyfold_blame(L, -1, "reduce", err);
-        lua_pop(L, 1);
-    }
-    return WQ_LUA_FAILED;
-}
 
-static int call_finish(void *lw, int nargs, int nresults, wq_buf *err)
-{
-    return call(lw, WQ_FINISH, nargs, nresults, err) == LUA_OK ? 0 : -1;
-}
 
-/* With reduce: folds the table on top into the batch's keys; pops it. */
-static int fold_keys(wq_lua *lw, wq_buf *err)
-{
-    lua_State *L = lw->L;
-    int rc;
-    if (lw->kf.direct && lw->worker) {  /* the host always folds (shards.c) */
-        char msg[WQ_ERRLEN];
-        if ((rc = wq_keyfold_put(&lw->kf, L, -1, lw->conf->workers, msg)) < 0) {
-            say(err, msg);
-        }
-    } else {
-        if (lua_isnil(L, ACC)) {
-            lua_newtable(L);
-            lua_replace(L, ACC);
-        }
-        if ((rc = fold_into(lw, ACC, NULL, 0, err)) > 0)
-            lw->kf.pairs += (size_t)rc;
-        return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
-    }
-    lua_pop(L, 1);
-    return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
-}
 
 /* Replaces the accumulator by merge(accumulator, top), or by top when there
  * is none yet; pops top. */
@@ -644,7 +552,7 @@ static int fold_top(wq_lua *lw, wq_buf *err)
 {
     lua_State *L = lw->L;
     if (wq_lua_has(lw, WQ_REDUCE))
-        return fold_keys(lw, err);
+        return wq_glue_fold_keys(lw, err);
     if (lua_isnil(L, ACC)) {
         lua_replace(L, ACC);
         return WQ_LUA_OK;
@@ -813,89 +721,3 @@ enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
     return rc;
 }
 
-int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)
-{
-    lua_State *L = lw->L;
-    char msg[WQ_ERRLEN];
-    int rc = wq_keyfold_split(&lw->kf, L, lua_isnil(L, ACC) ? 0 : ACC, nparts, out,
-                              ends, msg);
-    lua_pushnil(L);
-    lua_replace(L, ACC);
-    if (rc < 0) {
-        return say(err, msg);
-    }
-    return WQ_LUA_OK;
-}
-
-int wq_lua_fold_part(wq_lua *lw, const char *p, size_t len, wq_buf *err)
-{
-    lua_State *L = lw->L;
-    if (lua_isnil(L, OWN)) {
-        lua_newtable(L);
-        lua_replace(L, OWN);
-    }
-    return fold_into(lw, OWN, p, len, err) < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
-}
-
-/* -f csv/tsv with reduce: the rows' columns, the key's first: the job's
- * `columns`, else "key" and "value" (made into *made, for the caller to
- * free). NULL with a message in err when there are fewer than two. */
-static const wq_csvcols *key_columns(wq_lua *lw, enum wq_layout layout, wq_csvcols **made,
-                                     wq_buf *err)
-{
-    static const char *const names[] = {"key", "value"};
-    static const size_t lens[] = {3, 5};
-    char msg[WQ_ERRLEN] = "";
-    const wq_csvcols *c = lw->csv ? wq_csvout_columns(lw->csv) : NULL;
-    if (!c)
-        c = *made = wq_csvcols_new(layout == WQ_LAYOUT_TSV, names, lens, 2, "columns", msg);
-    if (c && wq_csvcols_count(c) < 2)
-        snprintf(msg, sizeof msg, "columns: the rows of a reduce have the key and at "
-                 "least one more column");
-    if (msg[0]) {
-        say(err, msg);
-        return NULL;
-    }
-    return c;
-}
-
-int wq_lua_key_header(wq_lua *lw, enum wq_layout layout, wq_buf *out, wq_buf *err)
-{
-    wq_csvcols *made = NULL;
-    const wq_csvcols *c = key_columns(lw, layout, &made, err);
-    size_t len;
-    const char *h = c ? wq_csvcols_header(c, &len) : NULL;
-    if (h)
-        wq_buf_add(out, h, len);
-    wq_csvcols_free(made);
-    return c ? WQ_LUA_OK : WQ_LUA_FAILED;
-}
-
-int wq_lua_order_keys(wq_lua *lw, enum wq_layout layout, wq_buf *err)
-{
-    lua_State *L = lw->L;
-    wq_csvcols *made = NULL;
-    lw->kf.cols = wq_frame_table(layout) ? key_columns(lw, layout, &made, err) : NULL;
-    lw->kf.row = &lw->keyrow;
-    if (wq_frame_table(layout) && !lw->kf.cols)
-        return WQ_LUA_FAILED;
-    wq_lua_kill(lw, 0);  /* the keys of a stopped run are written with --partial */
-    int finish = wq_lua_has(lw, WQ_FINISH);
-    if (finish)
-        push_hook(lw, WQ_FINISH);
-    wq_keyfold_hook h = {lua_gettop(L), call_finish, lw};
-    int rc = lua_isnil(L, OWN) ? 0
-             : wq_keyfold_order(&lw->kf, L, OWN, finish ? &h : NULL, layout, err);
-    if (finish)
-        lua_pop(L, 1);
-    lua_pushnil(L);  /* the entries hold what is written: the keys can go */
-    lua_replace(L, OWN);
-    wq_csvcols_free(made);
-    lw->kf.cols = NULL;
-    return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
-}
-
-const wq_keyent *wq_lua_sorted_keys(wq_lua *lw, size_t *n)
-{
-    return wq_keyfold_sorted(&lw->kf, n);
-}
