@@ -388,8 +388,6 @@ static int open_job(lua_State *L)
     if ((lw->has & (1u << WQ_MERGE)) && (lw->has & (1u << WQ_REDUCE)))
         return luaL_error(L, "%s: defines both 'merge' and 'reduce'; a job folds its "
                           "results with one of them", c->path);
-    if (lw->has & (1u << WQ_REDUCE))
-        wq_glue_keep_fold(L);
 
     char msg[WQ_ERRLEN];
     if (c->csv && !(lw->csv = wq_csvout_attach(c->csv, L, msg)))
@@ -438,7 +436,7 @@ wq_lua *wq_lua_open(const wq_jobconf *conf, int worker, wq_buf *err)
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushnil(L);
-    wq_glue_push_fold(L);  /* open_job made it */
+    lua_pushnil(L);
     return lw;
 }
 
@@ -552,7 +550,8 @@ static int fold_top(wq_lua *lw, wq_buf *err)
 {
     lua_State *L = lw->L;
     if (wq_lua_has(lw, WQ_REDUCE))
-        return wq_glue_fold_keys(lw, err);
+        return lw->fold_keys ? lw->fold_keys(lw, err)
+                             : say(err, "reduce: the state's keys were not opened");
     if (lua_isnil(L, ACC)) {
         lua_replace(L, ACC);
         return WQ_LUA_OK;

@@ -121,6 +121,9 @@ enum wq_lua_rc wq_lua_finish(wq_lua *lw, enum wq_format fmt, wq_buf *out,
 /* A keyed reduce (keyfold.h). With reduce, wq_lua_process with fold
  * checks that the result is a table of key -> value and folds it into the
  * batch's keys; wq_lua_merge_in folds an encoded result the same way. */
+/* Readies a state of a job with reduce for folding keys (before its
+ * first result). Returns WQ_LUA_OK or WQ_LUA_FAILED (out of memory). */
+int wq_lua_keys_open(wq_lua *lw, wq_buf *err);
 /* Encodes the batch's keys split into nparts parts appended to out (part
  * i ends at ends[i]) and empties them. Returns WQ_LUA_OK or WQ_LUA_FAILED. */
 int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err);

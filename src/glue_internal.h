@@ -65,6 +65,10 @@ struct wq_lua {
     wq_keyfold kf;               /* with reduce: splitting and writing keys */
     wq_csvrow keyrow;            /* with reduce and -f csv/tsv: its rows */
     wq_csvout_ctx *csv;          /* -f csv/tsv: how its rows are written */
+    /* With reduce, set by wq_lua_keys_open (gluekeys.c): folds the result
+     * on top into the batch's keys and pops it. glue.c calls it for each
+     * result, and so depends on nothing of gluekeys.c. */
+    int (*fold_keys)(wq_lua *lw, wq_buf *err);
 };
 
 /* Puts msg in err in place of what it held; returns WQ_LUA_FAILED. */
@@ -78,13 +82,5 @@ int wq_glue_call(wq_lua *lw, int hook, int nargs, int nresults, wq_buf *err);
 /* Pushes the global function of a hook the job defines. */
 void wq_glue_push_hook(wq_lua *lw, enum wq_hook hook);
 
-/* gluekeys.c: keeps a reduce's fold closure (open_job, protected), and
- * pushes it (at slot FOLD, when the state opens). */
-void wq_glue_keep_fold(lua_State *L);
-void wq_glue_push_fold(lua_State *L);
-
-/* gluekeys.c: with reduce, folds the result on top into the batch's keys
- * and pops it. Returns WQ_LUA_OK or WQ_LUA_FAILED. */
-int wq_glue_fold_keys(wq_lua *lw, wq_buf *err);
 
 #endif

@@ -11,19 +11,12 @@
 #include <stdio.h>
 #include "csvout.h"
 
-/* Where open_job keeps a reduce's fold closure. */
-static const char fold_key = 0;
-
-void wq_glue_keep_fold(lua_State *L)
+/* Makes the fold closure, under the protected call: it allocates. */
+static int make_fold(lua_State *L)
 {
     lua_pushnil(L);
-    lua_pushcclosure(L, wq_keyfold_fold, 1);  /* once, not an allocation an item */
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &fold_key);
-}
-
-void wq_glue_push_fold(lua_State *L)
-{
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &fold_key);
+    lua_pushcclosure(L, wq_keyfold_fold, 1);
+    return 1;
 }
 
 /* Runs keyfold.h's fold into the table at acc: of a part, or (p NULL) of
@@ -58,7 +51,7 @@ static int call_finish(void *lw, int nargs, int nresults, wq_buf *err)
     return wq_glue_call(lw, WQ_FINISH, nargs, nresults, err) == LUA_OK ? 0 : -1;
 }
 
-int wq_glue_fold_keys(wq_lua *lw, wq_buf *err)
+static int fold_keys(wq_lua *lw, wq_buf *err)
 {
     lua_State *L = lw->L;
     int rc;
@@ -78,6 +71,16 @@ int wq_glue_fold_keys(wq_lua *lw, wq_buf *err)
     }
     lua_pop(L, 1);
     return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
+}
+
+int wq_lua_keys_open(wq_lua *lw, wq_buf *err)
+{
+    lua_pushcfunction(lw->L, make_fold);
+    if (wq_glue_call(lw, WQ_REDUCE, 0, 1, err) != LUA_OK)
+        return WQ_LUA_FAILED;
+    lua_replace(lw->L, FOLD);  /* once, not an allocation an item */
+    lw->fold_keys = fold_keys;
+    return WQ_LUA_OK;
 }
 
 int wq_lua_split(wq_lua *lw, int nparts, wq_buf *out, size_t *ends, wq_buf *err)

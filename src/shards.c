@@ -112,6 +112,8 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
 {
     int n = c->n, fold = wq_lua_has(host, WQ_MERGE) || wq_lua_has(host, WQ_REDUCE);
     int64_t failed = 0;
+    if (wq_lua_has(host, WQ_REDUCE) && wq_lua_keys_open(host, err) < 0)
+        return -1;
     wq_buf chunk = WQ_BUF_INIT, header = WQ_BUF_INIT;
     long drop = 0;
     for (int64_t i = 1; i <= by[0].items; i++) {

@@ -358,6 +358,10 @@ static int start_state(struct worker *w)
     }
     w->lua = lw;
     wq_stop_enter(stop, w->id, lw);
+    if (w->pool->conf.shuffle && wq_lua_keys_open(lw, &w->err) < 0) {
+        wq_stop_fail(stop, WQ_STOP_MEMORY, "loading the job", w->id, &w->err);
+        return -1;
+    }
     if (wq_lua_init(lw, w->pool->shared, &w->err) < 0) {
         if (!wq_stop_is_signal(wq_stop_reason(stop)))  /* not an interrupt */
             wq_stop_fail(stop, WQ_STOP_HOOK, "init", w->id, &w->err);
