@@ -443,13 +443,17 @@ static void sweep(const wq_opts *o)
 }
 
 /* Standard input that is a terminal gets a hint before it is read: a run
- * waiting without a word looks hung. */
-static void hint(const wq_opts *o)
+ * waiting without a word looks hung. The items are typed where the cursor
+ * is, so no progress line is drawn there. */
+static void hint(wq_opts *o)
 {
     int stdin_read = o->ninputs == 0;
     for (int i = 0; i < o->ninputs; i++)
         stdin_read |= strcmp(o->inputs[i], "-") == 0;
-    if (stdin_read && !o->quiet && !o->check && !o->merge && isatty(STDIN_FILENO))
+    if (!stdin_read || o->check || o->merge || !isatty(STDIN_FILENO))
+        return;
+    o->progress = 0;
+    if (!o->quiet)
         wq_reportf("reading items from the terminal: type them, then Ctrl-D to end");
 }
 
