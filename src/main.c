@@ -424,6 +424,8 @@ static int check_paths(const wq_opts *o)
         for (int i = 0; i < o->ninputs; i++)
             p[n++] = (wq_path){o->inputs[i], "the input", 0};
         rc = wq_paths_check(p, n, &err);
+        if (rc == 0)
+            rc = wq_paths_check_stdout(p, n, &err);
     }
     if (rc < 0)
         wq_reportf("%s", err.data ? err.data : "out of memory");
