@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "decompress.h"
 #include "format.h"
+#include "hint.h"
 #include "input.h"
 #include "paths.h"
 #include "report.h"
@@ -248,18 +249,33 @@ static const struct option *long_option(int val, int has_arg)
     return NULL;
 }
 
+/* The long option nearest to name[0..len) (hint.h), or NULL. */
+static const char *near_option(const char *name, size_t len)
+{
+    enum { MAX = sizeof longopts / sizeof *longopts };
+    const char *names[MAX];
+    int n = 0;
+    for (const struct option *l = longopts; l->name && n < MAX; l++)
+        names[n++] = l->name;
+    return wq_hint_nearest(name, len, names, n, 2);
+}
+
 /* Refuses an unknown long option (name: what follows "--", up to any "=")
- * or one that abbreviates several, naming them. */
+ * or one that abbreviates several, naming them, or the one it is near. */
 static void refuse_long(const char *name)
 {
     size_t len = strcspn(name, "=");
     wq_buf several = WQ_BUF_INIT;
     int n = 0;
+    const char *near;
     for (const struct option *l = longopts; l->name; l++)
         if (strncmp(l->name, name, len) == 0)
             wq_buf_printf(&several, "%s--%s", n++ ? ", " : "", l->name);
     if (n > 1 && len > 0)
         wq_reportf("--%.*s is ambiguous: %s", (int)len, name, several.data);
+    else if ((near = near_option(name, len)))
+        wq_reportf("unknown option --%.*s; did you mean --%s? (see luaworkq --help)",
+                   (int)len, name, near);
     else
         wq_reportf("unknown option --%.*s (see luaworkq --help)", (int)len, name);
     wq_buf_free(&several);
