@@ -53,7 +53,7 @@ struct run {
     wq_progress *progress;    /* the progress line, or NULL */
     int64_t started;          /* ns */
     int value;                /* the merged value was written */
-    int out_kept;             /* -o FILE was put in place */
+    int out_kept;             /* -o FILE was put in place (not a device) */
     wq_maxfail_count failures;  /* --max-failures: the workers' count */
 };
 
@@ -361,8 +361,10 @@ static int wind_up(struct run *r)
         int rc = files[i] ? wq_out_close(files[i], keep, &err) : WQ_OUT_OK;
         if (rc == WQ_OUT_ERROR)
             failures += report(&err);
+        struct stat st;
         if (i == 0)
-            r->out_kept = files[i] && keep && rc == WQ_OUT_OK;
+            r->out_kept = files[i] && keep && rc == WQ_OUT_OK && r->o->output &&
+                          stat(r->o->output, &st) == 0 && S_ISREG(st.st_mode);
     }
     wq_buf_free(&err);
     return failures;

@@ -25,9 +25,9 @@ void wq_summary_line(const wq_summary *s, wq_buf *line)
         wq_buf_adds(line, "; the merged value written is partial, of the items done");
     else if (s->merge)
         wq_buf_adds(line, "; no merged value written (--partial writes the items done)");
-    if (s->output && !s->output_kept)
+    if (s->merge && !s->value && s->output)
         wq_buf_printf(line, "; %s left as it was", s->output);
-    else if (s->output && !s->merge)
+    else if (s->output && s->output_kept && !s->merge)
         wq_buf_printf(line, "; %s holds the first %lld result%s", s->output,
                       (long long)s->results, s->results == 1 ? "" : "s");
     if (s->journal)

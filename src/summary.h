@@ -23,7 +23,7 @@ typedef struct wq_summary {
     int merge;               /* the job folds its results with merge */
     int value;               /* the merged value was written */
     const char *output;      /* -o FILE, or NULL */
-    int output_kept;         /* it was put in place */
+    int output_kept;         /* it was put in place, a regular file */
     int64_t results;         /* list results written */
     const char *journal;     /* --journal FILE, or NULL */
 } wq_summary;
