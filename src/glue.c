@@ -16,10 +16,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "api.h"
 #include "child.h"
 #include "clock.h"
 #include "heap.h"
+#include "hint.h"
 #include "itemval.h"
 #include "keyfold.h"
 #include "report.h"
@@ -349,6 +351,68 @@ static int l_header(lua_State *L)
     return wq_itemval_header(L, &lw->items, lw->file);
 }
 
+/* A job that does not compile: when its name does not end in .lua, it is
+ * likely the items file given first (the operands swapped). */
+static int not_compiled(lua_State *L, const wq_jobconf *c)
+{
+    size_t n = strlen(c->path);
+    if (n >= 4 && strcmp(c->path + n - 4, ".lua") == 0)
+        return lua_error(L);
+    return luaL_error(L, "%s does not compile as a job script; is it the items file? "
+                      "usage: luaworkq JOB.lua [ITEMS] (%s)", c->path, lua_tostring(L, -1));
+}
+
+/* No global process: says so, and where a local one hides. */
+static int no_process(lua_State *L, const wq_jobconf *c)
+{
+    int line = wq_hint_local_line(c->source, c->source_len, "process");
+    if (line)
+        return luaL_error(L, "%s: no 'process' function: %s:%d defines a local 'process', "
+                          "but luaworkq calls only global functions (drop 'local')",
+                          c->path, c->path, line);
+    return luaL_error(L, "%s: no 'process' function", c->path);
+}
+
+/* Warnings, once (in the host), for what looks like a hook the job meant
+ * to define but that luaworkq will not call: a global Lua function a few
+ * edits from a hook the job does not define (hint.h), a `local function`
+ * of a hook's name (but a merge helper of a reduce job, or the reverse). */
+static void warn_hooks(lua_State *L, const wq_lua *lw)
+{
+    enum { N = sizeof hook_names / sizeof *hook_names };
+    const char *path = lw->conf->path;
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        size_t len = 0;
+        const char *near = NULL, *name = NULL;
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1) && !lua_iscfunction(L, -1))
+            name = lua_tolstring(L, -2, &len);
+        if (name)
+            near = wq_hint_nearest(name, len, hook_names, N, 2);
+        int h = 0;
+        while (near && hook_names[h] != near)
+            h++;
+        if (near && !wq_lua_has(lw, (enum wq_hook)h)) {
+            lua_Debug ar;
+            lua_pushvalue(L, -1);
+            lua_getinfo(L, ">S", &ar);
+            wq_reportf("warning: %s:%d: function '%s' is not a hook, and luaworkq will not "
+                       "call it; did you mean '%s'?", path, ar.linedefined, name, near);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    for (int h = 0; h < N; h++) {
+        int other = h == WQ_MERGE ? WQ_REDUCE : h == WQ_REDUCE ? WQ_MERGE : h;
+        int line = wq_lua_has(lw, (enum wq_hook)h) || wq_lua_has(lw, (enum wq_hook)other) ? 0 :
+                   wq_hint_local_line(lw->conf->source, lw->conf->source_len, hook_names[h]);
+        if (line)
+            wq_reportf("warning: %s:%d: '%s' is local, and luaworkq calls only global "
+                       "functions (drop 'local')", path, line, hook_names[h]);
+    }
+}
+
 /* The body of wq_lua_open, run protected (lua.c's pmain) so that a memory
  * error or a failing top level becomes a message, not an abort. */
 static int open_job(lua_State *L)
@@ -371,8 +435,9 @@ static int open_job(lua_State *L)
     wq_api_open(L, &api, lua_gettop(L), l_where);
     lua_pop(L, 1);
     lua_pushfstring(L, "@%s", c->path);
-    if (luaL_loadbuffer(L, c->source, c->source_len, lua_tostring(L, -1)) != LUA_OK)
-        return lua_error(L);
+    int loaded = luaL_loadbuffer(L, c->source, c->source_len, lua_tostring(L, -1));
+    if (loaded != LUA_OK)
+        return loaded == LUA_ERRSYNTAX ? not_compiled(L, c) : lua_error(L);
     lua_call(L, 0, 0);
     for (int h = WQ_SETUP; h <= WQ_SHUTDOWN; h++) {
         int t = lua_getglobal(L, hook_names[h]);
@@ -384,7 +449,9 @@ static int open_job(lua_State *L)
         lua_pop(L, 1);
     }
     if (!(lw->has & (1u << WQ_PROCESS)))
-        return luaL_error(L, "%s: no 'process' function", c->path);
+        return no_process(L, c);
+    if (lw->worker == 0)
+        warn_hooks(L, lw);
     if ((lw->has & (1u << WQ_MERGE)) && (lw->has & (1u << WQ_REDUCE)))
         return luaL_error(L, "%s: defines both 'merge' and 'reduce'; a job folds its "
                           "results with one of them", c->path);

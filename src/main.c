@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "decompress.h"
 #include "format.h"
+#include "hint.h"
 #include "input.h"
 #include "paths.h"
 #include "report.h"
@@ -248,18 +249,33 @@ static const struct option *long_option(int val, int has_arg)
     return NULL;
 }
 
+/* The long option nearest to name[0..len) (hint.h), or NULL. */
+static const char *near_option(const char *name, size_t len)
+{
+    enum { MAX = sizeof longopts / sizeof *longopts };
+    const char *names[MAX];
+    int n = 0;
+    for (const struct option *l = longopts; l->name && n < MAX; l++)
+        names[n++] = l->name;
+    return wq_hint_nearest(name, len, names, n, 2);
+}
+
 /* Refuses an unknown long option (name: what follows "--", up to any "=")
- * or one that abbreviates several, naming them. */
+ * or one that abbreviates several, naming them, or the one it is near. */
 static void refuse_long(const char *name)
 {
     size_t len = strcspn(name, "=");
     wq_buf several = WQ_BUF_INIT;
     int n = 0;
+    const char *near;
     for (const struct option *l = longopts; l->name; l++)
         if (strncmp(l->name, name, len) == 0)
             wq_buf_printf(&several, "%s--%s", n++ ? ", " : "", l->name);
     if (n > 1 && len > 0)
         wq_reportf("--%.*s is ambiguous: %s", (int)len, name, several.data);
+    else if ((near = near_option(name, len)))
+        wq_reportf("unknown option --%.*s; did you mean --%s? (see luaworkq --help)",
+                   (int)len, name, near);
     else
         wq_reportf("unknown option --%.*s (see luaworkq --help)", (int)len, name);
     wq_buf_free(&several);
@@ -424,6 +440,8 @@ static int check_paths(const wq_opts *o)
         for (int i = 0; i < o->ninputs; i++)
             p[n++] = (wq_path){o->inputs[i], "the input", 0};
         rc = wq_paths_check(p, n, &err);
+        if (rc == 0)
+            rc = wq_paths_check_stdout(p, n, &err);
     }
     if (rc < 0)
         wq_reportf("%s", err.data ? err.data : "out of memory");
@@ -443,13 +461,17 @@ static void sweep(const wq_opts *o)
 }
 
 /* Standard input that is a terminal gets a hint before it is read: a run
- * waiting without a word looks hung. */
-static void hint(const wq_opts *o)
+ * waiting without a word looks hung. The items are typed where the cursor
+ * is, so no progress line is drawn there. */
+static void hint(wq_opts *o)
 {
     int stdin_read = o->ninputs == 0;
     for (int i = 0; i < o->ninputs; i++)
         stdin_read |= strcmp(o->inputs[i], "-") == 0;
-    if (stdin_read && !o->quiet && !o->check && !o->merge && isatty(STDIN_FILENO))
+    if (!stdin_read || o->check || o->merge || !isatty(STDIN_FILENO))
+        return;
+    o->progress = 0;
+    if (!o->quiet)
         wq_reportf("reading items from the terminal: type them, then Ctrl-D to end");
 }
 

@@ -34,6 +34,16 @@ int wq_maxfail_exceeded(const wq_maxfail *m, int64_t failed, int64_t finished)
     return finished >= 100 && (double)failed * 100.0 > m->percent * (double)finished;
 }
 
+int wq_maxfail_note(wq_maxfail_count *c, int failed)
+{
+    if (!c)
+        return 0;
+    int64_t finished = atomic_fetch_add_explicit(&c->finished, 1, memory_order_relaxed) + 1;
+    int64_t f = atomic_fetch_add_explicit(&c->failed, failed != 0, memory_order_relaxed) +
+                (failed != 0);
+    return wq_maxfail_exceeded(c->bound, f, finished);
+}
+
 void wq_maxfail_describe(const wq_maxfail *m, char *buf, size_t size)
 {
     if (m->percent < 0)

@@ -8,6 +8,7 @@
  */
 #include "output.h"
 #include "paths.h"
+#include "report.h"
 #include "tmpfile.h"
 
 #include <errno.h>
@@ -31,6 +32,8 @@ struct wq_out {
     enum wq_layout layout;
     int list, started, broken;
     int failed;           /* a write failed (reported once): later ones are not tried */
+    int tty;              /* standard output on the terminal of stderr (report.h) */
+    int last;             /* the last byte written, -1 if none since it was cleared */
     struct wq_out *prev, *next;  /* the open outputs, under out_mu */
 };
 
@@ -117,6 +120,7 @@ wq_out *wq_out_open(const char *path, enum wq_layout layout, int list, wq_buf *e
     o->hold = -1;
     o->layout = layout;
     o->list = list;
+    o->tty = (!path || strcmp(path, "-") == 0) && wq_report_shares_terminal();
     if (path && strcmp(path, "-") != 0 && open_file(o, path, err) < 0) {
         if (!err->len)
             wq_buf_adds(err, "out of memory");
@@ -147,7 +151,8 @@ static int write_all(wq_out *o, const char *p, size_t len, wq_buf *err)
                           o->path ? o->path : "standard output", strerror(errno));
             o->failed = 1;
             return WQ_OUT_ERROR;
-        } else {
+        } else if (n > 0) {
+            o->last = (unsigned char)p[n - 1];
             p += n;
             len -= (size_t)n;
         }
@@ -170,21 +175,38 @@ static int list_chunk(wq_out *o, const char *p, size_t len, wq_buf *err)
     return write_all(o, p, len, err);
 }
 
-int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
+/* Takes out_mu; on the terminal of stderr, clears the progress line
+ * first (report.h). */
+static void begin(wq_out *o)
 {
     pthread_mutex_lock(&out_mu);
-    int rc = list_chunk(o, p, len, err);
+    o->last = -1;
+    if (o->tty)
+        wq_report_stdout_begin();
+}
+
+static void end(wq_out *o)
+{
+    if (o->tty)
+        wq_report_stdout_end(o->last);
     pthread_mutex_unlock(&out_mu);
+}
+
+int wq_out_list(wq_out *o, const char *p, size_t len, wq_buf *err)
+{
+    begin(o);
+    int rc = list_chunk(o, p, len, err);
+    end(o);
     return rc;
 }
 
 int wq_out_value(wq_out *o, const char *p, size_t len, int raw, wq_buf *err)
 {
-    pthread_mutex_lock(&out_mu);
+    begin(o);
     int rc = write_all(o, p, len, err);
     if (rc == WQ_OUT_OK && !raw && len > 0)
         rc = write_all(o, "\n", 1, err);
-    pthread_mutex_unlock(&out_mu);
+    end(o);
     return rc;
 }
 
@@ -197,12 +219,12 @@ static int list_open(const wq_out *o)
 
 int wq_out_close(wq_out *o, int keep, wq_buf *err)
 {
-    pthread_mutex_lock(&out_mu);
+    begin(o);
     delist(o);
     int rc = o->failed ? WQ_OUT_ERROR : WQ_OUT_OK;
     if (list_open(o) && (keep || !o->tmp))
         rc = write_all(o, o->started ? "]\n" : "[]\n", o->started ? 2 : 3, err);
-    pthread_mutex_unlock(&out_mu);
+    end(o);
     if (o->tmp) {
         if (close(o->fd) != 0 && rc == WQ_OUT_OK && keep) {
             wq_buf_printf(err, "cannot write %s: %s", o->path, strerror(errno));

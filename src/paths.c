@@ -145,6 +145,28 @@ int wq_paths_check(const wq_path *paths, int n, wq_buf *err)
     return rc;
 }
 
+int wq_paths_check_stdout(const wq_path *paths, int n, wq_buf *err)
+{
+    struct stat out;
+    struct ident id;
+    int rc = 0;
+    if (fstat(STDOUT_FILENO, &out) != 0 || !S_ISREG(out.st_mode))
+        return 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        identify(paths[i].path, &id);
+        if (!id.skip && id.exists && id.dev == out.st_dev && id.ino == out.st_ino) {
+            wq_buf_printf(err, "standard output is %s %s: %s", paths[i].role,
+                          paths[i].path, paths[i].written
+                          ? "each output needs its own file"
+                          : "input file is output file (a shell's > has already "
+                            "emptied it); send the output to another file");
+            rc = -1;
+        }
+        free(id.name);
+    }
+    return rc;
+}
+
 /* The kernel's protected_symlinks rule (may_follow_link in fs/namei.c):
  * in a sticky world-writable folder, a link is followed only by its owner
  * or when the folder's owner owns it. */

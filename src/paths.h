@@ -45,6 +45,12 @@ typedef struct wq_path {
  * a link wq_paths_target refuses. */
 int wq_paths_check(const wq_path *paths, int n, wq_buf *err);
 
+/* Returns 0 unless standard output is a regular file that is also one of
+ * the n paths (`luaworkq job.lua x > x`, or >> x), else -1 with a message
+ * naming it, as cat's "input file is output file". Called with the same
+ * paths as wq_paths_check, before anything is read or written. */
+int wq_paths_check_stdout(const wq_path *paths, int n, wq_buf *err);
+
 /* Where an output path leads: the path itself when it is no symbolic link
  * (or is missing), else the file at the end of its links. */
 typedef struct wq_target {

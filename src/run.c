@@ -53,6 +53,8 @@ struct run {
     wq_progress *progress;    /* the progress line, or NULL */
     int64_t started;          /* ns */
     int value;                /* the merged value was written */
+    int out_kept;             /* -o FILE was put in place (not a device) */
+    wq_maxfail_count failures;  /* --max-failures: the workers' count */
 };
 
 /* The longest job script: one that reads past it (/dev/zero given as the
@@ -172,11 +174,14 @@ static int build(struct run *r, wq_buf *err)
         r->shuffle = wq_shuffle_new(workers, WQ_WINDOW_BYTES, r->queue, r->spares);
     if (o->job.csv)
         wq_csvout_set_order(o->job.csv, r->order);
+    if (o->keep_going && o->max_failures.set)
+        r->failures.bound = &o->max_failures;
     if (r->stop && r->queue && r->order && r->spares && (r->shuffle || !r->reduce)) {
         wq_poolconf pc = {
             .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
             .fold = r->fold, .shuffle = r->shuffle,
             .keep_going = o->keep_going, .retries = o->retries,
+            .failures = r->failures.bound ? &r->failures : NULL,
             .facts = o->joblog || o->retries > 0, .timing = o->joblog != NULL,
             .stop = r->stop, .queue = r->queue, .order = r->order, .item_ns = &r->item_ns,
         };
@@ -353,8 +358,13 @@ static int wind_up(struct run *r)
     for (int i = 0; i < 2; i++) {
         int keep = effect.keep && (i > 0 || !r->fold || r->value);
         wq_buf_reset(&err);
-        if (files[i] && wq_out_close(files[i], keep, &err) == WQ_OUT_ERROR)
+        int rc = files[i] ? wq_out_close(files[i], keep, &err) : WQ_OUT_OK;
+        if (rc == WQ_OUT_ERROR)
             failures += report(&err);
+        struct stat st;
+        if (i == 0)
+            r->out_kept = files[i] && keep && rc == WQ_OUT_OK && r->o->output &&
+                          stat(r->o->output, &st) == 0 && S_ISREG(st.st_mode);
     }
     wq_buf_free(&err);
     return failures;
@@ -401,7 +411,9 @@ static void summarize(const struct run *r, const wq_writetally *t, int64_t left,
         .signal = wq_stop_is_signal(wq_stop_reason(r->stop)),
         .why = t->too_many ? cause : NULL, .done = t->done, .failed = t->failed,
         .left = left, .left_unknown = left_unknown, .merge = r->fold, .value = r->value,
-        .output = r->o->output, .journal = r->o->journal,
+        .output = r->o->output && strcmp(r->o->output, "-") ? r->o->output : NULL,
+        .output_kept = r->out_kept, .results = t->done - t->nil,
+        .journal = r->o->journal,
     };
     wq_summary_line(&s, &line);
     wq_reportf("%.*s", (int)line.len, line.data);

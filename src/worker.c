@@ -310,7 +310,11 @@ static void run_batch(struct worker *w, wq_batch *b)
     if (wq_lua_csv(w->lua))
         wq_csvout_batch(wq_lua_csv(w->lua), b->seq, b->file);
     for (i = 0; i < b->count && wq_stop_reason(stop) == WQ_GOING; i++) {
-        switch (run_item(w, b, i)) {
+        enum wq_item rc = run_item(w, b, i);
+        if (rc != WQ_ITEM_INTERRUPTED &&
+            wq_maxfail_note(p->conf.failures, rc == WQ_ITEM_FAILED))
+            wq_stop_request(stop, WQ_STOP_FAILED);  /* at once: see maxfail.h */
+        switch (rc) {
         case WQ_ITEM_NIL:
             b->nil++;
             /* fall through */

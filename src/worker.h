@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "frame.h"
 #include "glue.h"
+#include "maxfail.h"
 #include "queue.h"
 #include "shuffle.h"
 #include "stop.h"
@@ -33,6 +34,7 @@ typedef struct wq_poolconf {
                                  in batches */
     wq_shuffle *shuffle;      /* with reduce: worker k owns partition k */
     int keep_going;           /* -k: a failed item does not stop the run */
+    wq_maxfail_count *failures;  /* --max-failures with -k, or NULL */
     int retries;
     int facts;                /* record each item's facts in its batch
                                  (batch.h: attempts, worker, result bytes) */

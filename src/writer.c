@@ -19,6 +19,7 @@ struct wq_writer {
     wq_writetally t;
     int cut;                    /* a prefix met an item not processed: the
                                    batches after it count as not run */
+    int64_t ended;              /* items done or failed, cut or not */
     wq_buf err;
 };
 
@@ -194,6 +195,14 @@ static int take(wq_writer *w, wq_batch *b)
     w->t.retried += b->retried;
     w->t.attempts += b->attempts;
     w->t.failed += b->failed;
+    w->ended += b->done + b->failed;
+    /* The workers stop the run as the bound is passed (maxfail.h); this
+     * tells the summary why, counting the items that ended as they do. */
+    if (w->c.max_failures && !w->t.too_many &&
+        wq_maxfail_exceeded(w->c.max_failures, w->t.failed, w->ended)) {
+        w->t.too_many = 1;
+        wq_stop_request(w->c.stop, WQ_STOP_FAILED);
+    }
     if (w->cut) {
         w->t.unrun += b->count - b->failed;
         return 0;
@@ -202,11 +211,6 @@ static int take(wq_writer *w, wq_batch *b)
     w->t.carried += b->carried;
     w->t.nil += b->nil;
     w->t.unrun += b->unrun;
-    if (w->c.max_failures && !w->t.too_many &&
-        wq_maxfail_exceeded(w->c.max_failures, w->t.failed, w->t.done + w->t.failed)) {
-        w->t.too_many = 1;
-        wq_stop_request(w->c.stop, WQ_STOP_FAILED);
-    }
     w->cut = w->c.prefix && b->unrun > 0;
     return results(w, b);
 }
