@@ -190,6 +190,36 @@ describe("reduce", function()
     end)
   end
 
+  it("merges shard journals across the workers: finish runs in each; a failed item names its shard",
+    function()
+      local job = testing.write_file(dir .. "/job.lua", [[
+        function process(line, i)
+          if i % 10 == 0 then error("bad " .. i) end
+          return {["k" .. i % 50] = 1}
+        end
+        function reduce(a, b) return a + b end
+        function finish(key, n) return {n = n, worker = luaworkq.worker} end]])
+      local journals = {}
+      for k = 1, 2 do
+        journals[k] = ("%s/part-%d"):format(dir, k)
+        local r = testing.run{job = job, items = numbers(500),
+          args = {"-k", "--shard", k .. "/2", "--journal", journals[k]}}
+        assert.are.equal(k == 1 and 0 or 1, r.code, r.stderr)  -- shard 2 has the tenths
+      end
+      local r = testing.run{job = job, files = journals, args = {"--merge", "-j", "3"}}
+      assert.are.equal(1, r.code)
+      local workers, keys = {}, 0
+      for key, v in pairs(r.output) do
+        keys = keys + 1
+        assert.are_not.equal(0, key:match("k(%d+)") % 10, key)  -- those items all failed
+        assert.are.equal(10, v.n, key)
+        workers[v.worker] = true
+      end
+      assert.are.same({45, {true, true, true}}, {keys, workers})
+      assert.matches("item 10 %(.-part%-2:10%) failed: %(shard 2/2%) [^\n]*bad 10", r.stderr)
+      assert.matches("\nluaworkq: 450 done, 50 failed\n$", r.stderr)
+    end)
+
   it("gives what luaworkq.testing's job.run gives", function()
     local job = testing.write_file(dir .. "/job.lua", CONCAT
       .. "function finish(k, v) return #v end\n")

@@ -233,6 +233,21 @@ static int fill_batch(wq_reader *r, wq_batch *b)
     }
 }
 
+/* --merge of a keyed reduce: fills b from the shards' journals, with as
+ * many records as the workers fold in a few ms (no item runs: the cost of
+ * recent items says nothing here). Returns 1 while items follow, 0 at the
+ * end or on an error. */
+#define SHARD_BATCH 4096
+
+static int fill_from_shards(wq_reader *r, wq_batch *b)
+{
+    int rc = wq_shards_fill(r->c.shards, b, SHARD_BATCH, &r->error);
+    r->t.read = b->first + b->count - 1;
+    if (rc < 0)
+        fail(r, WQ_STOP_INPUT, NULL);
+    return rc > 0;
+}
+
 /* After a stop: counts what was left unread, when that cannot block. */
 static void count_rest(wq_reader *r)
 {
@@ -254,7 +269,9 @@ static void count_rest(wq_reader *r)
 /* Ends the stage: the workers and the writer learn that no batch follows. */
 static void finish(wq_reader *r)
 {
-    if (stopping(r))
+    if (stopping(r) && r->c.shards)
+        r->t.rest = wq_shards_items(r->c.shards) - r->t.read;
+    else if (stopping(r))
         count_rest(r);
     else
         r->t.complete = 1;
@@ -279,7 +296,7 @@ static void *reader_main(void *arg)
             break;
         }
         b->seq = seq;
-        more = fill_batch(r, b);
+        more = r->c.shards ? fill_from_shards(r, b) : fill_batch(r, b);
         int failed = b->failed > 0;  /* a record too long: nothing to run */
         wq_order_weigh(r->c.order, seq, wq_batch_weight(b));
         if (b->count == 0 || failed || wq_queue_push(r->c.queue, b) < 0)

@@ -25,6 +25,7 @@
 #include "input.h"
 #include "journal.h"
 #include "queue.h"
+#include "shards.h"
 #include "record.h"
 #include "stop.h"
 
@@ -53,6 +54,9 @@ typedef struct wq_readconf {
     wq_order *order;            /* where sequence numbers come from */
     wq_spares *spares;          /* where batches come from */
     _Atomic int64_t *item_ns;   /* the recent cost of an item (worker.h) */
+    wq_shardset *shards;        /* --merge of a keyed reduce: the items come
+                                   from these journals (shards.h), not from
+                                   inputs */
     int keep_going;             /* -k: a record longer than fmt->max fails
                                    as its item and the run goes on; without
                                    it the run stops there */

@@ -45,6 +45,7 @@ struct run {
     wq_spares *spares;
     _Atomic int64_t item_ns;  /* the workers' recent cost of an item */
     wq_shuffle *shuffle;      /* with reduce: the keys' partitions */
+    wq_shardset *shards;      /* --merge of a keyed reduce: its items */
     wq_pool *pool;
     wq_reader *reader;
     wq_writer *writer;
@@ -191,7 +192,8 @@ static int build(struct run *r, wq_buf *err)
             .workers = workers, .cpus = o->cpus, .window = window,
             .journal = r->journal, .journal_path = o->journal,
             .stop = r->stop, .slot = workers + 1, .queue = r->queue, .order = r->order,
-            .spares = r->spares, .item_ns = &r->item_ns, .keep_going = o->keep_going,
+            .spares = r->spares, .item_ns = &r->item_ns, .shards = r->shards,
+            .keep_going = o->keep_going || r->shards,  /* a merge reports them all */
         };
         r->pool = wq_pool_new(&pc);
         r->reader = wq_reader_new(&rc);
@@ -259,7 +261,7 @@ static void write_keys(struct run *r)
 static void pump(struct run *r, const wq_buf *shared)
 {
     wq_buf err = WQ_BUF_INIT;
-    if (r->o->progress)
+    if (r->o->progress && !r->shards)  /* it would count the journals' lines */
         r->progress = wq_progress_start(&r->inputs, &r->o->job.rec,
                                         r->o->shard_k, r->o->shard_n,
                                         r->o->job.workers, &r->item_ns);
@@ -511,14 +513,20 @@ static enum wq_outcome dry_run(struct run *r, wq_buf *err)
     return WQ_OUTCOME_REFUSED;
 }
 
-static enum wq_outcome merge_shards(struct run *r)
+static enum wq_outcome merge_shards(struct run *r, wq_buf *err)
 {
     wq_shardconf c = {
         .journals = r->o->inputs, .n = r->o->ninputs, .header = &r->header,
         .output = r->o->output, .layout = r->o->format->layout,
         .format = r->o->format->encoding, .quiet = r->o->quiet,
     };
-    return wq_shards_merge(&c, r->host);
+    if (!r->reduce)
+        return wq_shards_merge(&c, r->host);
+    /* A keyed reduce: the shards' records are the items of a run, whose
+     * keys are folded across the workers as a run's are. */
+    if (!(r->shards = wq_shards_open(&c, err)) || build(r, err) < 0)
+        return WQ_OUTCOME_REFUSED;
+    return execute(r);
 }
 
 static void release(struct run *r)
@@ -553,7 +561,7 @@ enum wq_outcome wq_run(wq_opts *o)
         else if (o->dry_run)
             outcome = dry_run(&r, &err);
         else if (o->merge)
-            outcome = merge_shards(&r);
+            outcome = merge_shards(&r, &err);
         else if (build(&r, &err) == 0)
             outcome = execute(&r);
     }

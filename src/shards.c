@@ -22,6 +22,7 @@ struct part {
     wq_journal *j;
     const char *path;
     int k, n;
+    int arg;                  /* its place among the journals given */
     int64_t items;
     uint64_t digest;          /* of the whole input the shard read */
 };
@@ -52,7 +53,7 @@ static struct part *open_parts(const wq_shardconf *c, wq_buf *err)
     struct part *parts = calloc((size_t)n + 1, sizeof *parts), *by = parts + 1;
     int ok = parts != NULL;
     for (int i = 0; ok && i < n; i++) {
-        struct part p = {0};
+        struct part p = {.arg = i};
         ok = open_part(&p, c->journals[i], c->header, err) == 0;
         if (ok && p.n != n)
             wq_buf_printf(err, "%s is shard %d of %d, but %d journals were given",
@@ -193,6 +194,104 @@ static enum wq_outcome merge_parts(const wq_shardconf *c, struct part *by,
         wq_reportf("%lld of %lld items failed", (long long)failed,
                    (long long)by[0].items);
     return outcome;
+}
+
+/* ---- A keyed reduce's merge: the records as the batches of a run ------- */
+
+struct wq_shardset {
+    struct part *parts;         /* parts[0]: the first opened; parts[1..n]:
+                                   by shard */
+    int n;
+    int64_t next;               /* the next item's index */
+};
+
+wq_shardset *wq_shards_open(const wq_shardconf *c, wq_buf *err)
+{
+    wq_shardset *s = calloc(1, sizeof *s);
+    if (!c->n)
+        wq_buf_adds(err, "--merge needs the journals of the shards");
+    else if (!s)
+        wq_buf_adds(err, "out of memory");
+    if (s && c->n && (s->parts = open_parts(c, err))) {
+        s->n = c->n;
+        s->next = 1;
+        return s;
+    }
+    free(s);
+    return NULL;
+}
+
+void wq_shards_close(wq_shardset *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n; i++)
+        wq_journal_close(s->parts[i + 1].j);
+    free(s->parts);
+    free(s);
+}
+
+int64_t wq_shards_items(const wq_shardset *s) { return s->parts[0].items; }
+
+/* Adds item i, whose record is rec, to b, carried over as a resumed run
+ * carries a journal's results. */
+static int carry_record(wq_batch *b, int64_t i, const wq_jrecord *rec)
+{
+    if (wq_batch_add(b, "", 0, i, 1) < 0)
+        return -1;
+    wq_jitem *j = &b->j[b->count - 1];
+    j->carried = 1;
+    j->status = rec->status == WQ_J_NIL ? WQ_SLOT_NIL : WQ_SLOT_RESULT;
+    j->start = b->jbuf.len;
+    int rc = wq_buf_add(&b->jbuf, rec->data, rec->len);
+    j->end = b->jbuf.len;
+    return rc;
+}
+
+/* b holds item i alone, failed in its shard, as the record says. */
+static int fail_record(wq_batch *b, int64_t i, const struct part *p, const wq_jrecord *rec)
+{
+    wq_buf msg = WQ_BUF_INIT;
+    wq_buf_printf(&msg, "(shard %d/%d) %.*s", p->k, p->n, (int)rec->len, rec->data);
+    int rc = wq_batch_add(b, "", 0, i, 1);
+    if (rc == 0) {
+        b->failed = 1;
+        wq_batch_fail(b, 0, &msg);
+    }
+    wq_buf_free(&msg);
+    return rc;
+}
+
+int wq_shards_fill(wq_shardset *s, wq_batch *b, uint32_t max, wq_buf *err)
+{
+    struct part *by = s->parts + 1;
+    b->first = s->next;
+    b->stride = 1;
+    b->file = 0;
+    while (s->next <= s->parts[0].items && b->count < max) {
+        int64_t i = s->next;
+        struct part *p = &by[(i - 1) % s->n];
+        wq_jrecord rec;
+        int found = wq_journal_lookup(p->j, i, &rec, err);
+        if (found == 0)
+            wq_buf_printf(err, "%s has no record of item %lld", p->path, (long long)i);
+        if (found <= 0)
+            return -1;
+        if (rec.status == WQ_J_FAILED && b->count)
+            break;  /* a failed item goes alone: it does not run */
+        if (rec.status == WQ_J_FAILED)
+            b->file = p->arg;  /* its report names that journal */
+        int rc = rec.status == WQ_J_FAILED ? fail_record(b, i, p, &rec)
+                                           : carry_record(b, i, &rec);
+        if (rc < 0) {
+            wq_buf_adds(err, "out of memory");
+            return -1;
+        }
+        s->next++;
+        if (b->failed)
+            break;
+    }
+    return s->next <= s->parts[0].items;
 }
 
 enum wq_outcome wq_shards_merge(const wq_shardconf *c, wq_lua *host)
