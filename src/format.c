@@ -14,6 +14,7 @@ static const wq_informat informats[] = {
     {"--csv",       "csv",       1, WQ_REC_CSV,       WQ_DECODE_FIELDS, 0, NULL},
     {"--tsv",       "tsv",       1, WQ_REC_TSV,       WQ_DECODE_FIELDS, 0, NULL},
     {"--paragraph", "paragraph", 1, WQ_REC_PARAGRAPH, WQ_DECODE_STRING, 0, NULL},
+    {"--whole-files", "whole",   1, WQ_REC_WHOLE,     WQ_DECODE_STRING, 1, NULL},
     {"--ndjson-in", NULL,        0, WQ_REC_LINES,     WQ_DECODE_JSON,   0, NULL},
 };
 
