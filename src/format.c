@@ -126,7 +126,9 @@ void wq_informat_name(const wq_recfmt *f, char *name, size_t size)
             n += snprintf(name + n, size - (size_t)n, "%s%02x", i ? "" : " ",
                           (unsigned char)f->delim[i]);
     if (f->header && n > 0 && (size_t)n < size)
-        snprintf(name + n, size - (size_t)n, " header");
+        n += snprintf(name + n, size - (size_t)n, " header");
+    if (f->chunk && n > 0 && (size_t)n < size)
+        snprintf(name + n, size - (size_t)n, " chunk %u", (unsigned)f->chunk);
 }
 
 const wq_outformat *wq_outformat_find(const char *name)

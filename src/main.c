@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "chunk.h"
 #include "decompress.h"
 #include "format.h"
 #include "input.h"
@@ -325,6 +326,11 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         o->job.workers = (int)n;
         return 0;
     case OPT_HEADER: o->job.rec.header = 1; return 0;
+    case OPT_CHUNK:
+        if (parse_int("--chunk", arg, 1, WQ_CHUNK_MAX, &n) < 0)
+            return -1;
+        o->job.rec.chunk = (uint32_t)n;
+        return 0;
     case OPT_MAX_RECORD: return parse_size(arg, &o->job.rec.max);
     case OPT_ZSTD_LONG:
         if (parse_int("--zstd-long", arg, WQ_ZSTD_LONG_MIN, WQ_ZSTD_LONG_MAX, &n) < 0)

@@ -52,6 +52,9 @@ typedef struct wq_recfmt {
                                   default limit (decompress.h) */
     size_t max;                /* --max-record: the longest record kept;
                                   0 for no bound (input.h) */
+    uint32_t chunk;            /* --chunk N: up to N records make one item,
+                                  an array of their values (chunk.h); 0:
+                                  each record is an item */
 } wq_recfmt;
 
 /* Sets f to -d STR: escapes \n \t \r \0 \\ \xHH. Returns 0, or -1 with a
