@@ -1,7 +1,8 @@
 -- --chunk N: process receives up to N consecutive records as an array of
 -- their values, index and where() are the first record's, and there is one
 -- result per chunk. Journals, shards, --merge, --dry-run and failures count
--- chunks as items. A chunk ends at the end of an input file.
+-- chunks as items. A chunk ends at the end of an input file (but with
+-- --whole-files, where each file is a record).
 local testing = require "luaworkq.testing"
 local support = require "support"
 
@@ -48,6 +49,12 @@ describe("--chunk", function()
     local one, two = file("one", "1\n2\n3\n"), file("two", "4\n5\n")
     local r = run({"--chunk", "2"}, {files = {one, two}})
     assert.are.same({0, "1 one:1 [1,2]\n3 one:3 [3]\n4 two:1 [4,5]\n"}, {r.code, r.stdout})
+  end)
+
+  it("takes several files into one chunk with --whole-files", function()
+    local one, two, three = file("w1", "x\n"), file("w2", ""), file("w3", "z")
+    local r = run({"--chunk", "2", "--whole-files"}, {files = {one, two, three}})
+    assert.are.same({0, "1 w1:1 [x\n,]\n3 w3:1 [z]\n"}, {r.code, r.stdout})
   end)
 
   it("gives CSV records as field arrays and --ndjson-in values decoded", function()

@@ -3,14 +3,14 @@
 
 #include <stdio.h>
 
-void wq_chunker_init(wq_chunker *c, uint32_t size)
+void wq_chunker_init(wq_chunker *c, const wq_recfmt *f)
 {
-    *c = (wq_chunker){.size = size ? size : 1};
+    *c = (wq_chunker){.size = f->chunk ? f->chunk : 1, .cross = f->kind == WQ_REC_WHOLE};
 }
 
 int wq_chunker_joins(const wq_chunker *c, int file, int too_long)
 {
-    return c->n > 0 && !wq_chunker_full(c) && file == c->file && !too_long;
+    return c->n > 0 && !wq_chunker_full(c) && (file == c->file || c->cross) && !too_long;
 }
 
 int wq_chunker_add(wq_chunker *c, int file, int too_long)

@@ -8,8 +8,9 @@
  * of the pipeline sees items as it always does and the worker (itemval.c)
  * splits them back. Which records make a chunk is decided here, for the
  * reader and for the progress line's count alike: a chunk ends after N
- * records, at the end of an input file, and around a record longer than
- * --max-record, which is a chunk alone (it fails as its item). No threads,
+ * records, at the end of an input file (not with --whole-files, where a
+ * file is a record), and around a record longer than --max-record, which
+ * is a chunk alone (it fails as its item). No threads,
  * no Lua.
  */
 #ifndef WQ_CHUNK_H
@@ -18,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "record.h"
 
 /* The largest N --chunk takes. */
 #define WQ_CHUNK_MAX 1000000
@@ -28,9 +30,11 @@ typedef struct wq_chunker {
     uint32_t n;                 /* records in the chunk being built */
     int file;                   /* their file */
     int alone;                  /* it is a record too long to keep */
+    int cross;                  /* a chunk may hold records of several files */
 } wq_chunker;
 
-void wq_chunker_init(wq_chunker *c, uint32_t size);
+/* Chunks of f->chunk records in the format f. */
+void wq_chunker_init(wq_chunker *c, const wq_recfmt *f);
 /* Whether a record of file (too_long: longer than --max-record) would join
  * the chunk being built; else it starts the next one. */
 int wq_chunker_joins(const wq_chunker *c, int file, int too_long);

@@ -55,7 +55,7 @@ static void *count_main(void *arg)
     int64_t total = in ? 0 : -1;
     int rc = WQ_INPUT_END;
     wq_chunker chunker;  /* with --chunk, an item is a chunk of records */
-    wq_chunker_init(&chunker, p->fmt.chunk);
+    wq_chunker_init(&chunker, &p->fmt);
     while (in && !atomic_load_explicit(&p->cancel, memory_order_relaxed) &&
            ((rc = wq_input_next(in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
             rc == WQ_INPUT_INTERRUPTED))

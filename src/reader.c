@@ -67,7 +67,7 @@ wq_reader *wq_reader_new(const wq_readconf *conf)
     if (!r)
         return NULL;
     r->c = *conf;
-    wq_chunker_init(&r->chunker, conf->fmt->chunk);
+    wq_chunker_init(&r->chunker, conf->fmt);
     r->sizing = conf->fold ? &fold_sizing : &list_sizing;
     r->batch_bytes = WQ_WINDOW_BYTES / (size_t)conf->window;
     if (r->batch_bytes > r->sizing->bytes)
