@@ -107,6 +107,17 @@ describe("--chunk", function()
     assert.matches("luaworkq: 2 done, 1 failed\n$", r.stderr)
   end)
 
+  it("counts what a failing chunk left unrun in chunks", function()
+    local job = [[function process(items, index)
+      if index == 7 then error("boom", 0) end
+      return items[1]
+    end]]
+    local r = run({"--chunk", "3", "-j", "1"}, {input = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n",
+                                             job = job})
+    assert.are.same({1, "1\n4\n"}, {r.code, r.stdout})
+    assert.matches("luaworkq: stopped: 2 done, 1 failed, 2 not processed", r.stderr)
+  end)
+
   it("makes a record longer than --max-record a chunk alone, which fails", function()
     local r = run({"--chunk", "3", "--max-record", "1", "-k"}, {input = "a\nb\nlong\nc\n"})
     assert.are.same({1, "1 stdin:1 [a,b]\n4 stdin:4 [c]\n"}, {r.code, r.stdout})
