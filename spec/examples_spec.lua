@@ -203,6 +203,22 @@ describe("the examples", function()
     assert.matches("item 2 %(.-list2.txt:2%) failed: .-/nope: No such file or directory", r.stderr)
   end)
 
+  it("hash-files-chunked hashes up to N files with one sha256sum, one array per chunk",
+     function()
+    local paths, expected = {}, {}
+    for i = 1, 5 do
+      paths[i] = testing.write_file(("%s/chunked %d.txt"):format(dir, i), ("x"):rep(i))
+      expected[i] = {path = paths[i], bytes = i, sha256 = sha256(paths[i])}
+    end
+    paths[6] = dir .. "/back\\slash"
+    testing.write_file(paths[6], "b")
+    expected[6] = {path = paths[6], bytes = 1, sha256 = sha256(paths[6])}
+    local list = testing.write_file(dir .. "/chunked.txt", table.concat(paths, "\n") .. "\n")
+    local r = run("hash-files-chunked.lua", {list}, {"--chunk", "4", "-f", "ndjson"})
+    assert.are.same({{expected[1], expected[2], expected[3], expected[4]},
+                     {expected[5], expected[6]}}, r.output)
+  end)
+
   it("hash-files' sample list names files of this repository", function()
     local listed = lines_of(DATA .. "files.txt")
     for i, path in ipairs(listed) do listed[i] = root .. "/" .. path end
@@ -264,7 +280,8 @@ describe("the examples", function()
   end)
 
   for _, example in ipairs{"wordcount.lua", "csv-stats.lua", "access-log.lua",
-                           "hash-files.lua", "jsonl-transform.lua", "csv-filter.lua"} do
+                           "hash-files.lua", "hash-files-chunked.lua", "jsonl-transform.lua",
+                           "csv-filter.lua"} do
     it(example .. " passes --check and starts with a usage line", function()
       local r = testing.run{job = EXAMPLES .. example, args = {"--check"}}
       assert.are.same({0, ""}, {r.code, r.stderr})

@@ -62,6 +62,9 @@ typedef struct wq_batch {
     int64_t first;              /* index of the first item */
     int64_t stride;             /* between items' indexes: 1, or
                                    N for --shard K/N */
+    int64_t jfirst, jstride;    /* the journal's numbers of the items: as
+                                   first and stride, but with --chunk they
+                                   count chunks, not records */
     int file;                   /* the file's number on the command line */
     uint32_t count;
     wq_buf items;               /* the items' bytes, back to back */

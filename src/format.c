@@ -14,6 +14,7 @@ static const wq_informat informats[] = {
     {"--csv",       "csv",       1, WQ_REC_CSV,       WQ_DECODE_FIELDS, 0, NULL},
     {"--tsv",       "tsv",       1, WQ_REC_TSV,       WQ_DECODE_FIELDS, 0, NULL},
     {"--paragraph", "paragraph", 1, WQ_REC_PARAGRAPH, WQ_DECODE_STRING, 0, NULL},
+    {"--whole-files", "whole",   1, WQ_REC_WHOLE,     WQ_DECODE_STRING, 1, NULL},
     {"--ndjson-in", NULL,        0, WQ_REC_LINES,     WQ_DECODE_JSON,   0, NULL},
 };
 
@@ -125,7 +126,9 @@ void wq_informat_name(const wq_recfmt *f, char *name, size_t size)
             n += snprintf(name + n, size - (size_t)n, "%s%02x", i ? "" : " ",
                           (unsigned char)f->delim[i]);
     if (f->header && n > 0 && (size_t)n < size)
-        snprintf(name + n, size - (size_t)n, " header");
+        n += snprintf(name + n, size - (size_t)n, " header");
+    if (f->chunk && n > 0 && (size_t)n < size)
+        snprintf(name + n, size - (size_t)n, " chunk %u", (unsigned)f->chunk);
 }
 
 const wq_outformat *wq_outformat_find(const char *name)

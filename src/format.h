@@ -52,7 +52,7 @@ int wq_informat_apply(const wq_informat *row, const char *arg, wq_recfmt *f,
 int wq_informat_check(const wq_recfmt *f, wq_buf *err);
 
 /* The framing of f in a few words for the journal's header: "newline",
- * "nul", "delimiter 2c0a", "paragraph", "csv header"... */
+ * "nul", "delimiter 2c0a", "paragraph", "csv header", "newline chunk 64"... */
 #define WQ_INFORMAT_NAME (2 * WQ_DELIM_MAX + 32)
 void wq_informat_name(const wq_recfmt *f, char *name, size_t size);
 

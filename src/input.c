@@ -251,6 +251,8 @@ static enum wq_record_rc take(wq_input *in, const char **item, size_t *len)
     while (in->skipping)
         if ((rc = skip_rest(in)) != WQ_RECORD_FOUND)
             return rc;
+    if (f->kind == WQ_REC_WHOLE && in->records > 0)
+        return WQ_RECORD_NONE;  /* the file's one record was handed out */
     if (in->scan.pos == 0 && in->scan.dropped == 0) {
         size_t lead = wq_record_lead(f, in->buf + in->start, in->end - in->start);
         in->start += lead;

@@ -4,6 +4,7 @@
 #include "itemval.h"
 
 #include <lauxlib.h>
+#include "chunk.h"
 #include "codec.h"
 
 void wq_itemval_init(wq_itemval *v, const wq_recfmt *rec)
@@ -104,7 +105,8 @@ static enum wq_itemval_rc push_fields(lua_State *L, wq_itemval *v, int file,
     return WQ_ITEMVAL_NOMEM;
 }
 
-enum wq_itemval_rc wq_itemval_push(lua_State *L, wq_itemval *v, int file,
+/* Pushes the value of one record. */
+static enum wq_itemval_rc push_one(lua_State *L, wq_itemval *v, int file,
                                    const char *item, size_t len, wq_buf *err)
 {
     char msg[WQ_ERRLEN];
@@ -120,4 +122,54 @@ enum wq_itemval_rc wq_itemval_push(lua_State *L, wq_itemval *v, int file,
     return rc == WQ_CODEC_OK    ? WQ_ITEMVAL_OK
            : rc == WQ_CODEC_ERR ? WQ_ITEMVAL_NOT_JSON
                                 : WQ_ITEMVAL_NOMEM;
+}
+
+struct chunk {
+    wq_itemval *v;
+    int file;
+    const char *p;
+    size_t len;
+    wq_buf *err;
+    enum wq_itemval_rc rc;
+};
+
+/* Pushes the array of a chunk's values (chunk.h); a record that is no
+ * value leaves its error in rc and nothing pushed. Runs protected, as the
+ * array may run out of memory. */
+static int push_chunk_array(lua_State *L)
+{
+    struct chunk *c = lua_touserdata(L, 1);
+    const char *p = c->p, *end = c->p + c->len, *rec;
+    size_t n;
+    lua_createtable(L, (int)c->v->rec->chunk, 0);
+    for (lua_Integer i = 1; wq_chunk_next(&p, end, &rec, &n); i++) {
+        if ((c->rc = push_one(L, c->v, c->file, rec, n, c->err)) != WQ_ITEMVAL_OK)
+            return 0;
+        lua_rawseti(L, -2, i);
+    }
+    return 1;
+}
+
+static enum wq_itemval_rc push_chunk(lua_State *L, wq_itemval *v, int file,
+                                     const char *item, size_t len, wq_buf *err)
+{
+    struct chunk c = {v, file, item, len, err, WQ_ITEMVAL_OK};
+    lua_pushcfunction(L, push_chunk_array);
+    lua_pushlightuserdata(L, &c);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        lua_gc(L, LUA_GCCOLLECT);
+        return WQ_ITEMVAL_NOMEM;
+    }
+    if (c.rc != WQ_ITEMVAL_OK)
+        lua_pop(L, 1);
+    return c.rc;
+}
+
+enum wq_itemval_rc wq_itemval_push(lua_State *L, wq_itemval *v, int file,
+                                   const char *item, size_t len, wq_buf *err)
+{
+    if (v->rec->chunk)
+        return push_chunk(L, v, file, item, len, err);
+    return push_one(L, v, file, item, len, err);
 }

@@ -2,7 +2,8 @@
  * itemval.h - an item as the Lua value process() receives: its bytes as a
  * string; a CSV or TSV record as the array of its fields, or with a header
  * as a table keyed by the header's names; with --ndjson-in, the Lua value
- * of its JSON text (codec.h).
+ * of its JSON text (codec.h); with --chunk, the array of its records'
+ * values (chunk.h).
  *
  * Building the value runs out of memory as an error, never a panic: the
  * tables of a record are built under a lua_pcall of their own, the JSON

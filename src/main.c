@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "chunk.h"
 #include "decompress.h"
 #include "format.h"
 #include "hint.h"
@@ -42,6 +43,8 @@ static const char usage[] =
     "  -0, --null             items are separated by NUL bytes\n"
     "  -d, --delimiter STR    items are separated by STR (escapes \\n \\t \\0 \\xHH)\n"
     "      --paragraph        an item is a block of lines ended by a blank line\n"
+    "      --whole-files      each ITEMS file is one item, its whole content\n"
+    "      --chunk N          process gets up to N consecutive items as an array\n"
     "      --csv, --tsv       an item is a CSV (RFC 4180) or TSV record: an array\n"
     "                         of its fields\n"
     "      --header           with --csv/--tsv: each file's first record names the\n"
@@ -92,13 +95,16 @@ enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
        OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JOURNAL, OPT_SHARD, OPT_MERGE,
        OPT_PARAGRAPH, OPT_CSV, OPT_TSV, OPT_HEADER, OPT_PARTIAL, OPT_MAX_FAILURES,
-       OPT_ZSTD_LONG, OPT_MAX_RECORD, OPT_JOBLOG, OPT_RETRY_FAILED, OPT_DRY_RUN };
+       OPT_ZSTD_LONG, OPT_MAX_RECORD, OPT_JOBLOG, OPT_RETRY_FAILED, OPT_DRY_RUN,
+       OPT_WHOLE_FILES, OPT_CHUNK };
 
 static const struct option longopts[] = {
     {"jobs", required_argument, NULL, 'j'},
     {"null", no_argument, NULL, '0'},
     {"delimiter", required_argument, NULL, 'd'},
     {"paragraph", no_argument, NULL, OPT_PARAGRAPH},
+    {"whole-files", no_argument, NULL, OPT_WHOLE_FILES},
+    {"chunk", required_argument, NULL, OPT_CHUNK},
     {"csv", no_argument, NULL, OPT_CSV},
     {"tsv", no_argument, NULL, OPT_TSV},
     {"header", no_argument, NULL, OPT_HEADER},
@@ -336,6 +342,11 @@ static int parse_option(int c, const char *arg, wq_opts *o)
         o->job.workers = (int)n;
         return 0;
     case OPT_HEADER: o->job.rec.header = 1; return 0;
+    case OPT_CHUNK:
+        if (parse_int("--chunk", arg, 1, WQ_CHUNK_MAX, &n) < 0)
+            return -1;
+        o->job.rec.chunk = (uint32_t)n;
+        return 0;
     case OPT_MAX_RECORD: return parse_size(arg, &o->job.rec.max);
     case OPT_ZSTD_LONG:
         if (parse_int("--zstd-long", arg, WQ_ZSTD_LONG_MIN, WQ_ZSTD_LONG_MAX, &n) < 0)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "chunk.h"
 #include "input.h"
 #include "report.h"
 
@@ -53,10 +54,14 @@ static void *count_main(void *arg)
     size_t len;
     int64_t total = in ? 0 : -1;
     int rc = WQ_INPUT_END;
+    wq_chunker chunker;  /* with --chunk, an item is a chunk of records */
+    wq_chunker_init(&chunker, &p->fmt);
     while (in && !atomic_load_explicit(&p->cancel, memory_order_relaxed) &&
            ((rc = wq_input_next(in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
             rc == WQ_INPUT_INTERRUPTED))
-        total += rc == WQ_INPUT_ITEM;
+        total += rc == WQ_INPUT_ITEM &&
+                 (!p->fmt.chunk || wq_chunker_add(&chunker, wq_input_file(in),
+                                                  wq_input_too_long(in)));
     if (rc != WQ_INPUT_END || atomic_load(&p->cancel))
         total = -1;
     wq_input_free(in);

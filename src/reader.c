@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "chunk.h"
 #include "joblog.h"
 
 /* What a dry run gathers before each write. */
@@ -45,6 +46,19 @@ struct wq_reader {
     const char *item;
     size_t len;
     uint64_t hash;            /* its hash, when journaling */
+    int64_t index;            /* its index: that of its first record */
+    int file;                 /* its file */
+    int64_t line;             /* its LINE there */
+    int too_long;             /* a record longer than the bound */
+    /* The last record read from the input, and the records read so far. */
+    const char *rec;
+    size_t rec_len;
+    int64_t records;
+    /* With --chunk: the chunk being built, and a record read that starts
+     * the next one. */
+    wq_chunker chunker;
+    wq_buf chunk;
+    int building, held;
 };
 
 wq_reader *wq_reader_new(const wq_readconf *conf)
@@ -53,6 +67,7 @@ wq_reader *wq_reader_new(const wq_readconf *conf)
     if (!r)
         return NULL;
     r->c = *conf;
+    wq_chunker_init(&r->chunker, conf->fmt);
     r->sizing = conf->fold ? &fold_sizing : &list_sizing;
     r->batch_bytes = WQ_WINDOW_BYTES / (size_t)conf->window;
     if (r->batch_bytes > r->sizing->bytes)
@@ -69,6 +84,7 @@ void wq_reader_free(wq_reader *r)
     if (!r)
         return;
     wq_input_free(r->in);
+    wq_buf_free(&r->chunk);
     wq_buf_free(&r->error);
     free(r);
 }
@@ -100,12 +116,12 @@ static uint32_t batch_size(const wq_reader *r)
     return n < 1 ? 1 : n > r->sizing->items ? r->sizing->items : (uint32_t)n;
 }
 
-/* Reads the next item into r->item, retrying reads a signal interrupted
+/* Reads the next record into r->rec, retrying reads a signal interrupted
  * unless a stop is due (then it is the end). */
-static enum wq_input_rc next_item(wq_reader *r, int wait)
+static enum wq_input_rc next_record(wq_reader *r, int wait)
 {
     enum wq_input_rc rc;
-    while ((rc = wq_input_next(r->in, &r->item, &r->len, wait, &r->error)) ==
+    while ((rc = wq_input_next(r->in, &r->rec, &r->rec_len, wait, &r->error)) ==
            WQ_INPUT_INTERRUPTED)
         if (stopping(r))
             return WQ_INPUT_END;
@@ -114,13 +130,89 @@ static enum wq_input_rc next_item(wq_reader *r, int wait)
     return rc;
 }
 
+/* Makes the record just read the next item. */
+static enum wq_input_rc record_item(wq_reader *r, int wait)
+{
+    enum wq_input_rc rc = next_record(r, wait);
+    if (rc == WQ_INPUT_ITEM) {
+        r->item = r->rec;
+        r->len = r->rec_len;
+        r->index = ++r->records;
+        r->file = wq_input_file(r->in);
+        r->line = wq_input_line(r->in);
+        r->too_long = wq_input_too_long(r->in);
+    }
+    return rc;
+}
+
+/* Hands out the chunk built as the next item. */
+static enum wq_input_rc chunk_done(wq_reader *r)
+{
+    r->item = r->chunk.data;
+    r->len = r->chunk.len;
+    r->building = 0;
+    return WQ_INPUT_ITEM;
+}
+
+/* Puts the record read (r->rec) in the chunk, starting one if none is
+ * being built. Returns 0, or -1 when out of memory. */
+static int chunk_record(wq_reader *r, int file, int too_long)
+{
+    if (!r->building) {
+        wq_buf_reset(&r->chunk);
+        r->index = r->records + 1;
+        r->file = file;
+        r->line = wq_input_line(r->in);
+        r->too_long = too_long;
+        r->building = 1;
+    }
+    wq_chunker_add(&r->chunker, file, too_long);
+    r->records++;
+    r->held = 0;
+    return wq_chunk_add(&r->chunk, r->rec, r->rec_len);
+}
+
+/* --chunk N: makes the next chunk the next item. A chunk that has records
+ * goes when it is full, at the end of the input, and when the next record
+ * cannot join it (another file, a record too long): that record, already
+ * read, starts the next chunk. Without wait, a chunk waiting for a record
+ * from a pipe stays in the making (WQ_INPUT_LATER). */
+static enum wq_input_rc chunk_item(wq_reader *r, int wait)
+{
+    for (;;) {
+        if (!r->held) {
+            enum wq_input_rc rc = next_record(r, wait);
+            if (rc == WQ_INPUT_END && r->building)
+                return chunk_done(r);
+            if (rc != WQ_INPUT_ITEM)
+                return rc;
+            r->held = 1;
+        }
+        int file = wq_input_file(r->in), too_long = wq_input_too_long(r->in);
+        if (r->building && !wq_chunker_joins(&r->chunker, file, too_long))
+            return chunk_done(r);
+        if (chunk_record(r, file, too_long) < 0) {
+            fail(r, WQ_STOP_MEMORY, "out of memory");
+            return WQ_INPUT_ERROR;
+        }
+        if (wq_chunker_full(&r->chunker))
+            return chunk_done(r);
+    }
+}
+
+/* Reads the next item: a record, or with --chunk a chunk of them. */
+static enum wq_input_rc next_item(wq_reader *r, int wait)
+{
+    return r->c.fmt->chunk ? chunk_item(r, wait) : record_item(r, wait);
+}
+
 /* Whether the item of this index is one this run processes (--shard). */
 static int in_shard(const wq_readconf *c, int64_t index)
 {
     return c->shard_n == 1 || (index - 1) % c->shard_n == c->shard_k - 1;
 }
 
-/* Looks the item just read (of file, its hash in r->hash) up in the
+/* Looks the pending item (of file, its hash in r->hash) up in the
  * journal: returns 1 when a result is recorded for it (in *rec), 0 when
  * none is (no record, or a failure: it runs again), -1 on a stop (an input
  * that changed, a read error). */
@@ -129,8 +221,8 @@ static int recorded(wq_reader *r, int file, wq_jrecord *rec)
     int found = wq_journal_lookup(r->c.journal, r->t.read, rec, &r->error);
     if (found > 0 && rec->hash != r->hash) {
         wq_buf_printf(&r->error, "item %lld (%s:%lld) differs from the one "
-                      "journal %s recorded: the input changed", (long long)r->t.read,
-                      r->c.inputs->names[file], (long long)wq_input_line(r->in),
+                      "journal %s recorded: the input changed", (long long)r->index,
+                      r->c.inputs->names[file], (long long)r->line,
                       r->c.journal_path);
         found = -1;
     }
@@ -211,16 +303,19 @@ static int fill_batch(wq_reader *r, wq_batch *b)
             return 1;
         if (rc != WQ_INPUT_ITEM)
             return 0;
-        int file = wq_input_file(r->in), too_long = wq_input_too_long(r->in);
+        int file = r->file, too_long = r->too_long;
         if (b->count == 0) {
             b->file = file;
-            b->first = r->t.read;
-            b->stride = r->c.shard_n;
+            b->first = r->index;
+            b->stride = (int64_t)r->c.shard_n * (r->c.fmt->chunk ? r->c.fmt->chunk : 1);
+            b->jfirst = r->t.read;  /* the journal counts chunks */
+            b->jstride = r->c.shard_n;
         } else if (too_long || file != b->file || b->count >= max ||
-                   b->items.len + r->len > r->batch_bytes) {
-            return 1;
+                   b->items.len + r->len > r->batch_bytes ||
+                   r->index != b->first + b->count * b->stride) {
+            return 1;  /* a chunk cut short comes last in its batch */
         }
-        if (wq_batch_add(b, r->item, r->len, wq_input_line(r->in),
+        if (wq_batch_add(b, r->item, r->len, r->line,
                          r->c.journal != NULL) < 0) {
             fail(r, WQ_STOP_MEMORY, "out of memory");
             return 0;
@@ -248,7 +343,16 @@ static int fill_from_shards(wq_reader *r, wq_batch *b)
     return rc > 0;
 }
 
-/* After a stop: counts what was left unread, when that cannot block. */
+/* Whether the record the input read last starts an item: each does,
+ * but with --chunk only the first of a chunk. */
+static int starts_item(wq_reader *r)
+{
+    return !r->c.fmt->chunk ||
+           wq_chunker_add(&r->chunker, wq_input_file(r->in), wq_input_too_long(r->in));
+}
+
+/* After a stop: counts what was left unread, when that cannot block: the
+ * pending item, a chunk in the making, and the items of the rest. */
 static void count_rest(wq_reader *r)
 {
     const char *item;
@@ -258,11 +362,16 @@ static void count_rest(wq_reader *r)
         r->t.rest_unknown = 1;
         return;
     }
+    if (r->building)
+        r->t.rest += in_shard(&r->c, ++r->t.read);
+    if (r->held && starts_item(r))
+        r->t.rest += in_shard(&r->c, ++r->t.read);
     wq_buf err = WQ_BUF_INIT;
     enum wq_input_rc rc;
     while ((rc = wq_input_next(r->in, &item, &len, 1, &err)) == WQ_INPUT_ITEM ||
            rc == WQ_INPUT_INTERRUPTED)
-        r->t.rest += rc == WQ_INPUT_ITEM && in_shard(&r->c, ++r->t.read);
+        if (rc == WQ_INPUT_ITEM && starts_item(r))
+            r->t.rest += in_shard(&r->c, ++r->t.read);
     wq_buf_free(&err);
 }
 
@@ -363,10 +472,10 @@ static int write_all(wq_reader *r, int fd, wq_buf *out)
  * dry run over a million lines would spend most of its time in printf. */
 static int dry_line(wq_reader *r, wq_buf *out)
 {
-    const char *name = r->c.inputs->names[wq_input_file(r->in)];
+    const char *name = r->c.inputs->names[r->file];
     size_t nlen = strlen(name);
     char digits[24], *d = digits + sizeof digits;
-    uint64_t line = (uint64_t)wq_input_line(r->in);
+    uint64_t line = (uint64_t)r->line;
     do
         *--d = (char)('0' + line % 10);
     while (line /= 10);
@@ -378,7 +487,14 @@ static int dry_line(wq_reader *r, wq_buf *out)
     memcpy(out->data + out->len + nlen + 1, d, dlen);
     out->data[out->len + nlen + 1 + dlen] = '\t';
     out->len += nlen + dlen + 2;
-    return wq_joblog_escape(out, r->item, r->len) | wq_buf_addc(out, '\n');
+    if (!r->c.fmt->chunk)
+        return wq_joblog_escape(out, r->item, r->len) | wq_buf_addc(out, '\n');
+    const char *p = r->item, *end = r->item + r->len, *rec;
+    size_t len;
+    int rc = 0;
+    for (int i = 0; wq_chunk_next(&p, end, &rec, &len); i++)  /* its records, tab-separated */
+        rc |= (i ? wq_buf_addc(out, '\t') : 0) | wq_joblog_escape(out, rec, len);
+    return rc | wq_buf_addc(out, '\n');
 }
 
 int wq_reader_dry_run(wq_reader *r, int fd)
@@ -388,9 +504,9 @@ int wq_reader_dry_run(wq_reader *r, int fd)
     int ok = 0;
     while (ok == 0 && read_pending(r, 1) == WQ_INPUT_ITEM) {
         r->pending = 0;
-        if (wq_input_too_long(r->in))
+        if (r->too_long)
             continue;  /* it would fail unrun, not looked up: nothing runs */
-        int found = r->c.journal ? recorded(r, wq_input_file(r->in), &rec) : 0;
+        int found = r->c.journal ? recorded(r, r->file, &rec) : 0;
         if (found == 0 && dry_line(r, &out) < 0) {
             fail(r, WQ_STOP_MEMORY, "out of memory");
             found = -1;

@@ -1,7 +1,8 @@
 /*
  * reader.h - the reader stage: input to batches, on a thread of its own.
  *
- * The reader reads items (input.h), groups consecutive items of one file
+ * The reader reads items (input.h; with --chunk, N records make one item,
+ * chunk.h), groups consecutive items of one file
  * into batches sized to about a fixed amount of work, and pushes them on the
  * work queue under a sequence number reserved in the reorder window. With a
  * journal it looks every item up there as it reads it: an item the journal

@@ -252,6 +252,20 @@ static int end_csv(wq_scan *s, const char *p, size_t n, int eof, size_t *len,
     return eof ? last(n, nl + 1, len, skip, lines) : 0;
 }
 
+/* A whole file ends at its end; until then every byte is known to be in
+ * it, so that --max-record can tell a file that grew past the bound. */
+static int end_whole(wq_scan *s, size_t n, int eof, size_t *len, size_t *skip,
+                     int64_t *lines)
+{
+    s->pos = n;
+    if (!eof)
+        return 0;
+    *len = n;
+    *skip = 0;
+    *lines = 1;
+    return 1;
+}
+
 enum wq_record_rc wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p,
                                 size_t n, int eof, size_t *len, size_t *skip,
                                 int64_t *lines)
@@ -261,6 +275,7 @@ enum wq_record_rc wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p,
     case WQ_REC_PARAGRAPH: return end_paragraph(s, p, n, eof, len, skip, lines);
     case WQ_REC_CSV: return end_csv(s, p, n, eof, len, skip, lines);
     case WQ_REC_TSV: return end_tsv(s, p, n, eof, len, skip, lines);
+    case WQ_REC_WHOLE: return end_whole(s, n, eof, len, skip, lines);
     default: return end_line(s, p, n, eof, len, skip, lines);
     }
 }

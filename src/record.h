@@ -21,7 +21,9 @@ enum wq_rec_kind {
     WQ_REC_PARAGRAPH,  /* blocks of lines separated by blank lines */
     WQ_REC_CSV,        /* RFC 4180 records; "\r\n", "\n" or a bare "\r"
                           outside quotes ends one, as in Python's csv */
-    WQ_REC_TSV         /* lines split on tabs, ended as CSV records are */
+    WQ_REC_TSV,        /* lines split on tabs, ended as CSV records are */
+    WQ_REC_WHOLE       /* --whole-files: each file is one record, all of
+                          its bytes (an empty file too) */
 };
 
 /* What process is given of a record's bytes. */
@@ -50,6 +52,9 @@ typedef struct wq_recfmt {
                                   default limit (decompress.h) */
     size_t max;                /* --max-record: the longest record kept;
                                   0 for no bound (input.h) */
+    uint32_t chunk;            /* --chunk N: up to N records make one item,
+                                  an array of their values (chunk.h); 0:
+                                  each record is an item */
 } wq_recfmt;
 
 /* Sets f to -d STR: escapes \n \t \r \0 \\ \xHH. Returns 0, or -1 with a
@@ -93,7 +98,9 @@ enum wq_record_rc {
 /* Finds the end of the record that starts at p, of which n bytes are
  * buffered (and no more follow when eof). Found: *len (the item's bytes),
  * *skip (its terminator's) and *lines (what LINE advances by) are set.
- * More: call again with the same start and more bytes. */
+ * More: call again with the same start and more bytes. A whole file
+ * (WQ_REC_WHOLE) is found only at eof, even when empty: the caller asks
+ * once per file. */
 enum wq_record_rc wq_record_end(const wq_recfmt *f, wq_scan *s, const char *p,
                                 size_t n, int eof, size_t *len, size_t *skip,
                                 int64_t *lines);

@@ -115,7 +115,7 @@ static void journal_batch(wq_writer *w, const wq_batch *b)
         const wq_jitem *j = &b->j[i];
         if (j->status == WQ_SLOT_NONE || j->carried)
             continue;
-        wq_jrecord rec = {.index = b->first + i * b->stride, .hash = j->hash,
+        wq_jrecord rec = {.index = b->jfirst + i * b->jstride, .hash = j->hash,
                           .status = journal_status[(int)j->status],
                           .data = b->jbuf.data + j->start, .len = j->end - j->start};
         rc = wq_journal_add(w->c.journal, &rec, &w->err);

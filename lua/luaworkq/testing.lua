@@ -3,7 +3,9 @@
 -- `testing.load(path, opts)` loads a job script in a fresh environment that
 -- looks like one worker of the real binary, so its hooks can be called
 -- directly from a busted spec. `testing.run(opts)` and `testing.spawn(opts)`
--- run the real binary over some input and return what it wrote.
+-- run the real binary over some input and return what it wrote: $LUAWORKQ,
+-- luaworkq on the PATH, or the build/luaworkq of the clone this file is in
+-- (testing.binary).
 --
 -- Pure Lua 5.4 and its standard library; lua-cjson is used when present, for
 -- `luaworkq.null` and for decoding the binary's output.
@@ -119,6 +121,13 @@ local function make_require(env, dir, luaworkq)
   end
 end
 
+-- The input's name that where() gives in loaded jobs, unless opts.name.
+local DEFAULT_NAME = "items"
+
+-- Of each loaded job's luaworkq table, the function that calls process
+-- as the binary does (make_luaworkq).
+local in_process_of = setmetatable({}, {__mode = "k"})
+
 local function make_luaworkq(opts, logs)
   local lw = {
     worker = opts.worker or 1,
@@ -140,6 +149,17 @@ local function make_luaworkq(opts, logs)
     local line = table.concat(parts, "\t", 1, parts.n)
     logs[#logs + 1] = line
     if not opts.quiet then io.stderr:write(line, "\n") end
+  end
+  -- Calls f(item, index) as process: luaworkq.where() gives the input's
+  -- name and index meanwhile, and nothing after (also after an error).
+  local name = opts.name or DEFAULT_NAME
+  in_process_of[lw] = function(f, item, index, ...)
+    local before = lw.where
+    lw.where = function() return name, index end
+    local r = table.pack(pcall(f, item, index, ...))
+    lw.where = before
+    if not r[1] then error(r[2], 0) end
+    return table.unpack(r, 2, r.n)
   end
   function lw.array(t)
     if t == nil then t = {} end
@@ -187,16 +207,13 @@ local function in_host(lw, hook, ...)
 end
 
 -- Calls process on item i and copies its result; an error names the item.
--- luaworkq.where() gives "items" and i meanwhile.
-local function nowhere() end
-
+-- luaworkq.where() gives the input's name and i meanwhile (the job's own
+-- process: job.process would set where() again).
 local function process_one(h, lw, item, i)
-  lw.where = function() return "items", i end
   local ok, r = pcall(function()
-    local r = h.process(item, i)
+    local r = in_process_of[lw](h.process, item, i)
     if r ~= nil then return transfer(r, "result", {}) end
   end)
-  lw.where = nowhere  -- also after an error
   if not ok then
     error(type(r) == "string" and ("item %d failed: %s"):format(i, r) or r, 0)
   end
@@ -270,9 +287,12 @@ end
 
 --- Loads the job script at path in a fresh environment. opts: worker,
 -- workers, args, version (default: the binary's when testing.lua runs inside
--- it, else "0.0.0-testing"), quiet (no log lines on stderr). The returned job
--- has the script's globals as fields (job.process, job.merge, ...), plus
--- job.env, job.luaworkq, job.logs (the lines logged) and job.run(items).
+-- it, else "0.0.0-testing"), quiet (no log lines on stderr), name (the
+-- input's name that luaworkq.where() gives in process; default "items").
+-- The returned job has the script's globals as fields (job.process,
+-- job.merge, ...), plus job.env, job.luaworkq, job.logs (the lines logged)
+-- and job.run(items). job.process(item, index) called directly runs as in
+-- the binary: luaworkq.where() gives the name and the index given.
 function testing.load(path, opts)
   opts = opts or {}
   local logs = {}
@@ -284,16 +304,73 @@ function testing.load(path, opts)
   chunk()
   local job = {env = env, luaworkq = lw, logs = logs}
   function job.run(items) return run_job(job, items) end
-  return setmetatable(job, {__index = env})
+  local function process(item, index, ...)
+    assert(type(env.process) == "function", "the job has no process function")
+    return in_process_of[lw](env.process, item, index, ...)
+  end
+  return setmetatable(job, {__index = function(_, k)
+    if k == "process" and env.process ~= nil then return process end
+    return env[k]
+  end})
 end
 
 ---------------------------------------------------------------------------
 -- testing.run and testing.spawn: the real binary.
 ---------------------------------------------------------------------------
 
-local function binary(opts)
-  return opts.bin or os.getenv("LUAWORKQ") or "luaworkq"
+-- This file's path, when it was loaded from a file (not inside the binary).
+local MODULE_PATH = (debug.getinfo(1, "S").source or ""):match("^@(.*)")
+
+-- Whether a file can be opened for reading.
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
 end
+
+-- Whether a program is found on PATH.
+local function on_path(name)
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+    if exists(dir .. "/" .. name) then return true end
+  end
+  return false
+end
+
+-- The binary a repository's build made: build/luaworkq beside lua/, which
+-- holds this file (lua/luaworkq/testing.lua); nil when there is none.
+local function repository_binary()
+  if not MODULE_PATH then return nil end
+  local root = dirname(dirname(dirname(MODULE_PATH)))
+  local path = root .. "/build/luaworkq"
+  return exists(path) and path or nil
+end
+
+--- The luaworkq binary that run and spawn start: opts.bin, else
+-- $LUAWORKQ, else luaworkq on the PATH, else the build of the repository
+-- this file is in (build/luaworkq, as scripts/quickstart leaves it), else
+-- the binary this runs in (inside luaworkq). Raises an error saying so when
+-- there is none.
+function testing.binary(opts)
+  opts = opts or {}
+  local bin = opts.bin or os.getenv("LUAWORKQ")
+  if bin and bin ~= "" then return bin end
+  if on_path("luaworkq") then return "luaworkq" end
+  bin = repository_binary()
+  if bin then return bin end
+  if type(package.loaded.luaworkq) == "table" then
+    -- Inside luaworkq: the running binary, by this process's id (a
+    -- program started through sh would see sh as /proc/self).
+    local f = io.open("/proc/self/stat", "r")
+    local pid = f and f:read("n")
+    if f then f:close() end
+    if pid and exists(("/proc/%d/exe"):format(pid)) then return ("/proc/%d/exe"):format(pid) end
+  end
+  error("luaworkq.testing: no luaworkq binary to run: LUAWORKQ is not set, luaworkq is "
+    .. "not on the PATH" .. (MODULE_PATH and (" and there is no "
+      .. dirname(dirname(dirname(MODULE_PATH))) .. "/build/luaworkq") or "")
+    .. "; build it (scripts/quickstart), set LUAWORKQ to its path or install it", 0)
+end
+local binary = testing.binary
 
 --- The -f value among args, or "json".
 local function format_of(args)
@@ -423,8 +500,23 @@ function testing.items_input(items, args)
   return table.concat(out)
 end
 
+-- The current directory, for making paths absolute.
+local function cwd()
+  local p = assert(io.popen("pwd"))
+  local dir = p:read("l")
+  p:close()
+  return dir
+end
+
+local function absolute(path, dir)
+  if path:sub(1, 1) == "/" then return path end
+  return dir .. "/" .. path
+end
+
 --- Writes the temp files of a run and builds its command. The command reads
--- stdin from a file and writes stdout and stderr to files.
+-- stdin from a file and writes stdout and stderr to files. With opts.name
+-- the input is a file of that name in a folder of its own, where the
+-- command runs (job and files are made absolute for that).
 local function prepare(opts)
   local base = os.tmpname()
   local files = {base = base, stdin = base .. ".in", stdout = base .. ".out",
@@ -436,6 +528,16 @@ local function prepare(opts)
   end
   local input = opts.input or ""
   if opts.items then input = testing.items_input(opts.items, opts.args) end
+  local items, here = opts.files or {}, nil
+  if opts.name then
+    assert(not opts.files, "testing.run: name names the input: give items or input, not files")
+    assert(opts.name ~= "" and not opts.name:find("/", 1, true) and opts.name ~= "."
+           and opts.name ~= "..", "testing.run: name is a file name, without a /")
+    here = cwd()
+    files.dir = testing.tmpdir()
+    testing.write_file(files.dir .. "/" .. opts.name, input)
+    job, items, input = job and absolute(job, here), {opts.name}, ""
+  end
   testing.write_file(files.stdin, input)
 
   local words = {}
@@ -444,12 +546,15 @@ local function prepare(opts)
     words[#words + 1] = k .. "=" .. quote(v)
   end
   table.sort(words)
-  words[#words + 1] = quote(binary(opts))
+  local bin = binary(opts)
+  if here and bin:find("/", 1, true) then bin = absolute(bin, here) end
+  words[#words + 1] = quote(bin)
   for _, a in ipairs(opts.args or {}) do words[#words + 1] = quote(a) end
   if job then words[#words + 1] = quote(job) end
-  for _, f in ipairs(opts.files or {}) do words[#words + 1] = quote(f) end
+  for _, f in ipairs(items) do words[#words + 1] = quote(f) end
   local cmd = table.concat(words, " ") .. " <" .. quote(files.stdin)
     .. " >" .. quote(files.stdout) .. " 2>" .. quote(files.stderr)
+  if files.dir then cmd = "cd " .. quote(files.dir) .. " && " .. cmd end
   return cmd, files
 end
 
@@ -461,15 +566,21 @@ local function collect(opts, files, code)
     stderr = testing.read_file(files.stderr) or "",
     output = decode(stdout, format_of(opts.args or {})),
   }
+  local dir = files.dir
+  files.dir = nil
   for _, f in pairs(files) do os.remove(f) end
+  if dir then testing.remove_tree(dir) end
   return result
 end
 
 --- Runs the binary and waits for it. opts: job (a path) or job_source (the
 -- script's text); items (strings, one per line, or in the record format
 -- that args give: see items_input) or input (bytes) for stdin;
+-- name (a file name: the input is written to a file of that name instead,
+-- so where() and messages name it; the binary then runs in a temporary
+-- folder that holds it, so relative paths among args are taken from there);
 -- files (paths, given after the job); args (options, given before the job);
--- env (extra environment variables); bin (default: $LUAWORKQ, luaworkq).
+-- env (extra environment variables); bin (default: testing.binary()).
 -- Returns {code, stdout, stderr, output}, output being stdout decoded by
 -- the -f format when that is possible.
 function testing.run(opts)

@@ -230,6 +230,8 @@ def exec_table(rows_, meta, out, verdict):
     if not rows_:
         return
     n = int(meta.get("exec_items", "1"))
+    hashing = [r for r in rows_ if r[0].startswith("hash_")]
+    rows_ = [r for r in rows_ if not r[0].startswith("hash_")]
     by = {}
     for tool, label, run, wall, status in rows_:
         d = by.setdefault(tool, {"label": label, "wall": [], "bad": []})
@@ -261,6 +263,39 @@ def exec_table(rows_, meta, out, verdict):
     if "luaworkq1" in med and "spawn" in med:
         extra = (med["luaworkq1"] - med["spawn"]) / n * 1e6
         out.append(f"| what luaworkq.exec adds to an item (-j1 over the posix_spawn loop) | | | {extra:.0f} | | |")
+    hash_table(hashing, meta, out, verdict)
+
+
+def hash_table(rows_, meta, out, verdict):
+    """Hashing small files: luaworkq --chunk 64 (one sha256sum per chunk)
+    must be at least as fast as xargs -0 -P2 -n 64 sha256sum."""
+    if not rows_:
+        return
+    n = int(meta.get("hash_items", "1"))
+    by = {}
+    for tool, label, run, wall, status in rows_:
+        d = by.setdefault(tool, {"label": label, "wall": [], "bad": []})
+        if status == "ok":
+            d["wall"].append(float(wall))
+        else:
+            d["bad"].append(f"run {run}: {status}")
+    med = {t: statistics.median(d["wall"]) for t, d in by.items() if d["wall"]}
+    chunked = med.get("hash_chunked")
+    out.append("")
+    out.append(f"| hashing ({n} small files with sha256sum) | runs | median s | µs a file | target | result |")
+    out.append("|---|---:|---:|---:|---|---|")
+    for tool, d in by.items():
+        runs = len(d["wall"]) + len(d["bad"])
+        if tool not in med or d["bad"]:
+            out.append(f"| {d['label']} | {runs} | - | - | | "
+                       + verdict(False, f"exec {tool}", "; ".join(d["bad"])) + " |")
+            continue
+        m = med[tool]
+        target = result = ""
+        if tool == "hash_xargs" and chunked:
+            target = "luaworkq --chunk 64 at least as fast"
+            result = verdict(chunked <= m, "hashing vs xargs", f"luaworkq {m / chunked:.2f}x faster")
+        out.append(f"| {d['label']} | {runs} | {fmt_s(m)} | {m / n * 1e6:.0f} | {target} | {result} |")
 
 
 def host_table(rows_, jobs, out, verdict):

@@ -1,0 +1,34 @@
+-- File hashes, many files to one sha256sum: hash-files.lua with --chunk.
+--   luaworkq --chunk 64 -f ndjson scripts/examples/hash-files-chunked.lua scripts/examples/data/files.txt
+-- Also: find . -type f | luaworkq --chunk 64 -j 2 scripts/examples/hash-files-chunked.lua
+-- With --chunk N, process gets up to N paths at once and runs one sha256sum
+-- on all of them, as `xargs -n N sha256sum` does: one program per N files
+-- instead of one per file, which is most of the time when files are small.
+-- Its result is the array of the chunk's {path, bytes, sha256} records, in
+-- the order of the paths. Paths go to sha256sum as arguments, without a
+-- shell, after "--". A file that cannot be read fails its chunk, naming it
+-- (sha256sum's message); with -k the other chunks are still hashed.
+
+local exec = luaworkq.exec
+
+local function size_of(path)
+  local f = assert(io.open(path, "rb"))          -- fails the chunk: "x: No such file..."
+  local size = f:seek("end")
+  f:close()
+  return size
+end
+
+function process(paths)
+  local argv = {"sha256sum", "--"}
+  table.move(paths, 1, #paths, 3, argv)
+  local code, out, err = exec(argv)
+  if code ~= 0 then error(err, 0) end
+  -- One line per path, in order; a name with a backslash or a newline makes
+  -- sha256sum start its line with "\" and escape the name.
+  local records, i = {}, 0
+  for line in out:gmatch("[^\n]+") do
+    i = i + 1
+    records[i] = {path = paths[i], bytes = size_of(paths[i]), sha256 = line:match("^\\?(%x+)")}
+  end
+  return records
+end
