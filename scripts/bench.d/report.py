@@ -6,8 +6,9 @@ performance targets, PASS/FAIL each.
 Reads OUTDIR/meta.tsv (key, value), results.tsv (workload, tool, run,
 label, wall s, user s, sys s, max RSS KB, status), memory.tsv (lines,
 run, max RSS KB, wall s, status), startup.tsv (tool, run, ms, status),
-exec.tsv (tool, label, run, wall s, status) and host.tsv (workload,
-batches, host busy s, wall s).
+exec.tsv (tool, label, run, wall s, status), host.tsv (workload,
+batches, host busy s, wall s) and join.tsv (tool, label, run, all|one,
+wall s, max RSS KB, start-up s or -, status).
 """
 import csv
 import os
@@ -47,6 +48,11 @@ STARTUP_MS = 15.0
 CSV_OVER_TSV = 1.3      # --csv --header at most this times --tsv --header
 GZ_OVER_PEERS = 1.1     # a .gz input at most this times max(zcat, plain)
 HOST_WORKERS = 64       # workers the host thread can feed (cpu, wordcount, index)
+# join: the shared data held once
+JOIN_RSS = 1.3          # peak RSS at -j16 at most this times -j1's
+JOIN_STARTUP = 1.2      # start-up at -j16 at most this times -j1's
+JOIN_OVER_REF = 1.6     # rate after start-up at -jN at least this times one state's
+JOIN_OVER_COPY = 0.85   # ... and at least this times a copy per worker's
 
 
 def input_rows(data, verdict):
@@ -203,6 +209,74 @@ def exec_table(rows_, meta, out, verdict):
         out.append(f"| what luaworkq.exec adds to an item (-j1 over the posix_spawn loop) | | | {extra:.0f} | | |")
 
 
+def join_table(rows_, meta, jobs, out, verdict):
+    """The join workload: per tool, the median wall time, peak RSS,
+    start-up (setup's return to the first item done) and rate after
+    start-up, (items - 1) / (whole run - first item alone), round by
+    round; the targets compare rates round by round, as paired does."""
+    if not rows_:
+        return
+    n = int(meta.get("join_items", "1"))
+    by = {}
+    for tool, label, run, kind, wall, rss, start, status in rows_:
+        d = by.setdefault(tool, {"label": label, "all": {}, "one": {}, "rss": [], "start": [], "bad": []})
+        if status != "ok":
+            d["bad"].append(f"run {run} ({kind}): {status}")
+            continue
+        d[kind][run] = float(wall)
+        if kind == "all":
+            d["rss"].append(int(rss) / 1024)
+        elif start != "-":
+            d["start"].append(float(start))
+    for d in by.values():
+        d["rate"] = {r: (n - 1) / (w - d["one"][r]) for r, w in d["all"].items()
+                     if r in d["one"] and w > d["one"][r]}
+
+    def med(d, k):
+        return statistics.median(d[k]) if d[k] else None
+
+    def ratio(a, b):
+        q = [a["rate"][r] / b["rate"][r] for r in a["rate"] if r in b["rate"]]
+        return statistics.median(q) if q else None
+
+    if out:
+        out.append("")
+    out.append(f"| join ({meta.get('join', '')}) | runs | median s | peak MB | start-up s | "
+               f"items/s after start-up | target | result |")
+    out.append("|---|---:|---:|---:|---:|---:|---|---|")
+    for tool in ("ref", "luaworkq", "copy", "j1", "j16"):
+        if tool not in by:
+            continue
+        d = by[tool]
+        runs = len(d["all"]) + len([b for b in d["bad"] if "(all)" in b])
+        targets, results = [], []
+        if d["bad"]:
+            results.append(verdict(False, f"join {tool}", "; ".join(d["bad"])))
+        lw = by.get("luaworkq")
+        if tool == "luaworkq":
+            for other, limit in (("ref", JOIN_OVER_REF), ("copy", JOIN_OVER_COPY)):
+                q = ratio(d, by[other]) if other in by else None
+                targets.append(f"rate >= {limit:g}× {other}")
+                results.append(verdict(q is not None and q >= limit, f"join rate vs {other}",
+                                       f"{q:.2f}×" if q is not None else f"no {other} run"))
+        if tool == "j16" and "j1" in by:
+            one = by["j1"]
+            a, b = med(d, "rss"), med(one, "rss")
+            targets.append(f"peak RSS <= {JOIN_RSS:g}× -j1")
+            results.append(verdict(a is not None and b is not None and a <= JOIN_RSS * b,
+                                   "join RSS -j16 vs -j1", f"{a / b:.2f}×" if a and b else "no run"))
+            a, b = med(d, "start"), med(one, "start")
+            targets.append(f"start-up <= {JOIN_STARTUP:g}× -j1")
+            results.append(verdict(a is not None and b is not None and a <= JOIN_STARTUP * b,
+                                   "join start-up -j16 vs -j1", f"{a / b:.2f}×" if a and b else "no run"))
+        wall = statistics.median(d["all"].values()) if d["all"] else None
+        rate = statistics.median(d["rate"].values()) if d["rate"] else None
+        start, rss = med(d, "start"), med(d, "rss")
+        out.append(f"| {d['label']} | {runs} | {fmt_s(wall) if wall else '-'} | "
+                   f"{f'{rss:.0f}' if rss else '-'} | {f'{start:.3f}' if start is not None else '-'} | "
+                   f"{f'{rate:,.0f}' if rate else '-'} | {'; '.join(targets)} | {'; '.join(results)} |")
+
+
 def host_table(rows_, jobs, out, verdict):
     """The host's ceiling: from one --stats run a workload, the share of the
     run the main thread was busy writing and merging, and so how many
@@ -317,6 +391,7 @@ def main():
 
     exec_table(rows(os.path.join(outdir, "exec.tsv")), meta, out, verdict)
     host_table(rows(os.path.join(outdir, "host.tsv")), jobs, out, verdict)
+    join_table(rows(os.path.join(outdir, "join.tsv")), meta, jobs, out, verdict)
 
     out.append("")
     out.append(f"Machine: {meta.get('nproc')} CPUs ({meta.get('cpu')}), Linux {meta.get('kernel')}; "
