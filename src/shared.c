@@ -13,9 +13,9 @@
  * and its key there, for the messages of a refused assignment.
  *
  * The views: each state has one metatable for them, whose __index and
- * pairs' next are C closures with two upvalues, the state's weak table of
- * views (by the address of their table) and the metatable itself, so that
- * a lookup reaches neither the registry nor a name.
+ * pairs' next are C closures with two upvalues, the state's cache of views
+ * (VIEWS slots by the address of their table) and the metatable itself, so
+ * that a lookup reaches neither the registry nor a name.
  */
 #include "shared.h"
 
@@ -74,7 +74,6 @@ struct wq_shared {
     struct sval root;
     struct block *blocks;       /* the arena */
     char *next, *end;           /* the unused rest of the newest block */
-    size_t bytes;
 };
 
 /* ---- Hashing ------------------------------------------------------------- */
@@ -129,7 +128,6 @@ static void *arena_new(wq_shared *s, size_t n)
         b->next = s->blocks;
         b->size = size;
         s->blocks = b;
-        s->bytes += size;
         char *p = (char *)b + ((sizeof(struct block) + 15) & ~(size_t)15);
         if (size != CHUNK)
             return p;           /* a large one of its own: the chunk stays */
@@ -340,11 +338,6 @@ void wq_shared_free(wq_shared *s)
         free(b);
     }
     free(s);
-}
-
-size_t wq_shared_size(const wq_shared *s)
-{
-    return s ? s->bytes : 0;
 }
 
 /* ---- Lookups ------------------------------------------------------------- */

@@ -12,10 +12,13 @@
  * A state sees it through views (wq_shared_push): a table is a small
  * userdata whose metamethods read the structure (indexing, #, pairs, and
  * ipairs, which goes through __index); an assignment raises an error that
- * names the key path ("shared.k[1]: shared data is read-only"). Two reads
- * of the same table give the same view while the state holds one (a weak
- * table per state keeps them), and views of the same table compare equal
- * in any case. Strings, numbers and booleans come out as Lua values. A
+ * names the key path ("shared.k[1]: shared data is read-only"). Views of
+ * the same table compare equal (__eq), and two reads of it in a row give
+ * the very same view: a small cache per state keeps the views made lately
+ * (a weak table of every view made the join of scripts/bench about 6%
+ * slower: items look up random keys, and it grew and was swept). Strings,
+ * numbers and booleans come
+ * out as Lua values. A
  * state's views are a few dozen bytes each: the data itself is outside
  * every Lua heap, so a memory cap does not count it.
  *
@@ -35,8 +38,6 @@ typedef struct wq_shared wq_shared;
  * allocating in L. Returns NULL when out of memory. */
 wq_shared *wq_shared_build(lua_State *L, int idx);
 void wq_shared_free(wq_shared *s);
-/* Bytes the structure takes (for the record). */
-size_t wq_shared_size(const wq_shared *s);
 
 /* Pushes the value of s as L sees it: a view of a table, or the value
  * itself. Allocates: call under lua_pcall. */
