@@ -17,10 +17,9 @@
  * the very same view: a small cache per state keeps the views made lately
  * (a weak table of every view made the join of scripts/bench about 6%
  * slower: items look up random keys, and it grew and was swept). Strings,
- * numbers and booleans come
- * out as Lua values. A
- * state's views are a few dozen bytes each: the data itself is outside
- * every Lua heap, so a memory cap does not count it.
+ * numbers and booleans come out as Lua values. A state's views are a few
+ * dozen bytes each: the data itself is outside every Lua heap, so a memory
+ * cap does not count it.
  *
  * Ownership: the caller of wq_shared_build owns the structure and frees it
  * after every state that holds a view of it is closed.
