@@ -157,7 +157,7 @@ describe("shared data", function()
       function init(shared)
         shared.users.carol = {age = 1}
       end
-      function process() return 1 end]])
+      function process() return 1 end]], nil, {"-j", "1"})
     assert.are.equal(1, r.code)
     assert.matches("^luaworkq: init failed in worker 1: ", r.stderr)
     local line = select(2, SETUP:gsub("\n", "")) + 2
@@ -182,6 +182,28 @@ describe("shared data", function()
     assert.are.same({0, '[{"alice":{"age":0,"tags":["a","b","c"]},"bob":{"age":27,"tags":[]},'
                         .. '"carol":{"age":5}},31,2,true,true,2,[],"x",true]\n', ""},
                     {r.code, r.stdout, r.stderr})
+  end)
+
+  it("reads the same through luaworkq.testing's job.run as through the binary", function()
+    local path = os.tmpname()
+    testing.write_file(path, SETUP .. [[
+      local S
+      function init(shared) S = shared end
+      function process(item)
+        local s = luaworkq.shared
+        local _, err = pcall(function() s.users.alice.age = 0 end)
+        local mine = luaworkq.copy(s.users.alice)
+        mine.age = mine.age + 1
+        return {S == s, s.k[3].x, #s.k, s.users.alice.tags[2], mine.age, s.users.alice,
+                (err:gsub("^.-:%d+: ", ""))}
+      end]])
+    local job = testing.load(path, {quiet = true})
+    local r = testing.run{job = path, items = {"a"}, args = {"-f", "ndjson"}}
+    os.remove(path)
+    local expected = {true, "y", 3, "b", 32, {age = 31, tags = {"a", "b"}},
+                      "shared.users.alice.age: shared data is read-only"}
+    assert.are.same({expected}, job.run{"a"})
+    assert.are.same({0, {expected}, ""}, {r.code, r.output, r.stderr})
   end)
 
   it("is not counted against a worker's --memory-limit", function()
