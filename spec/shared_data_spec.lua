@@ -70,6 +70,17 @@ describe("shared data", function()
                     {r.code, r.stdout, r.stderr})
   end)
 
+  it("has a pairs iterator that refuses what is not a view", function()
+    local r = run([[
+      function process()
+        local iter = pairs(luaworkq.shared)
+        return {select(2, pcall(iter, {}, nil)), select(2, pcall(iter, nil, nil))}
+      end]])
+    assert.are.same({0, '["bad argument #1 to \'?\' (shared table expected, got table)",'
+                        .. '"bad argument #1 to \'?\' (shared table expected, got nil)"]\n', ""},
+                    {r.code, r.stdout, r.stderr})
+  end)
+
   it("is the same value in init, process, merge and finish, on every worker", function()
     local r = run([[
       local S

@@ -67,7 +67,6 @@ struct stab {
 
 struct block {
     struct block *next;
-    size_t size;
 };
 
 struct wq_shared {
@@ -121,16 +120,16 @@ static void *arena_new(wq_shared *s, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if ((size_t)(s->end - s->next) < n) {
-        size_t size = n > CHUNK / 4 ? n : CHUNK;
+        int own = n > CHUNK / 4;  /* a large one: the chunk in use stays */
+        size_t size = own ? n : CHUNK;
         struct block *b = malloc(sizeof(struct block) + 16 + size);
         if (!b)
             return NULL;
         b->next = s->blocks;
-        b->size = size;
         s->blocks = b;
         char *p = (char *)b + ((sizeof(struct block) + 15) & ~(size_t)15);
-        if (size != CHUNK)
-            return p;           /* a large one of its own: the chunk stays */
+        if (own)
+            return p;
         s->next = p;
         s->end = p + size;
     }
@@ -488,9 +487,31 @@ static const struct stab *view_of(lua_State *L, int idx)
     return ((const struct view *)lua_touserdata(L, idx))->t;
 }
 
+/* The table of the view at idx, which a function of the metatable (pairs'
+ * next, reachable from Lua; the others through the debug library) may be
+ * given in place of a view. */
+static const struct stab *check_view(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx))
+        luaL_typeerror(L, idx, "shared table");
+    int is = lua_rawequal(L, -1, VIEW_MT);
+    lua_pop(L, 1);
+    if (!is)
+        luaL_typeerror(L, idx, "shared table");
+    return view_of(L, idx);
+}
+
+/* A view's table for the functions of the metatable without upvalues. */
+static const struct stab *check_any_view(lua_State *L, int idx)
+{
+    if (!wq_shared_is_view(L, idx))
+        luaL_typeerror(L, idx, "shared table");
+    return view_of(L, idx);
+}
+
 static int l_index(lua_State *L)
 {
-    const struct sval *v = lookup(L, view_of(L, 1), 2);
+    const struct sval *v = lookup(L, check_view(L, 1), 2);
     if (!v)
         return 0;
     push_value(L, v, CACHE, VIEW_MT);
@@ -499,7 +520,7 @@ static int l_index(lua_State *L)
 
 static int l_len(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)view_of(L, 1)->border);
+    lua_pushinteger(L, (lua_Integer)check_any_view(L, 1)->border);
     return 1;
 }
 
@@ -534,7 +555,7 @@ static int push_pair_from(lua_State *L, const struct stab *t, size_t i)
 /* pairs' next: the pair after the key at 2, in the structure's order. */
 static int l_next(lua_State *L)
 {
-    const struct stab *t = view_of(L, 1);
+    const struct stab *t = check_view(L, 1);
     if (lua_isnil(L, 2))
         return push_pair_from(L, t, 0);
     struct sval k;
@@ -620,7 +641,7 @@ static void add_path(luaL_Buffer *b, const struct stab *t)
 /* Any assignment: an error naming the key path, at the job's line. */
 static int l_newindex(lua_State *L)
 {
-    const struct stab *t = view_of(L, 1);
+    const struct stab *t = check_any_view(L, 1);
     luaL_where(L, 1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
