@@ -110,6 +110,31 @@ describe("shared data", function()
     end
   end)
 
+  it("holds a value nested 200 levels deep, and refuses with its key path what cannot cross",
+    function()
+      local deep = "local t = 1 for i = 1, %d do t = {t} end return t"
+      local held = testing.run{job_source = "function setup() " .. deep:format(200) .. " end\n" .. [[
+        function process()
+          local s, n = luaworkq.shared, 0
+          while type(s) ~= "number" do s, n = s[1], n + 1 end
+          return n
+        end]], items = {"a"}, args = {"-f", "ndjson"}}
+      assert.are.same({0, "200\n", ""}, {held.code, held.stdout, held.stderr})
+      local refused = {
+        {"return {f = print}", "setup value.f: cannot transfer a function"},
+        {"local t = {} t.a = {b = t} return t", "setup value.a.b: cannot transfer a cycle"},
+        {"return {[{}] = 1}", "setup value: cannot transfer a table as a key"},
+        {"return {x = {io.stdout}}", "setup value.x[1]: cannot transfer a userdata"},
+        {deep:format(201), "setup value" .. ("[1]"):rep(70) .. "...: nested deeper than 200 levels"},
+      }
+      for _, c in ipairs(refused) do
+        local r = testing.run{job_source = "function setup() " .. c[1] .. " end\n"
+                                .. "function process() return 1 end", items = {"a"}}
+        assert.are.same({1, "luaworkq: setup failed: " .. c[2]},
+                        {r.code, support.first_line(r.stderr)})
+      end
+    end)
+
   it("encodes with luaworkq.json.encode as the table it was", function()
     local r = run([[
       function process()

@@ -502,22 +502,22 @@ static int push_shared(wq_lua *lw, int hook, const wq_shared *shared, wq_buf *er
     return call(lw, hook, 1, 1, err) == LUA_OK ? 0 : WQ_LUA_FAILED;
 }
 
-/* The value on top, checked as a result is, into *shared; popped. */
+/* The value on top into *shared; popped. A value that cannot cross as a
+ * result is refused with the codec's message, which names its key path. */
 static int hold_shared(wq_lua *lw, wq_shared **shared, wq_buf *err)
 {
     char msg[WQ_ERRLEN];
-    int rc = WQ_LUA_OK;
-    if (wq_codec_check(lw->L, -1, "setup value", msg) < 0) {
+    int rc = wq_shared_build(lw->L, -1, shared);
+    if (rc < 0)
         wq_buf_reset(err);
+    if (rc == WQ_SHARED_REFUSED && wq_codec_check(lw->L, -1, "setup value", msg) < 0)
         wq_buf_adds(err, msg);
-        rc = WQ_LUA_FAILED;
-    } else if (!(*shared = wq_shared_build(lw->L, -1))) {
-        wq_buf_reset(err);
+    else if (rc == WQ_SHARED_REFUSED)
+        wq_buf_adds(err, "setup value: nested too deep to hold");
+    else if (rc < 0)
         wq_buf_adds(err, "setup value: not enough memory to hold it");
-        rc = WQ_LUA_FAILED;
-    }
     lua_pop(lw->L, 1);
-    return rc;
+    return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
 }
 
 int wq_lua_setup(wq_lua *lw, wq_shared **shared, wq_buf *err)
@@ -531,8 +531,12 @@ int wq_lua_setup(wq_lua *lw, wq_shared **shared, wq_buf *err)
     if (hold_shared(lw, shared, err) < 0 || push_shared(lw, WQ_SETUP, *shared, err) < 0)
         return WQ_LUA_FAILED;
     lua_pop(lw->L, 1);
-    lua_gc(lw->L, LUA_GCCOLLECT);  /* the value the structure replaces */
     return WQ_LUA_OK;
+}
+
+void wq_lua_collect(wq_lua *lw)
+{
+    lua_gc(lw->L, LUA_GCCOLLECT);
 }
 
 /* Pushes the value encoded in p[0..len), or nil when len is 0. */

@@ -148,6 +148,7 @@ static void *arena_new(wq_shared *s, size_t n)
 struct builder {
     wq_shared *s;
     lua_State *L;
+    int depth, refused;         /* tables open; a value that cannot cross */
     struct { const char *lua; const struct sstr *str; } seen[SEEN];
 };
 
@@ -198,9 +199,17 @@ static int build_value(struct builder *b, int idx, struct sval *v,
     case LUA_TTABLE:
         v->type = V_TABLE;
         return (v->u.t = build_table(b, idx, parent, key)) ? 0 : -1;
+    case LUA_TNIL:              /* only the whole value */
+        v->type = V_NIL;
+        return 0;
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL) {
+            v->type = V_NULL;
+            return 0;
+        }
     }
-    v->type = lua_type(L, idx) == LUA_TLIGHTUSERDATA ? V_NULL : V_NIL;
-    return 0;
+    b->refused = 1;             /* as the codec refuses it */
+    return -1;
 }
 
 /* Whether the table at idx carries the luaworkq.array mark. */
@@ -253,8 +262,12 @@ static int fill_table(struct builder *b, struct stab *t, int idx)
     size_t node = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        int top = lua_gettop(L);
+        int top = lua_gettop(L), kt = lua_type(L, top - 1);
         struct sval k;
+        if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) {
+            b->refused = 1;
+            return -1;
+        }
         if (build_value(b, top - 1, &k, NULL, NULL) < 0)
             return -1;
         struct sval *v;
@@ -276,8 +289,10 @@ static const struct stab *build_table(struct builder *b, int idx,
                                       const struct stab *parent, const struct sval *key)
 {
     lua_State *L = b->L;
-    if (!lua_checkstack(L, 4))
+    if (b->depth == WQ_MAX_DEPTH || !lua_checkstack(L, 4)) {
+        b->refused = 1;         /* a cycle, or as deep as the codec refuses */
         return NULL;
+    }
     idx = lua_absindex(L, idx);
     lua_Unsigned border = lua_rawlen(L, idx);
     size_t count, in_array;
@@ -302,30 +317,35 @@ static const struct stab *build_table(struct builder *b, int idx,
         t->key = *key;
     t->nodes = nslots ? (struct snode *)(p + head) : NULL;
     t->array = asize ? (struct sval *)(p + head + nslots * sizeof(struct snode)) : NULL;
-    return fill_table(b, t, idx) < 0 ? NULL : t;
+    b->depth++;
+    int rc = fill_table(b, t, idx);
+    b->depth--;
+    return rc < 0 ? NULL : t;
 }
 
-wq_shared *wq_shared_build(lua_State *L, int idx)
+int wq_shared_build(lua_State *L, int idx, wq_shared **out)
 {
+    *out = NULL;
     wq_shared *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
     struct builder *b = calloc(1, sizeof *b);
-    if (!b) {
+    if (!s || !b) {
         free(s);
-        return NULL;
+        free(b);
+        return WQ_SHARED_NOMEM;
     }
     b->s = s;
     b->L = L;
     int top = lua_gettop(L);
     int rc = build_value(b, lua_absindex(L, idx), &s->root, NULL, NULL);
     lua_settop(L, top);
+    int refused = b->refused;
     free(b);
     if (rc < 0) {
         wq_shared_free(s);
-        return NULL;
+        return refused ? WQ_SHARED_REFUSED : WQ_SHARED_NOMEM;
     }
-    return s;
+    *out = s;
+    return 0;
 }
 
 void wq_shared_free(wq_shared *s)

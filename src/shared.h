@@ -2,7 +2,7 @@
  * shared.h - setup's value held once for the whole run, and the read-only
  * views of it that every state gets.
  *
- * wq_shared_build copies a Lua value (already checked by the codec: no
+ * wq_shared_build copies a Lua value that could cross as a result (no
  * function, userdata other than luaworkq.null, or cycle) into one immutable
  * C structure: a table becomes an array part and a hash table of its other
  * keys, every distinct string is stored once. From then on nothing writes
@@ -32,10 +32,14 @@
 
 typedef struct wq_shared wq_shared;
 
+enum { WQ_SHARED_REFUSED = -1, WQ_SHARED_NOMEM = -2 };
+
 /* Builds the structure from the value at idx (nil gives a structure whose
- * value is nil). Reads the value raw, without running Lua code or
- * allocating in L. Returns NULL when out of memory. */
-wq_shared *wq_shared_build(lua_State *L, int idx);
+ * value is nil) into *out. Reads the value raw, without running Lua code
+ * or allocating in L. Returns 0, WQ_SHARED_REFUSED for a value that cannot
+ * cross as a result cannot (codec.h: the codec's wq_codec_check says why),
+ * or WQ_SHARED_NOMEM. */
+int wq_shared_build(lua_State *L, int idx, wq_shared **out);
 void wq_shared_free(wq_shared *s);
 
 /* Pushes the value of s as L sees it: a view of a table, or the value
