@@ -5,20 +5,28 @@
 --   --set copy=1     each worker copies the data into its own tables
 --                    (luaworkq.copy): one copy per worker, as before the
 --                    data was shared
---   --set clock=1    logs "clock setup T" as setup returns and "clock item
---                    T" as item 1 is done (T: date +%s.%N), so that the
---                    start-up between them can be measured
+--   --set items=N    logs "clock setup T" as setup returns, "clock first T"
+--                    as item 1 is done and "clock last T" as item N is (T:
+--                    date +%s.%N), so that the start-up and the rate after
+--                    it can be measured without setup's time
 local args = luaworkq.args
 local size = math.tointeger(tonumber(args.size or "2000000"))
+local last = math.tointeger(tonumber(args.items or ""))
 local countries = {"ar", "br", "ca", "de", "es", "fr", "in", "it", "jp", "ke",
                    "mx", "ng", "nl", "no", "pl", "pt", "se", "uk", "us", "za"}
 local format, match = string.format, string.match
 
 local function clock(what)
-  if args.clock then
-    local _, t = luaworkq.exec({"date", "+%s.%N"})
-    luaworkq.log("clock " .. what .. " " .. t:gsub("%s+$", ""))
+  if not last then return end
+  local t
+  if luaworkq.exec then
+    t = select(2, luaworkq.exec({"date", "+%s.%N"}))
+  else                                  -- ref.lua: plain lua5.4
+    local p = io.popen("date +%s.%N")
+    t = p:read("a")
+    p:close()
   end
+  luaworkq.log("clock " .. what .. " " .. t:gsub("%s+$", ""))
 end
 
 function setup()
@@ -39,6 +47,6 @@ end
 function process(item, index)
   local a, b, c = match(item, "^(%S+) (%S+) (%S+)$")
   local r = users[a].country .. " " .. users[b].country .. " " .. users[c].name
-  if index == 1 then clock("item") end
+  if index == 1 then clock("first") elseif index == last then clock("last") end
   return r
 end

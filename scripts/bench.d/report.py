@@ -7,8 +7,8 @@ Reads OUTDIR/meta.tsv (key, value), results.tsv (workload, tool, run,
 label, wall s, user s, sys s, max RSS KB, status), memory.tsv (lines,
 run, max RSS KB, wall s, status), startup.tsv (tool, run, ms, status),
 exec.tsv (tool, label, run, wall s, status), host.tsv (workload,
-batches, host busy s, wall s) and join.tsv (tool, label, run, all|one,
-wall s, max RSS KB, start-up s or -, status).
+batches, host busy s, wall s) and join.tsv (tool, label, run, wall s,
+max RSS KB, start-up s, items/s after start-up, status).
 """
 import csv
 import os
@@ -211,26 +211,23 @@ def exec_table(rows_, meta, out, verdict):
 
 def join_table(rows_, meta, jobs, out, verdict):
     """The join workload: per tool, the median wall time, peak RSS,
-    start-up (setup's return to the first item done) and rate after
-    start-up, (items - 1) / (whole run - first item alone), round by
-    round; the targets compare rates round by round, as paired does."""
+    start-up (setup's return to item 1 done) and rate after start-up (items
+    after the first over the time from item 1 to the last), as the job's
+    clock lines give them; rates are compared round by round, as paired
+    does."""
     if not rows_:
         return
-    n = int(meta.get("join_items", "1"))
     by = {}
-    for tool, label, run, kind, wall, rss, start, status in rows_:
-        d = by.setdefault(tool, {"label": label, "all": {}, "one": {}, "rss": [], "start": [], "bad": []})
+    for tool, label, run, wall, rss, start, rate, status in rows_:
+        d = by.setdefault(tool, {"label": label, "wall": [], "rss": [], "start": [],
+                                 "rate": {}, "bad": []})
         if status != "ok":
-            d["bad"].append(f"run {run} ({kind}): {status}")
+            d["bad"].append(f"run {run}: {status}")
             continue
-        d[kind][run] = float(wall)
-        if kind == "all":
-            d["rss"].append(int(rss) / 1024)
-        elif start != "-":
-            d["start"].append(float(start))
-    for d in by.values():
-        d["rate"] = {r: (n - 1) / (w - d["one"][r]) for r, w in d["all"].items()
-                     if r in d["one"] and w > d["one"][r]}
+        d["wall"].append(float(wall))
+        d["rss"].append(int(rss) / 1024)
+        d["start"].append(float(start))
+        d["rate"][run] = float(rate)
 
     def med(d, k):
         return statistics.median(d[k]) if d[k] else None
@@ -238,6 +235,9 @@ def join_table(rows_, meta, jobs, out, verdict):
     def ratio(a, b):
         q = [a["rate"][r] / b["rate"][r] for r in a["rate"] if r in b["rate"]]
         return statistics.median(q) if q else None
+
+    def fmt(x, f):
+        return "-" if x is None else format(x, f)
 
     if out:
         out.append("")
@@ -248,11 +248,9 @@ def join_table(rows_, meta, jobs, out, verdict):
         if tool not in by:
             continue
         d = by[tool]
-        runs = len(d["all"]) + len([b for b in d["bad"] if "(all)" in b])
         targets, results = [], []
         if d["bad"]:
             results.append(verdict(False, f"join {tool}", "; ".join(d["bad"])))
-        lw = by.get("luaworkq")
         if tool == "luaworkq":
             for other, limit in (("ref", JOIN_OVER_REF), ("copy", JOIN_OVER_COPY)):
                 q = ratio(d, by[other]) if other in by else None
@@ -260,21 +258,16 @@ def join_table(rows_, meta, jobs, out, verdict):
                 results.append(verdict(q is not None and q >= limit, f"join rate vs {other}",
                                        f"{q:.2f}×" if q is not None else f"no {other} run"))
         if tool == "j16" and "j1" in by:
-            one = by["j1"]
-            a, b = med(d, "rss"), med(one, "rss")
-            targets.append(f"peak RSS <= {JOIN_RSS:g}× -j1")
-            results.append(verdict(a is not None and b is not None and a <= JOIN_RSS * b,
-                                   "join RSS -j16 vs -j1", f"{a / b:.2f}×" if a and b else "no run"))
-            a, b = med(d, "start"), med(one, "start")
-            targets.append(f"start-up <= {JOIN_STARTUP:g}× -j1")
-            results.append(verdict(a is not None and b is not None and a <= JOIN_STARTUP * b,
-                                   "join start-up -j16 vs -j1", f"{a / b:.2f}×" if a and b else "no run"))
-        wall = statistics.median(d["all"].values()) if d["all"] else None
+            for k, limit, what in (("rss", JOIN_RSS, "peak RSS"), ("start", JOIN_STARTUP, "start-up")):
+                a, b = med(d, k), med(by["j1"], k)
+                targets.append(f"{what} <= {limit:g}× -j1")
+                results.append(verdict(a is not None and b and a <= limit * b, f"join {what} -j16 vs -j1",
+                                       f"{a / b:.2f}×" if a is not None and b else "no run"))
         rate = statistics.median(d["rate"].values()) if d["rate"] else None
-        start, rss = med(d, "start"), med(d, "rss")
-        out.append(f"| {d['label']} | {runs} | {fmt_s(wall) if wall else '-'} | "
-                   f"{f'{rss:.0f}' if rss else '-'} | {f'{start:.3f}' if start is not None else '-'} | "
-                   f"{f'{rate:,.0f}' if rate else '-'} | {'; '.join(targets)} | {'; '.join(results)} |")
+        runs = len(d["wall"]) + len(d["bad"])
+        out.append(f"| {d['label']} | {runs} | {fmt(med(d, 'wall'), '.1f')} | {fmt(med(d, 'rss'), '.0f')} "
+                   f"| {fmt(med(d, 'start'), '.3f')} | {fmt(rate, ',.0f')} | {'; '.join(targets)} "
+                   f"| {'; '.join(results)} |")
 
 
 def host_table(rows_, jobs, out, verdict):
