@@ -531,12 +531,12 @@ int wq_lua_setup(wq_lua *lw, wq_shared **shared, wq_buf *err)
     if (hold_shared(lw, shared, err) < 0 || push_shared(lw, WQ_SETUP, *shared, err) < 0)
         return WQ_LUA_FAILED;
     lua_pop(lw->L, 1);
-    return WQ_LUA_OK;
-}
-
-void wq_lua_collect(wq_lua *lw)
-{
+    /* Frees the tables the structure replaces: nothing else would soon, as
+     * the host allocates little. Done before the workers start, not while
+     * they run: on a machine with as many workers as CPUs the collection
+     * (seconds for millions of tables) took a CPU from them. */
     lua_gc(lw->L, LUA_GCCOLLECT);
+    return WQ_LUA_OK;
 }
 
 /* Pushes the value encoded in p[0..len), or nil when len is 0. */

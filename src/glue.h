@@ -90,10 +90,6 @@ int wq_lua_setup(wq_lua *lw, wq_shared **shared, wq_buf *err);
 /* Sets luaworkq.shared to the view of shared (nil if NULL), then runs
  * init(luaworkq.shared). */
 int wq_lua_init(wq_lua *lw, const wq_shared *shared, wq_buf *err);
-/* A full garbage collection: the host's, once setup's value is held, frees
- * the tables it was made of (nothing else would collect them soon: the
- * host allocates little). */
-void wq_lua_collect(wq_lua *lw);
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err);
 
 /* Runs process(item, index) and appends the result to out: in fmt without

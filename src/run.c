@@ -206,7 +206,6 @@ static void pump(struct run *r, const wq_shared *shared)
     } else if (wq_pool_start(r->pool, shared) > 0) {
         if (wq_reader_start(r->reader, &err) < 0)
             wq_reportf("%.*s", (int)err.len, err.data);
-        wq_lua_collect(r->host);  /* setup's tables, while the first items run */
         wq_writer_drain(r->writer, r->order, r->spares);
         wq_reader_join(r->reader);
     }
