@@ -16,7 +16,9 @@
  * the same table compare equal (__eq), and two reads of it in a row give
  * the very same view: a small cache per state keeps the views made lately
  * (a weak table of every view made the join of scripts/bench about 6%
- * slower: items look up random keys, and it grew and was swept). Strings,
+ * slower: items look up random keys, and it grew and was swept). A view of
+ * a table of more than 64 keys keeps the keys read lately in a Lua table of
+ * its own, found without a C call (shared.c, Hot keys). Strings,
  * numbers and booleans come out as Lua values. A state's views are a few
  * dozen bytes each: the data itself is outside every Lua heap, so a memory
  * cap does not count it.
