@@ -21,6 +21,7 @@ local M = {
 }
 
 local array_mt = core.array_mt
+local copy_view = core.copy_view
 local write = core.write
 local pack, concat, tostring = table.pack, table.concat, tostring
 
@@ -35,6 +36,26 @@ end
 -- Marks t (a new table if nil) to be written as a JSON array even when empty.
 function M.array(t)
   return setmetatable(t or {}, array_mt)
+end
+
+-- A deep copy of v: tables all the way down, each with the metatable of
+-- the one it copies; a view of the shared data (luaworkq.shared) becomes
+-- plain tables that the caller may modify. A table reached twice is copied
+-- once, so cycles and shared parts stay as they are.
+function M.copy(v)
+  local seen = {}
+  local function copy(x)
+    if type(x) == "userdata" then return copy_view(x) or x end
+    if type(x) ~= "table" then return x end
+    if seen[x] then return seen[x] end
+    local t = {}
+    seen[x] = t
+    for k, y in next, x do t[copy(k)] = copy(y) end
+    local mt = getmetatable(x)
+    if type(mt) == "table" then setmetatable(t, mt) end
+    return t
+  end
+  return copy(v)
 end
 
 return M

@@ -114,7 +114,7 @@ describe("merge", function()
     assert.are.same({0, "null\n", ""}, {r.code, r.stdout, r.stderr})
   end)
 
-  it("runs setup once in the host and hands a copy of its value to every init",
+  it("runs setup once in the host and hands its value to every init, which may copy it",
     function()
       local items = {}
       for i = 1, 2000 do items[i] = tostring(i) end
@@ -132,6 +132,7 @@ describe("merge", function()
         function init(shared)
           append("init-" .. luaworkq.worker, ("%d %s %s %d"):format(shared.n,
             math.type(shared.big), shared.t.s == "x\0y", #shared.list))
+          shared = luaworkq.copy(shared)  -- shared itself is read-only
           shared.n = shared.n + luaworkq.worker -- no other worker sees this
           SHARED = shared
         end

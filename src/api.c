@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "embedded.h"
 #include "report.h"
+#include "shared.h"
 
 #define BUF_MT "luaworkq.buf"
 
@@ -58,6 +59,16 @@ static int l_json_decode(lua_State *L)
     return 1;
 }
 
+/* A plain copy of a view of shared data (luaworkq.copy), or nothing when
+ * the value is no view. */
+static int l_copy_view(lua_State *L)
+{
+    if (!wq_shared_is_view(L, 1))
+        return 0;
+    wq_shared_push_copy(L, 1);
+    return 1;
+}
+
 /* os.exit would end the process under the other workers' feet, with the
  * output half-written: in a job it raises an error instead, which fails the
  * item (or the hook) that called it. */
@@ -101,6 +112,8 @@ static void push_core(lua_State *L, const wq_api_conf *c, int exec,
     lua_setfield(L, -2, "json_encode");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
+    lua_pushcfunction(L, l_copy_view);
+    lua_setfield(L, -2, "copy_view");
     lua_pushvalue(L, exec);
     lua_setfield(L, -2, "exec");
     lua_pushcfunction(L, where);

@@ -1,7 +1,8 @@
 /*
  * api.h - what a job sees of luaworkq in its state: the luaworkq module
- * (worker, workers, version, args, log, json, array, null, and exec,
- * where and header, which the caller gives; its Lua side is lua/luaworkq.lua), the
+ * (worker, workers, version, args, log, json, array, null, copy, and exec,
+ * where and header, which the caller gives; its Lua side is
+ * lua/luaworkq.lua), the
  * modules compiled in from lua/ on package.preload, the job's folder first
  * on package.path and package.cpath, and os.exit refused.
  *

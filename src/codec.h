@@ -20,7 +20,8 @@
  *   WQ_TEXT    the "lines" format: a string as it is, a number as Lua's
  *              tostring writes it; anything else is an error.
  *
- * Functions, userdata (other than luaworkq.null), threads, cycles and nesting
+ * A view of setup's shared data (shared.h) is encoded as the table it
+ * shows. Functions, other userdata (but luaworkq.null), threads, cycles and nesting
  * deeper than WQ_MAX_DEPTH are errors. Error messages name the key path from
  * the root name given by the caller: "result.a.b: cannot transfer a function",
  * "result.list[3]: cannot transfer a cycle", "result.x: cannot encode NaN".
@@ -36,7 +37,8 @@
  * allocating step into a return code: wq_codec_decode and
  * wq_codec_json_decode (building strings and tables), and wq_codec_encode
  * and wq_codec_check for an object of more than 1024 keys (its array of
- * values, bigobject.c). Besides those steps, only the first
+ * values, bigobject.c) and for a view of shared data (a plain copy of it,
+ * dropped after). Besides those steps, only the first
  * wq_codec_push_array_mt in a state allocates in Lua.
  *
  * The codec's files, each with one job (codec_internal.h holds what they

@@ -6,8 +6,9 @@
  * lua_raw*, so no __pairs, __index or __tostring metamethod runs. The
  * functions called here do not allocate in Lua (lua_next, lua_raw*,
  * lua_push{value,nil,number,boolean}, lua_checkstack), so the walk cannot
- * raise; an object of many keys is put in order by bigobject.c, which
- * allocates, under lua_pcall. Error messages come from keypath.c.
+ * raise; an object of many keys is put in order by bigobject.c, and a
+ * view of shared data (shared.h) copied into a plain table, both of which
+ * allocate, under lua_pcall. Error messages come from keypath.c.
  */
 #include "bigobject.h"
 
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "shared.h"
 
 #ifdef __GNUC__
 #define PREFETCH(p) __builtin_prefetch(p)
@@ -161,6 +163,31 @@ static int put_key(struct enc *e, const char *s, size_t n, int plain)
 
 static int encode_table(struct enc *e, int idx);
 
+/* Pushes a plain copy of the view at 1 (shared.h). */
+static int copy_view(lua_State *L)
+{
+    wq_shared_push_copy(L, 1);
+    return 1;
+}
+
+/* A view of shared data is encoded as the table it shows: a plain copy,
+ * made under lua_pcall (it allocates) and dropped after. */
+static int encode_view(struct enc *e, int idx)
+{
+    lua_State *L = e->L;
+    if (!lua_checkstack(L, 3))
+        return wq_keypath_fail(e, e->depth, "not enough Lua stack");
+    lua_pushcfunction(L, copy_view);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return wq_keypath_nomem(e);
+    }
+    int r = encode_table(e, lua_gettop(L));
+    lua_pop(L, 1);
+    return r;
+}
+
 /* Encodes the value at idx, an absolute index, found at path[0..depth). */
 static int encode_value(struct enc *e, int idx)
 {
@@ -184,6 +211,10 @@ static int encode_value(struct enc *e, int idx)
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL)
             return put_tag(e, T_NULL, "null");
+        break;
+    case LUA_TUSERDATA:
+        if (wq_shared_is_view(L, idx))
+            return encode_view(e, idx);
         break;
     }
     char msg[64];

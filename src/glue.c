@@ -555,21 +555,65 @@ static void push_hook(wq_lua *lw, enum wq_hook hook)
 
 void wq_glue_push_hook(wq_lua *lw, enum wq_hook hook) { push_hook(lw, hook); }
 
-int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err)
+/* Sets luaworkq.shared (package.loaded's, whatever the global holds) to
+ * the view of the wq_shared at 1 and returns the view. Run protected: it
+ * allocates. */
+static int publish_shared(lua_State *L)
 {
+    wq_shared_push(L, lua_touserdata(L, 1));
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, "luaworkq");
+    if (lua_istable(L, -1)) {
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "shared");
+    }
+    lua_pop(L, 2);
+    return 1;
+}
+
+/* Pushes the view of shared (see publish_shared). */
+static int push_shared(wq_lua *lw, int hook, const wq_shared *shared, wq_buf *err)
+{
+    lua_pushcfunction(lw->L, publish_shared);
+    lua_pushlightuserdata(lw->L, (void *)shared);
+    return call(lw, hook, 1, 1, err) == LUA_OK ? 0 : WQ_LUA_FAILED;
+}
+
+/* The value on top into *shared; popped. A value that cannot cross as a
+ * result is refused with the codec's message, which names its key path. */
+static int hold_shared(wq_lua *lw, wq_shared **shared, wq_buf *err)
+{
+    char msg[WQ_ERRLEN];
+    int rc = wq_shared_build(lw->L, -1, shared);
+    if (rc < 0)
+        wq_buf_reset(err);
+    if (rc == WQ_SHARED_REFUSED && wq_codec_check(lw->L, -1, "setup value", msg) < 0)
+        wq_buf_adds(err, msg);
+    else if (rc == WQ_SHARED_REFUSED)
+        wq_buf_adds(err, "setup value: nested too deep to hold");
+    else if (rc < 0)
+        wq_buf_adds(err, "setup value: not enough memory to hold it");
+    lua_pop(lw->L, 1);
+    return rc < 0 ? WQ_LUA_FAILED : WQ_LUA_OK;
+}
+
+int wq_lua_setup(wq_lua *lw, wq_shared **shared, wq_buf *err)
+{
+    *shared = NULL;
     if (!wq_lua_has(lw, WQ_SETUP))
         return WQ_LUA_OK;
     push_hook(lw, WQ_SETUP);
     if (call(lw, WQ_SETUP, 0, 1, err) != LUA_OK)
         return WQ_LUA_FAILED;
-    char msg[WQ_ERRLEN];
-    int rc = WQ_LUA_OK;
-    if (!lua_isnil(lw->L, -1) &&
-        wq_codec_encode(lw->L, -1, WQ_BINARY, "setup value", shared, msg) < 0) {
-        rc = say(err, msg);
-    }
+    if (hold_shared(lw, shared, err) < 0 || push_shared(lw, WQ_SETUP, *shared, err) < 0)
+        return WQ_LUA_FAILED;
     lua_pop(lw->L, 1);
-    return rc;
+    /* Frees the tables the structure replaces: nothing else would soon, as
+     * the host allocates little. Done before the workers start, not while
+     * they run: on a machine with as many workers as CPUs the collection
+     * (seconds for millions of tables) took a CPU from them. */
+    lua_gc(lw->L, LUA_GCCOLLECT);
+    return WQ_LUA_OK;
 }
 
 /* Pushes the value encoded in p[0..len), or nil when len is 0. */
@@ -585,15 +629,16 @@ static int push_decoded(wq_lua *lw, const char *p, size_t len, wq_buf *err)
     return say(err, msg);
 }
 
-int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err)
+int wq_lua_init(wq_lua *lw, const wq_shared *shared, wq_buf *err)
 {
-    if (!wq_lua_has(lw, WQ_INIT))
-        return WQ_LUA_OK;
-    push_hook(lw, WQ_INIT);
-    if (push_decoded(lw, shared->data, shared->len, err) < 0) {
-        lua_pop(lw->L, 1);
+    if (push_shared(lw, WQ_INIT, shared, err) < 0)
         return WQ_LUA_FAILED;
+    if (!wq_lua_has(lw, WQ_INIT)) {
+        lua_pop(lw->L, 1);
+        return WQ_LUA_OK;
     }
+    push_hook(lw, WQ_INIT);
+    lua_insert(lw->L, -2);
     return call(lw, WQ_INIT, 1, 0, err) == LUA_OK ? WQ_LUA_OK : WQ_LUA_FAILED;
 }
 

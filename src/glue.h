@@ -31,6 +31,7 @@
 #include "keyfold.h"
 #include "csvout.h"
 #include "record.h"
+#include "shared.h"
 
 typedef struct wq_lua wq_lua;
 
@@ -86,9 +87,14 @@ void wq_lua_close(wq_lua *lw);
 int wq_lua_has(const wq_lua *lw, enum wq_hook hook);
 
 /* These three return WQ_LUA_OK or WQ_LUA_FAILED. */
-/* setup() in the host; its value, encoded, goes to shared (empty if nil). */
-int wq_lua_setup(wq_lua *lw, wq_buf *shared, wq_buf *err);
-int wq_lua_init(wq_lua *lw, const wq_buf *shared, wq_buf *err);
+/* setup() in the host. Its value, checked as a result is (codec.h), is
+ * held once in *shared (shared.h; NULL without setup), which the caller
+ * frees after every state is closed; the host's luaworkq.shared is its
+ * view from then on. */
+int wq_lua_setup(wq_lua *lw, wq_shared **shared, wq_buf *err);
+/* Sets luaworkq.shared to the view of shared (nil if NULL), then runs
+ * init(luaworkq.shared). */
+int wq_lua_init(wq_lua *lw, const wq_shared *shared, wq_buf *err);
 int wq_lua_shutdown(wq_lua *lw, wq_buf *err);
 
 /* Runs process(item, index) and appends the result to out: in fmt without

@@ -37,6 +37,7 @@ struct run {
     int fold;                 /* the job has merge or reduce */
     int reduce;               /* the job has reduce */
     wq_lua *host;
+    wq_shared *shared;        /* setup's value, freed after every state */
     wq_jheader header;        /* the journal's, for --journal and --merge */
     wq_journal *journal;      /* --journal, or NULL */
     wq_stop *stop;
@@ -258,7 +259,7 @@ static void write_keys(struct run *r)
 
 /* Starts the workers and the reader, and writes results up to the last
  * batch. */
-static void pump(struct run *r, const wq_buf *shared)
+static void pump(struct run *r, const wq_shared *shared)
 {
     wq_buf err = WQ_BUF_INIT;
     if (r->o->progress && !r->shards)  /* it would count the journals' lines */
@@ -293,10 +294,10 @@ static void pump(struct run *r, const wq_buf *shared)
  * was run). */
 static int run_stages(struct run *r)
 {
-    wq_buf err = WQ_BUF_INIT, shared = WQ_BUF_INIT;
+    wq_buf err = WQ_BUF_INIT;
     int failures = 0;
     wq_stop_enter(r->stop, 0, r->host);  /* a signal may interrupt setup */
-    int setup = wq_lua_setup(r->host, &shared, &err);
+    int setup = wq_lua_setup(r->host, &r->shared, &err);
     wq_stop_leave(r->stop, 0);           /* but not the merging of results */
     if (setup < 0 && wq_stop_reason(r->stop) != WQ_GOING) {
         wq_reader_skip(r->reader);  /* stopped before any item was read */
@@ -307,10 +308,9 @@ static int run_stages(struct run *r)
         wq_reportf("%.*s", (int)err.len, err.data);
         failures = -1;
     } else {
-        pump(r, &shared);
+        pump(r, r->shared);
     }
     wq_pool_join(r->pool);
-    wq_buf_free(&shared);
     wq_buf_free(&err);
     return failures;
 }
@@ -544,6 +544,7 @@ static void release(struct run *r)
     wq_lua_close(r->host);
     wq_csvout_free(r->o->job.csv);
     r->o->job.csv = NULL;
+    wq_shared_free(r->shared);  /* after every state that has views of it */
     free(r->names);
 }
 

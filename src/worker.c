@@ -60,7 +60,7 @@ struct worker {
 
 struct wq_pool {
     wq_poolconf conf;
-    const wq_buf *shared;        /* setup's value, for every init */
+    const wq_shared *shared;     /* setup's value, for every init */
     _Atomic int nstarted;        /* read by the timeout checks */
     struct worker w[];
 };
@@ -538,7 +538,7 @@ wq_pool *wq_pool_new(const wq_poolconf *conf)
     return p;
 }
 
-int wq_pool_start(wq_pool *p, const wq_buf *shared)
+int wq_pool_start(wq_pool *p, const wq_shared *shared)
 {
     p->shared = shared;
     for (int i = 0; i < p->conf.job->workers; i++) {

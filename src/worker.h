@@ -49,9 +49,9 @@ typedef struct wq_poolconf {
 
 /* A pool without threads yet; everything in conf is borrowed. */
 wq_pool *wq_pool_new(const wq_poolconf *conf);
-/* Starts the workers; shared is setup's value, encoded. Returns the number
- * of workers started; if one cannot start, the stop says why. */
-int wq_pool_start(wq_pool *p, const wq_buf *shared);
+/* Starts the workers; shared is setup's value (shared.h), borrowed. Returns
+ * the number of workers started; if one cannot start, the stop says why. */
+int wq_pool_start(wq_pool *p, const wq_shared *shared);
 /* Joins every worker, after their shutdown hooks. */
 void wq_pool_join(wq_pool *p);
 /* Interrupts items that have run past the timeout. */

@@ -128,6 +128,77 @@ local DEFAULT_NAME = "items"
 -- as the binary does (make_luaworkq).
 local in_process_of = setmetatable({}, {__mode = "k"})
 
+-- The read-only views of setup's value, as the binary gives them: each
+-- view's table, to copy it (luaworkq.copy) and to encode it (transfer).
+local viewed = setmetatable({}, {__mode = "k"})
+
+-- The key path of k in a table at path: result.a, result[3], result["a b"].
+local function key_path(path, k)
+  if math.type(k) == "integer" then return ("%s[%d]"):format(path, k) end
+  if type(k) ~= "string" then return ("%s[%s]"):format(path, tostring(k)) end
+  if k:match("^[%a_][%w_]*$") then return path .. "." .. k end
+  return ("%s[%q]"):format(path, k)
+end
+
+--- Copies a value by value, as results cross from a worker to the host,
+-- and fails as the binary does on what cannot cross.
+local function transfer(v, path, seen)
+  if viewed[v] then v = viewed[v] end
+  local t = type(v)
+  if t == "table" then
+    if seen[v] then error(path .. ": cannot transfer a cycle", 0) end
+    seen[v] = true
+    local copy = {}
+    for k, x in pairs(v) do copy[k] = transfer(x, key_path(path, k), seen) end
+    seen[v] = nil
+    local marked = getmetatable(v) == testing.array_mt
+    return setmetatable(copy, marked and testing.array_mt or nil)
+  elseif t == "function" or t == "thread"
+      or (t == "userdata" and v ~= testing.null) then
+    error(("%s: cannot transfer a %s"):format(path, t), 0)
+  end
+  return v
+end
+
+--- A read-only view of the table t at path ("shared"): reads go through to
+-- t, a part that is a table comes as a view (the same one each time), and
+-- an assignment raises "PATH: shared data is read-only".
+local function view(t, path)
+  local parts = {}
+  local function part(k, v)
+    if type(v) ~= "table" then return v end
+    if not parts[k] then parts[k] = view(v, key_path(path, k)) end
+    return parts[k]
+  end
+  local proxy = setmetatable({}, {
+    __index = function(_, k) return part(k, t[k]) end,
+    __newindex = function(_, k)
+      error(key_path(path, k) .. ": shared data is read-only", 2)
+    end,
+    __len = function() return #t end,
+    __pairs = function()
+      return function(_, k)
+        local nk, v = next(t, k)
+        return nk, part(nk, v)
+      end, nil, nil
+    end,
+    __metatable = "read-only",
+  })
+  viewed[proxy] = t
+  return proxy
+end
+
+--- luaworkq.copy: a deep copy in plain tables, metatables and cycles kept.
+local function deep_copy(v, seen)
+  if viewed[v] then v = viewed[v] end
+  if type(v) ~= "table" then return v end
+  if seen[v] then return seen[v] end
+  local t = {}
+  seen[v] = t
+  for k, x in next, v do t[deep_copy(k, seen)] = deep_copy(x, seen) end
+  return setmetatable(t, getmetatable(v))
+end
+
 local function make_luaworkq(opts, logs)
   local lw = {
     worker = opts.worker or 1,
@@ -166,34 +237,8 @@ local function make_luaworkq(opts, logs)
     assert(type(t) == "table", "bad argument #1 to 'array' (table expected)")
     return setmetatable(t, testing.array_mt)
   end
+  function lw.copy(v) return deep_copy(v, {}) end
   return lw
-end
-
--- The key path of k in a table at path: result.a, result[3], result["a b"].
-local function key_path(path, k)
-  if math.type(k) == "integer" then return ("%s[%d]"):format(path, k) end
-  if type(k) ~= "string" then return ("%s[%s]"):format(path, tostring(k)) end
-  if k:match("^[%a_][%w_]*$") then return path .. "." .. k end
-  return ("%s[%q]"):format(path, k)
-end
-
---- Copies a value by value, as results cross from a worker to the host,
--- and fails as the binary does on what cannot cross.
-local function transfer(v, path, seen)
-  local t = type(v)
-  if t == "table" then
-    if seen[v] then error(path .. ": cannot transfer a cycle", 0) end
-    seen[v] = true
-    local copy = {}
-    for k, x in pairs(v) do copy[k] = transfer(x, key_path(path, k), seen) end
-    seen[v] = nil
-    local marked = getmetatable(v) == testing.array_mt
-    return setmetatable(copy, marked and testing.array_mt or nil)
-  elseif t == "function" or t == "thread"
-      or (t == "userdata" and v ~= testing.null) then
-    error(("%s: cannot transfer a %s"):format(path, t), 0)
-  end
-  return v
 end
 
 -- Calls a hook as the host does: luaworkq.worker is 0 meanwhile.
@@ -266,7 +311,8 @@ end
 local HOOKS = {"setup", "init", "process", "merge", "reduce", "finish", "shutdown"}
 
 --- Runs the hooks over items as the binary does with one worker: setup and
--- finish as the host (worker 0), init, process for each item, merge of the
+-- finish as the host (worker 0), setup's value as a read-only view (init's
+-- argument, luaworkq.shared), init, process for each item, merge of the
 -- non-nil results, finish, shutdown (also after an error). Returns the list
 -- of non-nil results, or, with merge, the merged value (nil when nothing
 -- was merged; the binary writes that as null) or what finish returned;
@@ -277,7 +323,9 @@ local function run_job(job, items)
   assert(type(h.process) == "function", "the job has no process function")
   assert(not (h.merge and h.reduce), "the job defines both merge and reduce")
   local shared
-  if h.setup then shared = transfer(in_host(lw, h.setup), "setup", {}) end
+  if h.setup then shared = transfer(in_host(lw, h.setup), "setup value", {}) end
+  if type(shared) == "table" then shared = view(shared, "shared") end
+  lw.shared = shared
   if h.init then h.init(shared) end
   local ok, value = pcall(process_all, h, lw, items)
   if h.shutdown then h.shutdown() end

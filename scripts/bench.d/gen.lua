@@ -10,8 +10,9 @@
 --          some capitalised, some followed by punctuation
 --   groupby: a CSV of COUNT rows (and a header) user,amount,category: 100k
 --          users, integer amounts 1..10000, 8 categories
+--   join:  COUNT lines of 3 keys "u%07d" below EVERY (join.lua's data)
 local kind, count = arg[1], math.tointeger(tonumber(arg[2]))
-assert(kind and count, "usage: gen.lua cpu|lines|words|skew|unique|groupby COUNT [EVERY]")
+assert(kind and count, "usage: gen.lua cpu|lines|words|skew|unique|groupby|join COUNT [EVERY]")
 
 local x = 0x2545F4914F6CDD1D
 local function rnd(n)        -- 0 .. n-1
@@ -75,6 +76,11 @@ elseif kind == "words" then
       line[j] = w
     end
     emit(table.concat(line, " ", 1, n))
+  end
+elseif kind == "join" then
+  local keys = math.tointeger(tonumber(arg[3])) or error("join needs EVERY")
+  for _ = 1, count do
+    emit(string.format("u%07d u%07d u%07d", rnd(keys), rnd(keys), rnd(keys)))
   end
 else
   error("unknown kind " .. kind)

@@ -17,8 +17,11 @@ for i = 3, #arg do
   local k, v = arg[i]:match("^([^=]+)=(.*)$")
   args[k] = v
 end
-luaworkq = {args = args, worker = 1, workers = 1, version = "ref", null = cjson.null}
+luaworkq = {args = args, worker = 1, workers = 1, version = "ref", null = cjson.null,
+            log = function(s) io.stderr:write(s, "\n") end}
 dofile(job)
+if setup then luaworkq.shared = setup() end   -- the job's own tables, not a view
+if init then init(luaworkq.shared) end
 local process, merge, reduce, finish, encode = process, merge, reduce, finish, cjson.encode
 local out = io.stdout
 out:setvbuf("full", 1 << 16)

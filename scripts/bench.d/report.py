@@ -6,8 +6,9 @@ performance targets, PASS/FAIL each.
 Reads OUTDIR/meta.tsv (key, value), results.tsv (workload, tool, run,
 label, wall s, user s, sys s, max RSS KB, status), memory.tsv (lines,
 run, max RSS KB, wall s, status), startup.tsv (tool, run, ms, status),
-exec.tsv (tool, label, run, wall s, status) and host.tsv (workload,
-batches, host busy s, wall s).
+exec.tsv (tool, label, run, wall s, status), host.tsv (workload,
+batches, host busy s, wall s) and join.tsv (tool, label, run, wall s,
+max RSS KB, start-up s, items/s after start-up, status).
 """
 import csv
 import os
@@ -66,6 +67,11 @@ HOST_WORKERS = 64       # workers the host thread can feed (cpu, wordcount, inde
 SERIAL_SHARE = 1.5      # % of a keyed reduce's run in which the main thread alone
                         # works (rindex, rwordcount, groupby): a ceiling of 1/share
 REDUCE_WORKLOADS = ("rindex", "rwordcount", "groupby")
+# join: the shared data held once
+JOIN_RSS = 1.3          # peak RSS at -j16 at most this times -j1's
+JOIN_STARTUP = 1.2      # start-up at -j16 at most this times -j1's
+JOIN_OVER_REF = 1.6     # rate after start-up at -jN at least this times one state's
+JOIN_OVER_COPY = 0.85   # ... and at least this times a copy per worker's
 
 
 def input_rows(data, verdict):
@@ -298,6 +304,67 @@ def hash_table(rows_, meta, out, verdict):
         out.append(f"| {d['label']} | {runs} | {fmt_s(m)} | {m / n * 1e6:.0f} | {target} | {result} |")
 
 
+def join_table(rows_, meta, jobs, out, verdict):
+    """The join workload: per tool, the median wall time, peak RSS,
+    start-up (setup's return to item 1 done) and rate after start-up (items
+    after the first over the time from item 1 to the last), as the job's
+    clock lines give them; rates are compared round by round, as paired
+    does."""
+    if not rows_:
+        return
+    by = {}
+    for tool, label, run, wall, rss, start, rate, status in rows_:
+        d = by.setdefault(tool, {"label": label, "wall": [], "rss": [], "start": [],
+                                 "rate": {}, "bad": []})
+        if status != "ok":
+            d["bad"].append(f"run {run}: {status}")
+            continue
+        d["wall"].append(float(wall))
+        d["rss"].append(int(rss) / 1024)
+        d["start"].append(float(start))
+        d["rate"][run] = float(rate)
+
+    def med(d, k):
+        return statistics.median(d[k]) if d[k] else None
+
+    def ratio(a, b):
+        q = [a["rate"][r] / b["rate"][r] for r in a["rate"] if r in b["rate"]]
+        return statistics.median(q) if q else None
+
+    def fmt(x, f):
+        return "-" if x is None else format(x, f)
+
+    if out:
+        out.append("")
+    out.append(f"| join ({meta.get('join', '')}) | runs | median s | peak MB | start-up s | "
+               f"items/s after start-up | target | result |")
+    out.append("|---|---:|---:|---:|---:|---:|---|---|")
+    for tool in ("ref", "luaworkq", "copy", "j1", "j16"):
+        if tool not in by:
+            continue
+        d = by[tool]
+        targets, results = [], []
+        if d["bad"]:
+            results.append(verdict(False, f"join {tool}", "; ".join(d["bad"])))
+        if tool == "luaworkq":
+            for other, limit in (("ref", JOIN_OVER_REF), ("copy", JOIN_OVER_COPY)):
+                q = ratio(d, by[other]) if other in by else None
+                targets.append(f"rate >= {limit:g}× {other}")
+                results.append(verdict(q is not None and q >= limit, f"join rate vs {other}",
+                                       f"{q:.2f}×" if q is not None else f"no {other} run"))
+        if tool == "j16" and "j1" in by:
+            for k, limit, what in (("rss", JOIN_RSS, "peak RSS"), ("start", JOIN_STARTUP, "start-up")):
+                a, b = med(d, k), med(by["j1"], k)
+                targets.append(f"{what} <= {limit:g}× -j1")
+                results.append(verdict(a is not None and b and a <= limit * b, f"join {what} -j16 vs -j1",
+                                       f"{a / b:.2f}×" if a is not None and b else "no run"))
+        rate = statistics.median(d["rate"].values()) if d["rate"] else None
+        runs = len(d["wall"]) + len(d["bad"])
+        out.append(f"| {d['label']} | {runs} | {fmt(med(d, 'wall'), '.1f')} | {fmt(med(d, 'rss'), '.0f')} "
+                   f"| {fmt(med(d, 'start'), '.3f')} | {fmt(rate, ',.0f')} | {'; '.join(targets)} "
+                   f"| {'; '.join(results)} |")
+
+
 def host_table(rows_, jobs, out, verdict):
     """The host's ceiling: from one --stats run a workload, the share of the
     run the main thread was busy writing and merging, and so how many
@@ -420,6 +487,7 @@ def main():
 
     exec_table(rows(os.path.join(outdir, "exec.tsv")), meta, out, verdict)
     host_table(rows(os.path.join(outdir, "host.tsv")), jobs, out, verdict)
+    join_table(rows(os.path.join(outdir, "join.tsv")), meta, jobs, out, verdict)
 
     out.append("")
     out.append(f"Machine: {meta.get('nproc')} CPUs ({meta.get('cpu')}), Linux {meta.get('kernel')}; "
