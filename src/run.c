@@ -545,6 +545,7 @@ static void release(struct run *r)
     wq_csvout_free(r->o->job.csv);
     r->o->job.csv = NULL;
     wq_shared_free(r->shared);  /* after every state that has views of it */
+    wq_shards_close(r->shards);
     free(r->names);
 }
 
