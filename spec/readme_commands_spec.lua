@@ -81,8 +81,8 @@ describe("the README's commands", function()
     local ran = 0
     for _, s in ipairs(sessions(text)) do
       local shown_file = s.cmd:match("^cat ([%w%-_.]+)$")
-      if shown_file and not known[shown_file] then
-        -- the README shows the file: that is what it holds
+      if shown_file and not known[shown_file] and not testing.read_file(dir .. "/" .. shown_file) then
+        -- the README shows a file no command made: that is what it holds
         testing.write_file(dir .. "/" .. shown_file, s.out .. "\n")
         known[shown_file] = true
       elseif runnable(s, known) then
