@@ -106,14 +106,10 @@ static void push_core(lua_State *L, const wq_api_conf *c, int exec,
     lua_setfield(L, -2, "null");
     wq_codec_push_array_mt(L);
     lua_setfield(L, -2, "array_mt");
-    lua_pushcfunction(L, l_write);
-    lua_setfield(L, -2, "write");
-    lua_pushcfunction(L, l_json_encode);
-    lua_setfield(L, -2, "json_encode");
-    lua_pushcfunction(L, l_json_decode);
-    lua_setfield(L, -2, "json_decode");
-    lua_pushcfunction(L, l_copy_view);
-    lua_setfield(L, -2, "copy_view");
+    static const luaL_Reg fns[] = {
+        {"write", l_write}, {"json_encode", l_json_encode},
+        {"json_decode", l_json_decode}, {"copy_view", l_copy_view}, {NULL, NULL}};
+    luaL_setfuncs(L, fns, 0);
     lua_pushvalue(L, exec);
     lua_setfield(L, -2, "exec");
     lua_pushcfunction(L, where);

@@ -13,7 +13,6 @@
 #include <string.h>
 #include "csvout.h"
 #include "report.h"
-#include "shuffle.h"
 #include "writer.h"
 
 #define CHUNK (64 << 10)
@@ -111,10 +110,8 @@ static long table_header(const wq_shardconf *c, const wq_jrecord *rec, int64_t i
 static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *host,
                              wq_out *out, wq_buf *err)
 {
-    int n = c->n, fold = wq_lua_has(host, WQ_MERGE) || wq_lua_has(host, WQ_REDUCE);
+    int n = c->n, fold = wq_lua_has(host, WQ_MERGE);
     int64_t failed = 0;
-    if (wq_lua_has(host, WQ_REDUCE) && wq_lua_keys_open(host, err) < 0)
-        return -1;
     wq_buf chunk = WQ_BUF_INIT, header = WQ_BUF_INIT;
     long drop = 0;
     for (int64_t i = 1; i <= by[0].items; i++) {
@@ -149,28 +146,6 @@ static int64_t write_records(const wq_shardconf *c, struct part *by, wq_lua *hos
     return err->len ? -1 : failed;
 }
 
-/* With reduce: the host's keys, after finish, in written order. Returns
- * WQ_VALUE_OK, or an error (the message in err). */
-static enum wq_value_rc write_keys(const wq_shardconf *c, wq_lua *host, wq_out *out,
-                                   wq_buf *err)
-{
-    wq_buf keys = WQ_BUF_INIT;
-    size_t end, n;
-    int rc = wq_lua_split(host, 1, &keys, &end, err) == WQ_LUA_OK &&
-             (!keys.len || wq_lua_fold_part(host, keys.data, keys.len, err) == WQ_LUA_OK) &&
-             wq_lua_order_keys(host, c->layout, err) == WQ_LUA_OK;
-    wq_buf_free(&keys);
-    if (!rc)
-        return WQ_VALUE_FINISH_FAILED;
-    const wq_keyent *ents = wq_lua_sorted_keys(host, &n);
-    wq_buf head = WQ_BUF_INIT;
-    if (wq_frame_table(c->layout))
-        wq_lua_key_header(host, c->layout, &head, err);
-    int wrote = wq_shuffle_write_sorted(ents, n, c->layout, &head, out, err);
-    wq_buf_free(&head);
-    return wrote == WQ_OUT_OK ? WQ_VALUE_OK : WQ_VALUE_WRITE_FAILED;
-}
-
 /* Folds and writes every record; returns the outcome. */
 static enum wq_outcome merge_parts(const wq_shardconf *c, struct part *by,
                                    wq_lua *host, wq_out *out, wq_buf *err)
@@ -179,10 +154,8 @@ static enum wq_outcome merge_parts(const wq_shardconf *c, struct part *by,
     if (failed < 0)
         return WQ_OUTCOME_REFUSED;
     enum wq_outcome outcome = failed ? WQ_OUTCOME_FAILED : WQ_OUTCOME_OK;
-    if (wq_lua_has(host, WQ_MERGE) || wq_lua_has(host, WQ_REDUCE)) {
-        enum wq_value_rc rc = wq_lua_has(host, WQ_REDUCE)
-                                  ? write_keys(c, host, out, err)
-                                  : wq_writer_value(host, c->format, out, err);
+    if (wq_lua_has(host, WQ_MERGE)) {
+        enum wq_value_rc rc = wq_writer_value(host, c->format, out, err);
         if (rc == WQ_VALUE_FINISH_FAILED) {
             wq_reportf("finish failed: %.*s", (int)err->len, err->data);
             wq_buf_reset(err);
@@ -305,7 +278,7 @@ enum wq_outcome wq_shards_merge(const wq_shardconf *c, wq_lua *host)
         wq_buf_adds(&err, "--merge needs the journals of the shards");
     if (parts)
         out = wq_out_open(c->output, c->layout,
-                          !wq_lua_has(host, WQ_MERGE) && !wq_lua_has(host, WQ_REDUCE), &err);
+                          !wq_lua_has(host, WQ_MERGE), &err);
     if (out) {
         outcome = merge_parts(c, parts + 1, host, out, &err);
         if (wq_out_close(out, outcome != WQ_OUTCOME_REFUSED, &err) == WQ_OUT_PIPE)

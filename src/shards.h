@@ -23,7 +23,8 @@ typedef struct wq_shardconf {
 
 /* Checks that the journals are those of all N shards of this job and
  * input, each complete, and writes the output a single run would have
- * written, folding with the host state's merge if the job has one. */
+ * written, folding with the host state's merge if the job has one. Not
+ * for a job with reduce: its merge is a run (wq_shards_open below). */
 enum wq_outcome wq_shards_merge(const wq_shardconf *c, wq_lua *host);
 
 /* A keyed reduce's --merge runs as any run of the job, its items read

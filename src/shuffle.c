@@ -509,25 +509,3 @@ enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout, const 
         return WQ_SHUFFLE_OUTPUT;
     return failed ? WQ_SHUFFLE_FAILED : WQ_SHUFFLE_WRITTEN;
 }
-
-int wq_shuffle_write_sorted(const wq_keyent *ents, size_t n, enum wq_layout layout,
-                            const wq_buf *head, wq_out *out, wq_buf *err)
-{
-    wq_buf text = WQ_BUF_INIT;
-    int json = layout == WQ_LAYOUT_JSON;
-    struct writing wr = {out, json, head};
-    int rc = json ? wq_out_value(out, "{", 1, 1, err) : WQ_OUT_OK;
-    for (size_t i = 0; i < n && rc == WQ_OUT_OK; i++) {
-        if (wq_keyent_frame(&ents[i], layout, &text) < 0) {
-            wq_buf_adds(err, "out of memory");
-            rc = WQ_OUT_ERROR;
-        } else if (text.len >= CHUNK || i + 1 == n) {
-            rc = write_text(&wr, text.data, text.len, err);
-            wq_buf_reset(&text);
-        }
-    }
-    if (rc == WQ_OUT_OK && json)
-        rc = wq_out_value(out, "}\n", 2, 1, err);
-    wq_buf_free(&text);
-    return rc;
-}

@@ -98,9 +98,4 @@ enum wq_shuffle_rc {
 enum wq_shuffle_rc wq_shuffle_write(wq_shuffle *s, enum wq_layout layout, const wq_buf *head,
                                     wq_out *out, int64_t *busy_ns, wq_buf *err);
 
-/* Writes the sorted entries of a single state (--merge: shards.c) as
- * wq_shuffle_write writes every owner's. Returns WQ_OUT_OK or an error. */
-int wq_shuffle_write_sorted(const wq_keyent *ents, size_t n, enum wq_layout layout,
-                            const wq_buf *head, wq_out *out, wq_buf *err);
-
 #endif
