@@ -228,6 +228,28 @@ def workload_rows(w, tools, meta, jobs, verdict):
     return lines
 
 
+def by_tool(rows_):
+    """Rows (tool, label, run, wall s, status) grouped by tool, and the
+    median wall time of each tool's good runs."""
+    by = {}
+    for tool, label, run, wall, status in rows_:
+        d = by.setdefault(tool, {"label": label, "wall": [], "bad": []})
+        if status == "ok":
+            d["wall"].append(float(wall))
+        else:
+            d["bad"].append(f"run {run}: {status}")
+    return by, {t: statistics.median(d["wall"]) for t, d in by.items() if d["wall"]}
+
+
+def failed_row(tool, d, med, runs, out, verdict):
+    """A tool without a good run, or with a bad one: its row says so."""
+    if tool in med and not d["bad"]:
+        return False
+    out.append(f"| {d['label']} | {runs} | - | - | | "
+               + verdict(False, f"exec {tool}", "; ".join(d["bad"])) + " |")
+    return True
+
+
 def exec_table(rows_, meta, out, verdict):
     """The exec workload: wall time and time per item of each tool; luaworkq
     -j8 must be at least as fast as xargs -P8 and faster than parallel -j8.
@@ -238,14 +260,7 @@ def exec_table(rows_, meta, out, verdict):
     n = int(meta.get("exec_items", "1"))
     hashing = [r for r in rows_ if r[0].startswith("hash_")]
     rows_ = [r for r in rows_ if not r[0].startswith("hash_")]
-    by = {}
-    for tool, label, run, wall, status in rows_:
-        d = by.setdefault(tool, {"label": label, "wall": [], "bad": []})
-        if status == "ok":
-            d["wall"].append(float(wall))
-        else:
-            d["bad"].append(f"run {run}: {status}")
-    med = {t: statistics.median(d["wall"]) for t, d in by.items() if d["wall"]}
+    by, med = by_tool(rows_)
     lwq = med.get("luaworkq")
     if out:
         out.append("")
@@ -253,9 +268,7 @@ def exec_table(rows_, meta, out, verdict):
     out.append("|---|---:|---:|---:|---|---|")
     for tool, d in by.items():
         runs = len(d["wall"]) + len(d["bad"])
-        if tool not in med or d["bad"]:
-            out.append(f"| {d['label']} | {runs} | - | - | | "
-                       + verdict(False, f"exec {tool}", "; ".join(d["bad"])) + " |")
+        if failed_row(tool, d, med, runs, out, verdict):
             continue
         m = med[tool]
         target = result = ""
@@ -278,23 +291,14 @@ def hash_table(rows_, meta, out, verdict):
     if not rows_:
         return
     n = int(meta.get("hash_items", "1"))
-    by = {}
-    for tool, label, run, wall, status in rows_:
-        d = by.setdefault(tool, {"label": label, "wall": [], "bad": []})
-        if status == "ok":
-            d["wall"].append(float(wall))
-        else:
-            d["bad"].append(f"run {run}: {status}")
-    med = {t: statistics.median(d["wall"]) for t, d in by.items() if d["wall"]}
+    by, med = by_tool(rows_)
     chunked = med.get("hash_chunked")
     out.append("")
     out.append(f"| hashing ({n} small files with sha256sum) | runs | median s | µs a file | target | result |")
     out.append("|---|---:|---:|---:|---|---|")
     for tool, d in by.items():
         runs = len(d["wall"]) + len(d["bad"])
-        if tool not in med or d["bad"]:
-            out.append(f"| {d['label']} | {runs} | - | - | | "
-                       + verdict(False, f"exec {tool}", "; ".join(d["bad"])) + " |")
+        if failed_row(tool, d, med, runs, out, verdict):
             continue
         m = med[tool]
         target = result = ""
