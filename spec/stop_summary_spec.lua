@@ -1,7 +1,8 @@
 -- The line that ends a stopped run says what -o FILE holds ("out.json
 -- holds the first 61 results"), says "stopped" only when items were left,
--- and --max-failures N stops at the N+1th failure without running on past
--- it by more than the items already running, even for cheap items.
+-- and --max-failures N stops at the N+1th failure in input order without
+-- running on past it by more than the items already running, even for
+-- cheap items: what a run writes and counts does not depend on -j.
 local testing = require "luaworkq.testing"
 local support = require "support"
 
@@ -64,20 +65,75 @@ describe("--max-failures N on cheap items", function()
   -- made only as results are written would let many more fail meanwhile.
   local JOB = "function process(s, i) if i % 10 == 0 then error('no') end return i end"
   for _, n in ipairs{0, 10} do
-    it(("stops at the failure past %d, plus at most one item per other worker"):format(n),
-      function()
-        for _ = 1, 2 do
-          local r = testing.run{job_source = JOB, input = numbers(20000),
-                                args = {"-k", "-j", "2", "--max-failures", tostring(n)}}
-          assert.equals(1, r.code)
-          local done, failed, left = last_line(r.stderr):match(
-            ("^luaworkq: stopped %%(more than %d items? failed%%): (%%d+) done, (%%d+) "
-             .. "failed, (%%d+) not processed$"):format(n))
-          assert.truthy(done, last_line(r.stderr))
-          assert.is_true(tonumber(failed) >= n + 1 and tonumber(failed) <= n + 2,
-                         failed .. " failed")
-          assert.equals(20000, done + failed + left)
-        end
-      end)
+    it(("ends at failure %d in input order, as with one worker"):format(n + 1), function()
+      local want = {}
+      for i = 1, 10 * (n + 1) - 1 do
+        if i % 10 ~= 0 then want[#want + 1] = i end
+      end
+      for _ = 1, 2 do
+        local r = testing.run{job_source = JOB, input = numbers(20000),
+                              args = {"-k", "-j", "2", "-f", "ndjson", "--max-failures", tostring(n)}}
+        assert.equals(1, r.code)
+        assert.equals(("luaworkq: stopped (more than %d item%s failed): %d done, %d failed, "
+                       .. "%d not processed"):format(n, n == 1 and "" or "s", 9 * (n + 1), n + 1,
+                                                     20000 - 10 * (n + 1)),
+                      last_line(r.stderr))
+        assert.equals(table.concat(want, "\n") .. "\n", r.stdout)
+      end
+    end)
   end
+end)
+
+describe("--max-failures N with a slow item before the failures", function()
+  -- Item 1 fails last, once item 9 has failed; items 5 and 9 fail at once
+  -- on the other worker. In input order item 5 is the second failure: the
+  -- run ends there, whatever ran after it meanwhile.
+  it("ends at the N+1th failure in input order, not at the N+1th to end", function()
+    local flag = dir .. "/flag"
+    local job = ([[
+      local flag = %q
+      function process(s, i)
+        if i == 1 then
+          local deadline = os.time() + 20  -- a guard: the flag comes first
+          repeat
+            local f = io.open(flag)
+            if f then f:close() break end
+          until os.time() > deadline
+          error("slow one")
+        end
+        if i == 9 then io.open(flag, "w"):close() end
+        if i == 5 or i == 9 then error("bad " .. i) end
+        return i
+      end]]):format(flag)
+    local out = dir .. "/out.ndjson"
+    local r = testing.run{job_source = job, input = numbers(30),
+                          args = {"-k", "-j", "2", "-f", "ndjson", "--max-failures", "1",
+                                  "-o", out}}
+    assert.equals(1, r.code)
+    assert.equals("2\n3\n4\n", testing.read_file(out))
+    local failed = {}
+    for index in r.stderr:gmatch("luaworkq: item (%d+) %(") do failed[#failed + 1] = index end
+    assert.same({"1", "5"}, failed)
+    assert.matches("^luaworkq: stopped %(more than 1 item failed%): 3 done, 2 failed, %d+%+? "
+                   .. "not processed; .* holds the first 3 results$", last_line(r.stderr))
+  end)
+end)
+
+describe("--max-failures P%", function()
+  -- Every fifth item fails: exactly 20% of every prefix of 5k items, more
+  -- in between, so only the count in input order tells 20% from 19%.
+  local JOB = "function process(s, i) if i % 5 == 0 then error('no') end return i end"
+  it("counts the failures in input order, from the 100th item", function()
+    for _ = 1, 3 do
+      local r = testing.run{job_source = JOB, input = numbers(3000),
+                            args = {"-k", "-j", "2", "--max-failures", "20%"}}
+      assert.equals(1, r.code)
+      assert.equals("luaworkq: 2400 done, 600 failed", last_line(r.stderr))
+      r = testing.run{job_source = JOB, input = numbers(3000),
+                      args = {"-k", "-j", "2", "--max-failures", "19%"}}
+      assert.equals(1, r.code)
+      assert.equals("luaworkq: stopped (more than 19% of the items failed): 80 done, "
+                    .. "20 failed, 2900 not processed", last_line(r.stderr))
+    end
+  end)
 end)

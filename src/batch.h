@@ -37,11 +37,13 @@ typedef struct wq_jitem {
 } wq_jitem;
 
 /* What a worker records of each item it ran, when the run logs items
- * (--joblog) or counts attempts (--retries): wq_batch_facts. */
+ * (--joblog), counts attempts (--retries) or may stop at a failure in
+ * input order (--max-failures): wq_batch_facts. */
 enum wq_fact_status {
     WQ_FACT_NONE = 0,           /* not run here: carried, interrupted, not
                                    reached */
-    WQ_FACT_DONE,               /* with or without a result */
+    WQ_FACT_DONE,               /* with a result */
+    WQ_FACT_NIL,                /* done, without a result */
     WQ_FACT_FAILED
 };
 
@@ -52,6 +54,8 @@ typedef struct wq_itemfacts {
     uint64_t result;            /* bytes of the encoded result, 0 if none
                                    (a folded one is measured only with
                                    --joblog) */
+    size_t out_end;             /* where the batch's output ended after
+                                   the item (a list's results) */
     uint32_t attempts;          /* runs of process, retries included */
     uint16_t worker;            /* 1..N */
     uint8_t status;             /* enum wq_fact_status */

@@ -259,7 +259,7 @@ int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, i
     } else {
         for (uint32_t i = 0; i < b->count && rc == 0; i++) {
             const wq_itemfacts *f = &b->facts[i];
-            if (f->status == WQ_FACT_NONE || (f->status == WQ_FACT_DONE && cut))
+            if (f->status == WQ_FACT_NONE || (f->status != WQ_FACT_FAILED && cut))
                 continue;
             size_t len;
             const char *item = wq_batch_item(b, i, &len);

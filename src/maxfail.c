@@ -2,6 +2,7 @@
 #include "maxfail.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +35,68 @@ int wq_maxfail_exceeded(const wq_maxfail *m, int64_t failed, int64_t finished)
     return finished >= 100 && (double)failed * 100.0 > m->percent * (double)finished;
 }
 
-int wq_maxfail_note(wq_maxfail_count *c, int failed)
+int wq_maxfail_count_init(wq_maxfail_count *c, const wq_maxfail *bound)
 {
-    if (!c)
+    memset(c, 0, sizeof *c);
+    c->bound = bound;
+    if (bound->percent < 0 && bound->count < (int64_t)(SIZE_MAX / 16))
+        c->least = malloc(((size_t)bound->count + 1) * sizeof *c->least);
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c->least);
+        return -1;
+    }
+    return 0;
+}
+
+void wq_maxfail_count_free(wq_maxfail_count *c)
+{
+    if (!c->bound)
+        return;
+    pthread_mutex_destroy(&c->lock);
+    free(c->least);
+    c->least = NULL;
+}
+
+/* Keeps index among the N+1 least of c (a max-heap in c->least). */
+static void keep_least(wq_maxfail_count *c, int64_t index)
+{
+    size_t n = (size_t)c->bound->count + 1, i;
+    int64_t *h = c->least;
+    pthread_mutex_lock(&c->lock);
+    if (c->nleast < n) {  /* up from the bottom */
+        for (i = c->nleast++; i > 0 && h[(i - 1) / 2] < index; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = index;
+    } else if (index < h[0]) {  /* down from the top, in its place */
+        for (i = 0;;) {
+            size_t k = 2 * i + 1;
+            if (k + 1 < n && h[k + 1] > h[k])
+                k++;
+            if (k >= n || h[k] <= index)
+                break;
+            h[i] = h[k];
+            i = k;
+        }
+        h[i] = index;
+    }
+    if (c->nleast == n)
+        atomic_store_explicit(&c->until, h[0], memory_order_relaxed);
+    pthread_mutex_unlock(&c->lock);
+}
+
+int wq_maxfail_runs_on(wq_maxfail_count *c, int64_t index)
+{
+    return c && index < atomic_load_explicit(&c->until, memory_order_relaxed);
+}
+
+int wq_maxfail_note(wq_maxfail_count *c, int failed, int64_t index)
+{
+    if (!c || !failed || c->bound->percent >= 0)
         return 0;
-    int64_t finished = atomic_fetch_add_explicit(&c->finished, 1, memory_order_relaxed) + 1;
-    int64_t f = atomic_fetch_add_explicit(&c->failed, failed != 0, memory_order_relaxed) +
-                (failed != 0);
-    return wq_maxfail_exceeded(c->bound, f, finished);
+    if (c->least)
+        keep_least(c, index);
+    return atomic_fetch_add_explicit(&c->failed, 1, memory_order_relaxed) + 1 >
+           c->bound->count;
 }
 
 void wq_maxfail_describe(const wq_maxfail *m, char *buf, size_t size)

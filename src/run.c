@@ -176,15 +176,16 @@ static int build(struct run *r, wq_buf *err)
         r->shuffle = wq_shuffle_new(workers, WQ_WINDOW_BYTES, r->queue, r->spares);
     if (o->job.csv)
         wq_csvout_set_order(o->job.csv, r->order);
-    if (o->keep_going && o->max_failures.set)
-        r->failures.bound = &o->max_failures;
+    if (o->keep_going && o->max_failures.set &&
+        wq_maxfail_count_init(&r->failures, &o->max_failures) < 0)
+        r->failures.bound = NULL;
     if (r->stop && r->queue && r->order && r->spares && (r->shuffle || !r->reduce)) {
         wq_poolconf pc = {
             .job = &o->job, .layout = o->format->layout, .format = o->format->encoding,
             .fold = r->fold, .shuffle = r->shuffle,
             .keep_going = o->keep_going, .retries = o->retries,
             .failures = r->failures.bound ? &r->failures : NULL,
-            .facts = o->joblog || o->retries > 0, .timing = o->joblog != NULL,
+            .facts = o->joblog || o->retries > 0 || r->failures.bound != NULL, .timing = o->joblog != NULL,
             .stop = r->stop, .queue = r->queue, .order = r->order, .item_ns = &r->item_ns,
         };
         wq_readconf rc = {
@@ -539,6 +540,7 @@ static void release(struct run *r)
     wq_order_free(r->order);
     wq_queue_free(r->queue);
     wq_stop_free(r->stop);
+    wq_maxfail_count_free(&r->failures);
     wq_journal_close(r->journal);
     wq_jheader_free(&r->header);
     wq_lua_close(r->host);

@@ -196,6 +196,15 @@ static void journal_item(struct worker *w, wq_batch *b, uint32_t i,
     j->end = b->jbuf.len;
 }
 
+/* Whether the item of that index runs, or runs again, after a stop: one
+ * that --max-failures made, while the item comes before the failure that
+ * passed it in input order (maxfail.h). */
+static int runs_on(const wq_poolconf *c, int64_t index)
+{
+    return wq_stop_reason(c->stop) == WQ_STOP_FAILED &&
+           wq_maxfail_runs_on(c->failures, index);
+}
+
 /* Runs process over one item, retrying as --retries says; the result is
  * appended to res (NULL: only checked). With f, the attempts are counted
  * there and, when the run is timed, the last one's start and run time:
@@ -228,7 +237,7 @@ static enum wq_item attempt(struct worker *w, const char *item, size_t len,
         if (res && r != WQ_ITEM_OK && r != WQ_ITEM_MERGE_FAILED)
             res->len = mark;
         if (r != WQ_ITEM_FAILED || tries >= c->retries ||
-            wq_stop_reason(c->stop) != WQ_GOING)
+            (wq_stop_reason(c->stop) != WQ_GOING && !runs_on(c, index)))
             return r;
     }
 }
@@ -242,7 +251,8 @@ static void note_item(struct worker *w, wq_batch *b, uint32_t i, enum wq_item r,
     wq_itemfacts *f = &b->facts[i];
     f->worker = (uint16_t)w->id;
     f->status = r == WQ_ITEM_FAILED ? WQ_FACT_FAILED
-              : r == WQ_ITEM_INTERRUPTED ? WQ_FACT_NONE : WQ_FACT_DONE;
+              : r == WQ_ITEM_INTERRUPTED ? WQ_FACT_NONE
+              : r == WQ_ITEM_NIL ? WQ_FACT_NIL : WQ_FACT_DONE;
     f->result = r == WQ_ITEM_OK || r == WQ_ITEM_MERGE_FAILED ? result : 0;
     if (f->attempts > 1) {
         b->retried++;
@@ -309,10 +319,12 @@ static void run_batch(struct worker *w, wq_batch *b)
     uint32_t i;
     if (wq_lua_csv(w->lua))
         wq_csvout_batch(wq_lua_csv(w->lua), b->seq, b->file);
-    for (i = 0; i < b->count && wq_stop_reason(stop) == WQ_GOING; i++) {
+    for (i = 0; i < b->count && (wq_stop_reason(stop) == WQ_GOING || runs_on(&p->conf, b->first + i * b->stride));
+         i++) {
         enum wq_item rc = run_item(w, b, i);
-        if (rc != WQ_ITEM_INTERRUPTED &&
-            wq_maxfail_note(p->conf.failures, rc == WQ_ITEM_FAILED))
+        if (b->facts)
+            b->facts[i].out_end = b->out.len;
+        if (wq_maxfail_note(p->conf.failures, rc == WQ_ITEM_FAILED, b->first + i * b->stride))
             wq_stop_request(stop, WQ_STOP_FAILED);  /* at once: see maxfail.h */
         switch (rc) {
         case WQ_ITEM_NIL:

@@ -19,6 +19,10 @@ struct wq_writer {
     wq_writetally t;
     int cut;                    /* a prefix met an item not processed: the
                                    batches after it count as not run */
+    int64_t last;               /* the index of the last item that counts:
+                                   past the failure that passed
+                                   --max-failures in input order, nothing
+                                   does (INT64_MAX until then) */
     int64_t ended;              /* items done or failed, cut or not */
     wq_buf err;
 };
@@ -26,8 +30,10 @@ struct wq_writer {
 wq_writer *wq_writer_new(const wq_writeconf *conf)
 {
     wq_writer *w = calloc(1, sizeof *w);
-    if (w)
+    if (w) {
         w->c = *conf;
+        w->last = INT64_MAX;
+    }
     return w;
 }
 
@@ -130,7 +136,7 @@ static void journal_batch(wq_writer *w, const wq_batch *b)
 /* Reports the batch's failures, and writes them to --errors. */
 static void failures(wq_writer *w, const wq_batch *b)
 {
-    for (const wq_failure *f = b->failures; f; f = f->next) {
+    for (const wq_failure *f = b->failures; f && f->index <= w->last; f = f->next) {
         report_failure(w, b, f);
         if (!w->c.errors)
             continue;
@@ -179,6 +185,60 @@ static int results(wq_writer *w, wq_batch *b)
     return 0;
 }
 
+/* With --max-failures in an ordered list: the position in b of the item
+ * at which the failures, counted in input order, pass the bound, or -1.
+ * The items a batch ran are its first done + failed. */
+static int64_t crossing(const wq_writer *w, const wq_batch *b)
+{
+    const wq_maxfail *m = w->c.max_failures;
+    int64_t failed = w->t.failed, ran = b->done + b->failed;
+    /* a percentage counts from the 100th item that ended */
+    int64_t at100 = m->percent >= 0 && w->ended < 100 ? 100 - w->ended - 1 : -1;
+    for (const wq_failure *f = b->failures;; f = f->next) {
+        int64_t pos = f ? (f->index - b->first) / b->stride : INT64_MAX;
+        if (at100 >= 0 && at100 < pos && at100 < ran) {
+            if (wq_maxfail_exceeded(m, failed, 100))
+                return at100;
+            at100 = -1;
+        }
+        if (!f)
+            return -1;
+        if (wq_maxfail_exceeded(m, ++failed, w->ended + pos + 1))
+            return pos;
+    }
+}
+
+/* Makes the items of b after position x count as not processed, as if the
+ * stop had come before them: their results, journal records, failures and
+ * log lines are dropped. Without the workers' facts (out of memory) b is
+ * kept whole. */
+static void trim(wq_writer *w, wq_batch *b, int64_t x)
+{
+    uint32_t ran = b->done + b->failed;
+    if (!b->facts)
+        x = ran - 1;
+    w->last = b->first + x * b->stride;
+    for (uint32_t i = (uint32_t)x + 1; i < ran; i++) {
+        wq_itemfacts *f = &b->facts[i];
+        if (b->j && b->j[i].carried) {
+            b->done--;
+            b->carried--;
+            b->nil -= b->j[i].status == WQ_SLOT_NIL;
+        } else if (f->status == WQ_FACT_FAILED) {
+            b->failed--;
+        } else {
+            b->done--;
+            b->nil -= f->status == WQ_FACT_NIL;
+        }
+        f->status = WQ_FACT_NONE;
+        if (b->j)
+            b->j[i].status = WQ_SLOT_NONE;
+        b->unrun++;
+    }
+    if (b->facts)
+        b->out.len = b->facts[x].out_end;
+}
+
 /* Writes one finished batch: the journal, its failures, then its results.
  * Past the first item a stop left unprocessed, the batches of a prefix
  * write and journal no results and count their items as not processed, so
@@ -187,6 +247,18 @@ static int results(wq_writer *w, wq_batch *b)
  * Returns 1 when the batch went to the shuffle. */
 static int take(wq_writer *w, wq_batch *b)
 {
+    if (w->last != INT64_MAX) {  /* past the --max-failures stop */
+        w->t.unrun += b->count;
+        return 0;
+    }
+    if (w->c.max_failures && w->c.prefix) {
+        int64_t x = crossing(w, b);
+        if (x >= 0) {
+            trim(w, b, x);
+            w->t.too_many = 1;
+            wq_stop_request(w->c.stop, WQ_STOP_FAILED);
+        }
+    }
     if (w->c.journal && b->j && !w->cut)
         journal_batch(w, b);
     failures(w, b);
@@ -196,9 +268,10 @@ static int take(wq_writer *w, wq_batch *b)
     w->t.attempts += b->attempts;
     w->t.failed += b->failed;
     w->ended += b->done + b->failed;
-    /* The workers stop the run as the bound is passed (maxfail.h); this
-     * tells the summary why, counting the items that ended as they do. */
-    if (w->c.max_failures && !w->t.too_many &&
+    /* The workers stop the run as the bound is passed (maxfail.h); an
+     * ordered list ends at the item that passed it in input order (above),
+     * other runs tell the summary why, counting the items that ended. */
+    if (w->c.max_failures && !w->c.prefix && !w->t.too_many &&
         wq_maxfail_exceeded(w->c.max_failures, w->t.failed, w->ended)) {
         w->t.too_many = 1;
         wq_stop_request(w->c.stop, WQ_STOP_FAILED);
