@@ -208,15 +208,28 @@ describe("the examples", function()
     local paths, expected = {}, {}
     for i = 1, 5 do
       paths[i] = testing.write_file(("%s/chunked %d.txt"):format(dir, i), ("x"):rep(i))
-      expected[i] = {path = paths[i], bytes = i, sha256 = sha256(paths[i])}
+      expected[i] = {path = paths[i], sha256 = sha256(paths[i])}
     end
     paths[6] = dir .. "/back\\slash"
     testing.write_file(paths[6], "b")
-    expected[6] = {path = paths[6], bytes = 1, sha256 = sha256(paths[6])}
+    expected[6] = {path = paths[6], sha256 = sha256(paths[6])}
     local list = testing.write_file(dir .. "/chunked.txt", table.concat(paths, "\n") .. "\n")
     local r = run("hash-files-chunked.lua", {list}, {"--chunk", "4", "-f", "ndjson"})
     assert.are.same({{expected[1], expected[2], expected[3], expected[4]},
                      {expected[5], expected[6]}}, r.output)
+  end)
+
+  it("hash-files-chunked fails a chunk with a missing file, naming it, and hashes the others",
+     function()
+    local a = testing.write_file(dir .. "/ca.txt", "a")
+    local b = testing.write_file(dir .. "/cb.txt", "b")
+    local list = testing.write_file(dir .. "/list3.txt", ("%s\n%s/gone\n%s\n"):format(a, dir, b))
+    local r = testing.run{job = EXAMPLES .. "hash-files-chunked.lua", files = {list},
+                          args = {"-k", "--chunk", "2", "-f", "ndjson"}}
+    assert.are.equal(1, r.code)
+    assert.are.same({{{path = b, sha256 = sha256(b)}}}, r.output)
+    assert.matches("item 1 %(.-list3.txt:1%) failed: sha256sum: .-/gone: No such file or directory",
+                   r.stderr)
   end)
 
   it("hash-files' sample list names files of this repository", function()

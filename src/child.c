@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -223,7 +225,10 @@ static void end_child(struct child *c)
         end_children(&p, 1);
 }
 
-/* exec's pipes (the parent's ends, -1 once closed) and what goes through. */
+/* exec's files (-1 once closed): the parent's end of the pipe to the
+ * child's stdin, and the memory files its stdout and stderr are, read once
+ * it has exited (a pipe would wake the waiting worker at every write: a
+ * line a file for sha256sum). */
 struct io {
     int in, out, err;
     const char *data;
@@ -231,21 +236,26 @@ struct io {
     wq_buf obuf, ebuf;
 };
 
-/* Reads what fd has into b; closes it at its end. */
-static void drain(int *fd, wq_buf *b)
+/* Reads the whole memory file fd into b. Returns 0, or -1 (errno). */
+static int slurp(int fd, wq_buf *b)
 {
-    if (wq_buf_grow(b, CHUNK) < 0) {
-        close(*fd);  /* out of memory: the child gets EPIPE */
-        *fd = -1;
-        return;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    if (wq_buf_grow(b, (size_t)st.st_size) < 0) {
+        errno = ENOMEM;
+        return -1;
     }
-    ssize_t n = read(*fd, b->data + b->len, b->cap - b->len);
-    if (n > 0)
+    for (off_t at = 0; at < st.st_size;) {
+        ssize_t n = pread(fd, b->data + b->len, (size_t)(st.st_size - at), at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -1 : 0;  /* shrunk meanwhile: what there is */
         b->len += (size_t)n;
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        close(*fd);
-        *fd = -1;
+        at += n;
     }
+    return 0;
 }
 
 /* Writes the next part of the data to the child's stdin; closes it at the
@@ -269,32 +279,14 @@ static int watch_list(const struct child *c, const struct io *io,
     int n = 0;
     if (io && io->in >= 0)
         p[n++] = (struct pollfd){io->in, POLLOUT, 0};
-    if (io && io->out >= 0)
-        p[n++] = (struct pollfd){io->out, POLLIN, 0};
-    if (io && io->err >= 0)
-        p[n++] = (struct pollfd){io->err, POLLIN, 0};
     if (n == 0 && c->pidfd >= 0)
         p[n++] = (struct pollfd){c->pidfd, POLLIN, 0};
     return n;
 }
 
-static void move_bytes(struct io *io, const struct pollfd *p, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (!p[i].revents)
-            continue;
-        if (p[i].fd == io->in)
-            feed(io);
-        else if (p[i].fd == io->out)
-            drain(&io->out, &io->obuf);
-        else if (p[i].fd == io->err)
-            drain(&io->err, &io->ebuf);
-    }
-}
-
-/* Moves bytes through io's pipes (if any) until they are closed and waits
- * for c to exit, then reaps it. Returns 0 once it is reaped, or the
- * interrupt's message when one concerning L came first (c still runs). */
+/* Feeds io's stdin pipe (if any) until it is closed and waits for c to
+ * exit, then reaps it. Returns 0 once it is reaped, or the interrupt's
+ * message when one concerning L came first (c still runs). */
 static const char *wait_child(lua_State *L, struct child *c, struct io *io)
 {
     const char *why = NULL;
@@ -304,13 +296,13 @@ static const char *wait_child(lua_State *L, struct child *c, struct io *io)
     while (c->p.pid && !(why = owner_of(c)->interrupt(L))) {
         struct pollfd p[4];
         int n = watch_list(c, io, p);
-        int piped = io && (io->in >= 0 || io->out >= 0 || io->err >= 0);
+        int piped = io && io->in >= 0;
         if (!piped && try_reap(c))
             break;
         struct timespec tick = {0, WQ_PROC_POLL_MS * 1000000};
         int r = ppoll(p, (nfds_t)n, n ? NULL : &tick, &old);
-        if (r > 0 && piped)
-            move_bytes(io, p, n);
+        if (r > 0 && piped && p[0].revents)
+            feed(io);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return why;
@@ -420,25 +412,23 @@ static int make_pipe(int fd[2], int end_)
     return 0;
 }
 
-/* Opens exec's pipes and starts the child. Returns 0 or -1 (errno). */
+/* Opens exec's stdin pipe and output files and starts the child. Returns
+ * 0 or -1 (errno). */
 static int start_run(lua_State *L, struct run *r, char **argv)
 {
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-    int rc = -1;
-    if ((r->io.data && make_pipe(in, 1) < 0) || make_pipe(out, 0) < 0 ||
-        make_pipe(err, 0) < 0)
+    int in[2] = {-1, -1}, rc = -1;
+    if (r->io.data && make_pipe(in, 1) < 0)
         goto done;
-    int fds[3] = {r->io.data ? in[0] : NULLDEV, out[1], err[1]};
+    if ((r->io.out = memfd_create("luaworkq-exec-stdout", MFD_CLOEXEC)) < 0 ||
+        (r->io.err = memfd_create("luaworkq-exec-stderr", MFD_CLOEXEC)) < 0)
+        goto done;
+    int fds[3] = {r->io.data ? in[0] : NULLDEV, r->io.out, r->io.err};
     rc = spawn(&r->c, kids_of(L), argv[0], argv, 1, fds);
 done:;
     int saved = errno;
-    int *keep[] = {&in[1], &out[0], &err[0]}, *drop[] = {&in[0], &out[1], &err[1]};
-    int *mine[] = {&r->io.in, &r->io.out, &r->io.err};
-    for (int i = 0; i < 3; i++) {
-        if (*drop[i] >= 0)
-            close(*drop[i]);
-        *mine[i] = *keep[i];
-    }
+    if (in[0] >= 0)
+        close(in[0]);
+    r->io.in = in[1];
     errno = saved;
     return rc;
 }
@@ -470,6 +460,11 @@ static int l_exec(lua_State *L)
     const char *why = wait_child(L, &r->c, &r->io);
     if (why)
         return interrupted(L, r, why);
+    if (slurp(r->io.out, &r->io.obuf) < 0 || slurp(r->io.err, &r->io.ebuf) < 0) {
+        int e = errno;
+        run_release(r);
+        return luaL_error(L, "cannot read the output of %s: %s", argv[0], strerror(e));
+    }
     lua_pushinteger(L, code_of(r->c.status));
     lua_pushlstring(L, r->io.obuf.data ? r->io.obuf.data : "", r->io.obuf.len);
     lua_pushlstring(L, r->io.ebuf.data ? r->io.ebuf.data : "", r->io.ebuf.len);

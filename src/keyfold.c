@@ -300,19 +300,22 @@ static int cmp_ents(const wq_keyent *x, const wq_keyent *y)
     return wq_keyent_cmp(x, y);
 }
 
+#define DIGITS (1 << 16)
+
 /* Sorts v by prefix: least significant digit first, 16 bits a pass, a pass
- * skipped when every key has the same digit there. tmp has room for n. */
-static void radix_sort(wq_keyent *v, wq_keyent *tmp, size_t n)
+ * skipped when every key has the same digit there. tmp has room for n,
+ * count for DIGITS (on the heap: in thread-local storage every thread the
+ * process starts would clear its 512 KB). */
+static void radix_sort(wq_keyent *v, wq_keyent *tmp, size_t n, size_t *count)
 {
-    static _Thread_local size_t count[1 << 16];
     for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, sizeof count);
+        memset(count, 0, DIGITS * sizeof *count);
         for (size_t i = 0; i < n; i++)
             count[v[i].prefix >> shift & 0xffff]++;
         if (n && count[v[0].prefix >> shift & 0xffff] == n)
             continue;
         size_t sum = 0;
-        for (size_t d = 0; d < 1 << 16; d++) {
+        for (size_t d = 0; d < DIGITS; d++) {
             size_t c = count[d];
             count[d] = sum;
             sum += c;
@@ -340,10 +343,15 @@ static void sort_run(wq_keyent *v, size_t n)
 static int sort_ents(wq_keyfold *kf)
 {
     wq_keyent *v = kf->ents, *tmp = malloc((kf->n ? kf->n : 1) * sizeof *tmp);
-    if (!tmp)
+    size_t *count = malloc(DIGITS * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
         return -1;
-    radix_sort(v, tmp, kf->n);
+    }
+    radix_sort(v, tmp, kf->n, count);
     free(tmp);
+    free(count);
     for (size_t i = 0, j; i < kf->n; i = j) {
         for (j = i + 1; j < kf->n && v[j].prefix == v[i].prefix;)
             j++;

@@ -4,19 +4,14 @@
 -- With --chunk N, process gets up to N paths at once and runs one sha256sum
 -- on all of them, as `xargs -n N sha256sum` does: one program per N files
 -- instead of one per file, which is most of the time when files are small.
--- Its result is the array of the chunk's {path, bytes, sha256} records, in
--- the order of the paths. Paths go to sha256sum as arguments, without a
--- shell, after "--". A file that cannot be read fails its chunk, naming it
--- (sha256sum's message); with -k the other chunks are still hashed.
+-- Its result is the array of the chunk's {path, sha256} records, in the
+-- order of the paths: what sha256sum prints, as records (hash-files.lua
+-- also gives each file's size, which costs an open of each file here).
+-- Paths go to sha256sum as arguments, without a shell, after "--". A file
+-- that cannot be read fails its chunk, naming it (sha256sum's message);
+-- with -k the other chunks are still hashed.
 
 local exec = luaworkq.exec
-
-local function size_of(path)
-  local f = assert(io.open(path, "rb"))          -- fails the chunk: "x: No such file..."
-  local size = f:seek("end")
-  f:close()
-  return size
-end
 
 function process(paths)
   local argv = {"sha256sum", "--"}
@@ -28,7 +23,7 @@ function process(paths)
   local records, i = {}, 0
   for line in out:gmatch("[^\n]+") do
     i = i + 1
-    records[i] = {path = paths[i], bytes = size_of(paths[i]), sha256 = line:match("^\\?(%x+)")}
+    records[i] = {path = paths[i], sha256 = line:match("^\\?(%x+)")}
   end
   return records
 end
