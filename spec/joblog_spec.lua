@@ -174,6 +174,46 @@ describe("--joblog", function()
   end
 end)
 
+describe("--joblog on a slow disk", function()
+  local dir
+  support.tmpdir_each(function(path) dir = path end)
+
+  it("does not hold the run back: the results are whole before the log is read", function()
+    -- The log is a FIFO that nobody reads until every result has come out
+    -- on the pipe to head (the run's 20,000 lines of log are 16 times a
+    -- pipe's buffer): a run that waited for the log to take its lines would
+    -- never finish its results (then timeout ends it).
+    local n = 20000
+    testing.write_file(dir .. "/job.lua", "function process(s) return s + 0 end\n")
+    testing.write_file(dir .. "/items.txt", support.numbers(n))
+    local script = ([[
+      cd %s && mkfifo log &&
+      timeout -k 5 60 %s -f ndjson --joblog log job.lua items.txt 2>err |
+        { exec 3<>log; head -n %d >out; exec 4<log 3<&-; cat <&4 >log.copy; }
+      echo "${PIPESTATUS[0]}"]]):format(testing.quote(dir),
+      testing.quote(os.getenv("LUAWORKQ") or "luaworkq"), n)
+    local _, status = support.sh("bash -c " .. testing.quote(script))
+    assert.are.same({"0", ""}, {status:match("%d+"), testing.read_file(dir .. "/err")})
+    assert.are.equal(support.numbers(n), testing.read_file(dir .. "/out"))
+    local rows = log_rows(dir .. "/log.copy")
+    assert.are.equal(n, #rows)
+    table.sort(rows, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
+    for i, row in ipairs(rows) do
+      assert.are.equal(("%d 0 items.txt:%d %d"):format(i, i, i), seqs({row})[1])
+    end
+  end)
+
+  it("that is full stops the run and says so once", function()
+    testing.write_file(dir .. "/job.lua", "function process(s) return s end\n")
+    testing.write_file(dir .. "/items.txt", support.numbers(20000))
+    local code, stderr = run_in(dir, {"--joblog", "/dev/full", "job.lua", "items.txt"})
+    assert.are.equal(2, code)
+    local said = select(2, stderr:gsub("cannot write %-%-joblog /dev/full: No space left on device", ""))
+    assert.are.equal(1, said, stderr)
+    assert.matches("\nluaworkq: stopped: %d+ done, 0 failed, %d+ not processed\n$", stderr)
+  end)
+end)
+
 describe("retries", function()
   local dir
   support.tmpdir_each(function(path) dir = path end)

@@ -3,12 +3,22 @@
  *
  * A line is built by hand, digit by digit: at a million items a second on
  * the main thread, printf's cost per number would show in the run's time.
+ *
+ * Producer: the writer (main thread), which formats a batch's lines and
+ * hands them over. Consumer: the log's thread, which writes what was
+ * handed over, as much as there is at each write. Between them one buffer
+ * under a lock, of at most WQ_JOBLOG_BOUND bytes unless a single batch is
+ * bigger: the writer waits only when the log is that far behind. Shutdown:
+ * wq_joblog_close says so and joins the thread once all is written. A
+ * write error is kept and the writer says it at its next batch (or at the
+ * close); what is handed over after it is dropped.
  */
 #include "joblog.h"
 #include "paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,13 +43,106 @@ struct counter {
 struct wq_joblog {
     int fd;
     char *path;
+    /* between the writer and the log's thread */
+    pthread_t thread;
+    int started;             /* the thread runs */
+    pthread_mutex_t mu;
+    pthread_cond_t handed;   /* lines were handed over, or closing */
+    pthread_cond_t taken;    /* the thread took what was handed over */
+    wq_buf pending;          /* under mu: handed over, not yet taken */
+    int closing;             /* under mu: no more lines come */
+    int error;               /* under mu: errno of the write that failed */
+    int said;                /* the writer has reported the error */
+    /* the writer's */
     int64_t unix_offset;     /* Unix time minus wq_now_ns, in ns */
     int64_t start_ms;        /* the last Starttime written, in ms ... */
     char start[NUMTEXT];     /* ... and its text */
     size_t start_len;
     struct counter seq, line; /* the last Seq and LINE written */
-    wq_buf lines;            /* the batch's lines, before their write */
+    wq_buf lines;            /* the batch's lines, before they are handed
+                                over */
 };
+
+/* Writes b whole to l's file. Returns 0, or an errno. */
+static int write_all(wq_joblog *l, const wq_buf *b)
+{
+    const char *p = b->data;
+    size_t left = b->len;
+    while (left > 0) {
+        ssize_t n = write(l->fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno;
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The log's thread: writes what is handed over until the close. */
+static void *log_main(void *arg)
+{
+    wq_joblog *l = arg;
+    wq_buf mine = WQ_BUF_INIT;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (!l->pending.len && !l->closing)
+            pthread_cond_wait(&l->handed, &l->mu);
+        if (!l->pending.len)
+            break;
+        wq_buf t = mine;
+        mine = l->pending;
+        l->pending = t;
+        pthread_cond_signal(&l->taken);
+        int failed = l->error;
+        pthread_mutex_unlock(&l->mu);
+        int e = failed ? 0 : write_all(l, &mine);
+        wq_buf_reset(&mine);
+        pthread_mutex_lock(&l->mu);
+        if (e && !l->error)
+            l->error = e;
+    }
+    pthread_mutex_unlock(&l->mu);
+    wq_buf_free(&mine);
+    return NULL;
+}
+
+/* Says the write error (once). Returns -1. */
+static int say_error(wq_joblog *l, int e, wq_buf *err)
+{
+    l->said = 1;
+    wq_buf_printf(err, "cannot write --joblog %s: %s", l->path, strerror(e));
+    return -1;
+}
+
+/* Hands the lines formatted over to the log's thread, waiting while it is
+ * WQ_JOBLOG_BOUND bytes behind. Returns 0, or -1 with a message in err
+ * (the thread's write failed, or memory ran out). */
+static int hand_over(wq_joblog *l, wq_buf *err)
+{
+    if (!l->lines.len)
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    while (l->pending.len && l->pending.len + l->lines.len > WQ_JOBLOG_BOUND && !l->error)
+        pthread_cond_wait(&l->taken, &l->mu);
+    int e = l->error, rc = 0;
+    if (!e && !l->pending.len) {  /* the usual case: the buffers change hands */
+        wq_buf t = l->pending;
+        l->pending = l->lines;
+        l->lines = t;
+    } else if (!e) {
+        rc = wq_buf_add(&l->pending, l->lines.data, l->lines.len);
+    }
+    pthread_cond_signal(&l->handed);
+    pthread_mutex_unlock(&l->mu);
+    wq_buf_reset(&l->lines);
+    if (e)
+        return l->said ? -1 : say_error(l, e, err);
+    if (rc < 0)
+        wq_buf_adds(err, "out of memory");
+    return rc;
+}
 
 wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err)
 {
@@ -61,6 +164,14 @@ wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err)
         wq_joblog_close(l, err);
         return NULL;
     }
+    if (pthread_mutex_init(&l->mu, NULL) != 0 || pthread_cond_init(&l->handed, NULL) != 0 ||
+        pthread_cond_init(&l->taken, NULL) != 0 ||
+        pthread_create(&l->thread, NULL, log_main, l) != 0) {
+        wq_buf_printf(err, "--joblog %s: cannot start its thread", path);
+        wq_joblog_close(l, err);
+        return NULL;
+    }
+    l->started = 1;
     return l;
 }
 
@@ -152,22 +263,29 @@ static char *put_start(wq_joblog *l, char *p, int64_t ns)
 /* What follows the backslash that escapes a byte, or 0 for a byte as it is. */
 static const char escaped[256] = {['\t'] = 't', ['\n'] = 'n', ['\\'] = '\\'};
 
+/* Appends s escaped to p, which has room for 2 * len; returns the end.
+ * The runs between bytes to escape (most items are one run) are copied
+ * whole. */
+static char *put_escaped(char *p, const char *s, size_t len)
+{
+    for (size_t i = 0, j;; i = j + 1) {
+        for (j = i; j < len && !escaped[(unsigned char)s[j]]; j++)
+            ;
+        memcpy(p, s + i, j - i);
+        p += j - i;
+        if (j == len)
+            return p;
+        p[0] = '\\';
+        p[1] = escaped[(unsigned char)s[j]];
+        p += 2;
+    }
+}
+
 int wq_joblog_escape(wq_buf *out, const char *s, size_t len)
 {
     if (out->cap - out->len < 2 * len && wq_buf_grow(out, 2 * len) < 0)
         return -1;
-    char *p = out->data + out->len;
-    for (size_t i = 0; i < len; i++) {
-        char e = escaped[(unsigned char)s[i]];
-        if (e) {
-            p[0] = '\\';
-            p[1] = e;
-            p += 2;
-        } else {
-            *p++ = s[i];
-        }
-    }
-    out->len = (size_t)(p - out->data);
+    out->len = (size_t)(put_escaped(out->data + out->len, s, len) - out->data);
     return 0;
 }
 
@@ -209,27 +327,9 @@ static int add_line(wq_joblog *l, const struct line *x, const char *source, size
     *p++ = ':';
     p = put_counted(&l->line, p, (uint64_t)x->line);
     *p++ = ' ';
+    p = put_escaped(p, item, len);
+    *p++ = '\n';
     l->lines.len = (size_t)(p - l->lines.data);
-    return wq_joblog_escape(&l->lines, item, len) | wq_buf_addc(&l->lines, '\n');
-}
-
-/* Writes the lines gathered, whole. */
-static int flush(wq_joblog *l, wq_buf *err)
-{
-    const char *p = l->lines.data;
-    size_t left = l->lines.len;
-    while (left > 0) {
-        ssize_t n = write(l->fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            wq_buf_printf(err, "cannot write --joblog %s: %s", l->path, strerror(errno));
-            return -1;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    wq_buf_reset(&l->lines);
     return 0;
 }
 
@@ -272,19 +372,33 @@ int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, i
         wq_buf_adds(err, "out of memory");
         return -1;
     }
-    return flush(l, err);
+    return hand_over(l, err);
 }
 
 int wq_joblog_close(wq_joblog *l, wq_buf *err)
 {
     if (!l)
         return 0;
-    int rc = l->fd >= 0 && l->lines.len ? flush(l, err) : 0;
-    if (l->fd >= 0 && close(l->fd) != 0 && rc == 0) {
-        wq_buf_printf(err, "cannot write --joblog %s: %s", l->path, strerror(errno));
-        rc = -1;
+    int rc = 0;
+    if (l->started) {
+        int said = l->said;
+        rc = hand_over(l, err) < 0 && !said ? -1 : 0;  /* the header of a
+                                                          log no batch reached */
+        pthread_mutex_lock(&l->mu);
+        l->closing = 1;
+        pthread_cond_signal(&l->handed);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thread, NULL);
+        if (rc == 0 && l->error && !l->said)
+            rc = say_error(l, l->error, err);
+        pthread_cond_destroy(&l->taken);
+        pthread_cond_destroy(&l->handed);
+        pthread_mutex_destroy(&l->mu);
     }
+    if (l->fd >= 0 && close(l->fd) != 0 && rc == 0 && !l->said)
+        rc = say_error(l, errno, err);
     wq_buf_free(&l->lines);
+    wq_buf_free(&l->pending);
     free(l->path);
     free(l);
     return rc;

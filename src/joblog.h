@@ -4,9 +4,10 @@
  *
  * The writer stage hands over every batch it takes, on the main thread;
  * the lines of the batch's finished items (done or failed) are formatted
- * from the facts its worker recorded (batch.h) and written to the file at
- * once, one write a batch: the log is never more than the batch being
- * written behind the run, and holds nothing in memory between batches.
+ * from the facts its worker recorded (batch.h) and handed to the log's own
+ * thread, which writes them as they come: a slow disk holds the run back
+ * only once the log is WQ_JOBLOG_BOUND bytes behind it, and the lines of a
+ * batch are written as soon as the disk takes them.
  * The columns, tab-separated after a header line:
  *
  *   Seq Host Starttime JobRuntime Send Receive Exitval Signal Command
@@ -25,16 +26,21 @@
 
 typedef struct wq_joblog wq_joblog;
 
+/* How far (in bytes of lines) the log's writes may be behind the run. */
+#define WQ_JOBLOG_BOUND (64u << 20)
+
 /* Opens the log at path (through wq_paths_open: never a link another user
  * planted): started afresh, or appended to when append (a run resuming a
  * journal), with the header line written only into an empty file. Returns
  * NULL with a message in err. */
 wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err);
 
-/* Writes the lines of b's finished items, in item order: its failed items,
+/* Logs the lines of b's finished items, in item order: its failed items,
  * and its done ones unless cut (a stopped run's batches past its prefix,
  * which are not journaled either). names are the inputs' names
- * (input.h). Returns 0, or -1 with a message in err. */
+ * (input.h). Returns 0, or -1 with a message in err: out of memory, or a
+ * write of earlier lines failed (said once: later calls return -1 with
+ * nothing in err). */
 int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, int cut,
                     wq_buf *err);
 
@@ -43,7 +49,9 @@ int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, i
  * memory. */
 int wq_joblog_escape(wq_buf *out, const char *s, size_t len);
 
-/* Closes the file and frees l. Returns 0, or -1 with a message in err. */
+/* Waits until every line handed over is written, closes the file and
+ * frees l. Returns 0, or -1 with a message in err (a write error not said
+ * by wq_joblog_batch). */
 int wq_joblog_close(wq_joblog *l, wq_buf *err);
 
 #endif

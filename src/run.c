@@ -354,9 +354,6 @@ static int wind_up(struct run *r)
         failures += rc != WQ_VALUE_OK;
         r->value = rc == WQ_VALUE_OK;
     }
-    if (wq_joblog_close(r->joblog, &err) < 0)
-        failures += report(&err);
-    r->joblog = NULL;
     wq_out *files[] = {r->out, r->errors};
     for (int i = 0; i < 2; i++) {
         int keep = effect.keep && (i > 0 || !r->fold || r->value);
@@ -369,6 +366,11 @@ static int wind_up(struct run *r)
             r->out_kept = files[i] && keep && rc == WQ_OUT_OK && r->o->output &&
                           stat(r->o->output, &st) == 0 && S_ISREG(st.st_mode);
     }
+    /* last: the results are whole while a slow log is still written */
+    wq_buf_reset(&err);
+    if (wq_joblog_close(r->joblog, &err) < 0)
+        failures += report(&err);
+    r->joblog = NULL;
     wq_buf_free(&err);
     return failures;
 }
