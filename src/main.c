@@ -39,9 +39,9 @@ static const char usage[] =
     "ITEMS files, or of standard input) on a pool of threads, and writes the\n"
     "results in input order, or folded by the job's merge.\n"
     "\n"
-    "  -j, --jobs N           worker threads (default: online CPUs)\n"
+    "  -j, --jobs N           worker threads (default: the CPUs it may run on)\n"
     "  -0, --null             items are separated by NUL bytes\n"
-    "  -d, --delimiter STR    items are separated by STR (escapes \\n \\t \\0 \\xHH)\n"
+    "  -d, --delimiter STR    items are separated by STR (escapes \\n \\t \\r \\0 \\\\ \\xHH)\n"
     "      --paragraph        an item is a block of lines ended by a blank line\n"
     "      --whole-files      each ITEMS file is one item, its whole content\n"
     "      --chunk N          process gets up to N consecutive items as an array\n"
@@ -89,7 +89,7 @@ static const char usage_rest[] =
     "ends them.\n"
     "\n"
     "Exit: 0 all items succeeded, 1 an item or hook failed, 2 usage or setup\n"
-    "error, 130/143 stopped by SIGINT/SIGTERM.\n";
+    "error, 130/143 stopped by SIGINT/SIGTERM, 141 the output pipe closed.\n";
 
 enum { OPT_NDJSON_IN = 256, OPT_UNORDERED, OPT_ERRORS, OPT_RETRIES,
        OPT_TIMEOUT, OPT_MEMORY, OPT_SET, OPT_STATS, OPT_CHECK,
