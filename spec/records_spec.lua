@@ -305,10 +305,13 @@ describe("compressed input", function()
     assert.equals(2, r.code)
     assert.matches("cannot read " .. z:gsub("%p", "%%%0") .. ": gzip data is truncated",
                    r.stderr)
+    -- the rest of the file is not known: the run says it stopped, "N+"
+    assert.matches("\nluaworkq: stopped: %d+ done, 0 failed, %d+%+ not processed\n$", r.stderr)
     testing.write_file(z, "\31\139\8\0\0\0\0\0\0\3\255\255garbage")
     r = run({}, nil, {z})
     assert.equals(2, r.code)
     assert.matches("gzip data is corrupt", r.stderr, 1, true)
+    assert.matches("\nluaworkq: stopped: 0 done, 0 failed, 0%+ not processed\n$", r.stderr)
   end)
 
   it("keeps a file shorter than a magic number as it is", function()
