@@ -1,7 +1,7 @@
 /* chunk.c - records grouped into chunks; see chunk.h. */
 #include "chunk.h"
+#include "numtext.h"
 
-#include <stdio.h>
 
 void wq_chunker_init(wq_chunker *c, const wq_recfmt *f)
 {
@@ -33,7 +33,8 @@ int wq_chunker_full(const wq_chunker *c)
 int wq_chunk_add(wq_buf *chunk, const char *rec, size_t len)
 {
     char head[24];
-    int n = snprintf(head, sizeof head, "%zu:", len);
+    int n = wq_numtext_int(head, (long long)len);  /* not snprintf: a record */
+    head[n++] = ':';
     return wq_buf_add(chunk, head, (size_t)n) | wq_buf_add(chunk, rec, len);
 }
 

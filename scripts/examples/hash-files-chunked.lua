@@ -18,12 +18,15 @@ function process(paths)
   table.move(paths, 1, #paths, 3, argv)
   local code, out, err = exec(argv)
   if code ~= 0 then error(err, 0) end
-  -- One line per path, in order; a name with a backslash or a newline makes
-  -- sha256sum start its line with "\" and escape the name.
-  local records, i = {}, 0
-  for line in out:gmatch("[^\n]+") do
-    i = i + 1
-    records[i] = {path = paths[i], sha256 = line:match("^\\?(%x+)")}
+  -- One line per path, in order: 64 hex digits, two spaces, the name. A
+  -- name with a backslash or a newline makes sha256sum start its line with
+  -- "\" and escape the name (which stays on its line). Lines are found with
+  -- a plain find, not a pattern, which would test every byte of every name.
+  local records, at = {}, 1
+  for i = 1, #paths do
+    local from = out:byte(at) == 92 and at + 1 or at  -- "\"
+    records[i] = {path = paths[i], sha256 = out:sub(from, from + 63)}
+    at = (out:find("\n", from + 64, true) or #out) + 1
   end
   return records
 end
