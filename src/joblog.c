@@ -59,6 +59,9 @@ struct wq_joblog {
     char start[NUMTEXT];     /* ... and its text */
     size_t start_len;
     struct counter seq, line; /* the last Seq and LINE written */
+    int source_file;         /* whose name source holds, or -1 */
+    wq_buf source;           /* that name and a colon, with 16 bytes of room
+                                after (copied 16 at a time) */
     wq_buf lines;            /* the batch's lines, before they are handed
                                 over */
 };
@@ -147,6 +150,8 @@ static int hand_over(wq_joblog *l, wq_buf *err)
 wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err)
 {
     wq_joblog *l = calloc(1, sizeof *l);
+    if (l)
+        l->source_file = -1;
     if (!l || !(l->path = strdup(path))) {
         free(l);
         wq_buf_adds(err, "out of memory");
@@ -263,6 +268,16 @@ static char *put_start(wq_joblog *l, char *p, int64_t ns)
 /* What follows the backslash that escapes a byte, or 0 for a byte as it is. */
 static const char escaped[256] = {['\t'] = 't', ['\n'] = 'n', ['\\'] = '\\'};
 
+/* Copies n bytes from s to p 16 at a time: p and s have room for up to
+ * 15 bytes more (a few moves, not a call, for the short copies of a
+ * line). Returns the end. */
+static char *put_16s(char *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16)
+        memcpy(p + i, s + i, 16);
+    return p + n;
+}
+
 /* Appends s escaped to p, which has room for 2 * len; returns the end.
  * The runs between bytes to escape (most items are one run) are copied
  * whole. */
@@ -270,9 +285,7 @@ static char *put_escaped(char *p, const char *s, size_t len)
 {
     for (size_t i = 0, j;; i = j + 1) {
         for (j = i; j < len && !escaped[(unsigned char)s[j]]; j++)
-            ;
-        memcpy(p, s + i, j - i);
-        p += j - i;
+            *p++ = s[j];
         if (j == len)
             return p;
         p[0] = '\\';
@@ -297,13 +310,14 @@ struct line {
     size_t send;
 };
 
-/* Appends one line of the log: source (slen bytes) names the item's file. */
+/* Appends one line of the log: source (slen bytes, a colon last, room
+ * after: l->source) names the item's file. */
 static int add_line(wq_joblog *l, const struct line *x, const char *source, size_t slen,
                     const char *item, size_t len)
 {
     /* numbers of at most 24 characters and their tabs, then the source, a
      * colon, a number, a space, the item escaped and a newline */
-    size_t room = 9 * 25 + slen + 2 * len + 1;
+    size_t room = 9 * 25 + slen + 16 + 2 * len + 1;
     if (l->lines.cap - l->lines.len < room && wq_buf_grow(&l->lines, room) < 0)
         return -1;
     char *p = l->lines.data + l->lines.len;
@@ -322,9 +336,7 @@ static int add_line(wq_joblog *l, const struct line *x, const char *source, size
     *p++ = x->failed ? '1' : '0';
     memcpy(p, "\t0\t", 3);
     p += 3;
-    memcpy(p, source, slen);
-    p += slen;
-    *p++ = ':';
+    p = put_16s(p, source, slen);
     p = put_counted(&l->line, p, (uint64_t)x->line);
     *p++ = ' ';
     p = put_escaped(p, item, len);
@@ -351,8 +363,21 @@ static int failures_only(wq_joblog *l, const wq_batch *b, const char *source, si
 int wq_joblog_batch(wq_joblog *l, const wq_batch *b, const char *const *names, int cut,
                     wq_buf *err)
 {
-    const char *source = names[b->file];
-    size_t slen = strlen(source);
+    if (b->file != l->source_file) {
+        const char *name = names[b->file];
+        size_t n = strlen(name);
+        wq_buf_reset(&l->source);
+        if (wq_buf_grow(&l->source, n + 17) < 0) {
+            wq_buf_adds(err, "out of memory");
+            return -1;
+        }
+        memcpy(l->source.data, name, n);
+        l->source.data[n] = ':';
+        l->source.len = n + 1;
+        l->source_file = b->file;
+    }
+    const char *source = l->source.data;
+    size_t slen = l->source.len;
     int rc = 0;
     if (!b->facts) {
         rc = failures_only(l, b, source, slen);
@@ -399,6 +424,7 @@ int wq_joblog_close(wq_joblog *l, wq_buf *err)
         rc = say_error(l, errno, err);
     wq_buf_free(&l->lines);
     wq_buf_free(&l->pending);
+    wq_buf_free(&l->source);
     free(l->path);
     free(l);
     return rc;
