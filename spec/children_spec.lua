@@ -279,6 +279,25 @@ describe("luaworkq.exec", function()
   }
   support.each_returns(cases, run_job)
 
+  it("finds a program again on PATH once it is gone from where it was found", function()
+    -- exec keeps where it found a name on PATH; the program there removed,
+    -- the next exec searches again and finds the one further on.
+    local dir = testing.tmpdir()
+    for _, d in ipairs{"a", "b"} do
+      assert(os.execute(("mkdir %s/%s && printf '#!/bin/sh\\necho %s\\n' > %s/%s/prog && chmod +x %s/%s/prog")
+        :format(dir, d, d, dir, d, dir, d)))
+    end
+    testing.write_file(dir .. "/job.lua", ([[
+      function process(s)
+        if s == "3" then assert(os.remove(%q)) end
+        local code, out = luaworkq.exec({"prog"})
+        return out
+      end]]):format(dir .. "/a/prog"))
+    local code, out = support.sh(("cd %s && printf '1\\n2\\n3\\n4\\n' | PATH=%s/a:%s/b:$PATH %s -j1 -f lines job.lua")
+      :format(dir, dir, dir, testing.quote(os.getenv("LUAWORKQ") or "luaworkq")))
+    assert.are.same({0, "a\n\na\n\nb\n\nb\n\n"}, {code, out})
+  end)
+
   -- {what a user does wrong, process's body, the error message}
   local errors = {
     {"names a program that is not there",

@@ -48,11 +48,22 @@ extern char **environ;
 #define KIDS "luaworkq.children"
 #define RUN_MT "luaworkq.exec"
 
+/* Where exec found a program on PATH, kept for the next exec of the same
+ * name, as a shell hashes commands: every directory of PATH before the
+ * program's is a failed execve in the child while the worker waits (nine
+ * of them on a PATH of twelve). */
+struct found {
+    uint64_t env;            /* the hash of PATH when it was found */
+    char name[64];           /* "": nothing kept */
+    char path[512];
+};
+
 /* A state's record: what it asks before it goes on waiting. */
 struct wq_children {
     wq_child_interrupt interrupt;
     uint64_t started;        /* children started: the last one's seq */
     int closing;             /* the state closes: no popen handle opens */
+    struct found found;      /* exec's last program found on PATH */
 };
 
 struct popen;
@@ -412,6 +423,47 @@ static int make_pipe(int fd[2], int end_)
     return 0;
 }
 
+static uint64_t hash_of(const char *s)
+{
+    uint64_t h = 14695981039346656037u;  /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* Where name is on PATH, as posix_spawnp would find it (a regular file we
+ * may execute): from f when it was found there under the same PATH, else
+ * searched and kept in f. NULL: spawn it with the search (a name with a
+ * slash, a relative directory of PATH on the way, names or paths too long
+ * to keep, or not found: posix_spawnp says what is wrong). */
+static const char *find(struct found *f, const char *name)
+{
+    const char *env = getenv("PATH");
+    size_t nlen = strlen(name);
+    if (!env || !*name || strchr(name, '/') || nlen >= sizeof f->name)
+        return NULL;
+    uint64_t h = hash_of(env);
+    if (f->env == h && strcmp(f->name, name) == 0)
+        return f->path;
+    for (const char *dir = env;; dir++) {
+        size_t dlen = strcspn(dir, ":");
+        if (dir[0] != '/' || dlen + 1 + nlen >= sizeof f->path)
+            return NULL;
+        memcpy(f->path, dir, dlen);
+        f->path[dlen] = '/';
+        memcpy(f->path + dlen + 1, name, nlen + 1);
+        struct stat st;
+        if (stat(f->path, &st) == 0 && S_ISREG(st.st_mode) && access(f->path, X_OK) == 0) {
+            f->env = h;
+            memcpy(f->name, name, nlen + 1);
+            return f->path;
+        }
+        dir += dlen;
+        if (!*dir)
+            return NULL;
+    }
+}
+
 /* Opens exec's stdin pipe and output files and starts the child. Returns
  * 0 or -1 (errno). */
 static int start_run(lua_State *L, struct run *r, char **argv)
@@ -423,7 +475,13 @@ static int start_run(lua_State *L, struct run *r, char **argv)
         (r->io.err = memfd_create("luaworkq-exec-stderr", MFD_CLOEXEC)) < 0)
         goto done;
     int fds[3] = {r->io.data ? in[0] : NULLDEV, r->io.out, r->io.err};
-    rc = spawn(&r->c, kids_of(L), argv[0], argv, 1, fds);
+    struct wq_children *k = kids_of(L);
+    const char *path = find(&k->found, argv[0]);
+    rc = spawn(&r->c, k, path ? path : argv[0], argv, !path, fds);
+    if (rc < 0 && path) {  /* gone since: search again, as posix_spawnp does */
+        k->found.name[0] = '\0';
+        rc = spawn(&r->c, k, argv[0], argv, 1, fds);
+    }
 done:;
     int saved = errno;
     if (in[0] >= 0)
@@ -555,9 +613,8 @@ wq_children *wq_child_open(lua_State *L, wq_child_interrupt interrupt)
 {
     wq_proc_subreap();
     struct wq_children *k = lua_newuserdatauv(L, sizeof *k, 0);
+    memset(k, 0, sizeof *k);
     k->interrupt = interrupt;
-    k->started = 0;
-    k->closing = 0;
     lua_setfield(L, LUA_REGISTRYINDEX, KIDS);
     luaL_newmetatable(L, RUN_MT);
     lua_pushcfunction(L, run_gc);
