@@ -290,12 +290,13 @@ describe("luaworkq.exec", function()
     testing.write_file(dir .. "/job.lua", ([[
       function process(s)
         if s == "3" then assert(os.remove(%q)) end
-        local code, out = luaworkq.exec({"prog"})
-        return out
+        local _, out = luaworkq.exec({"prog"})
+        local _, echoed = luaworkq.exec({"echo", s})  -- another name: its own path
+        return out .. echoed
       end]]):format(dir .. "/a/prog"))
     local code, out = support.sh(("cd %s && printf '1\\n2\\n3\\n4\\n' | PATH=%s/a:%s/b:$PATH %s -j1 -f lines job.lua")
       :format(dir, dir, dir, testing.quote(os.getenv("LUAWORKQ") or "luaworkq")))
-    assert.are.same({0, "a\n\na\n\nb\n\nb\n\n"}, {code, out})
+    assert.are.same({0, "a\n1\n\na\n2\n\nb\n3\n\nb\n4\n\n"}, {code, out})
   end)
 
   -- {what a user does wrong, process's body, the error message}

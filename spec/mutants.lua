@@ -48,6 +48,23 @@ return {
    to = "w->cut = 0;",
    tests = {"errors_spec", "stop_spec", "stopped_run_spec", "journal_spec"},
    why = "results after an unprocessed item written after a stop"},
+  -- writer.c: --max-failures in input order
+  {file = "src/writer.c", from = "b->out.len = b->facts[x].out_end;",
+   to = "b->out.len = b->facts[ran - 1].out_end;", tests = {"stop_summary_spec"},
+   why = "results after the N+1th failure in input order written"},
+  {file = "src/writer.c", from = "f && f->index <= w->last; f = f->next", to = "f; f = f->next",
+   tests = {"stop_summary_spec"}, why = "failures after the N+1th in input order reported"},
+  -- joblog.c: the log's thread
+  {file = "src/joblog.c",
+   from = "while (l->pending.len && l->pending.len + l->lines.len > WQ_JOBLOG_BOUND && !l->error)",
+   to = "while (l->pending.len && !l->error)", tests = {"joblog_spec"},
+   why = "the run waits for every write of a slow log"},
+  -- child.c: exec's programs on PATH
+  {file = "src/child.c", from = "if (f->env == h && strcmp(f->name, name) == 0)",
+   to = "if (f->env == h && f->name[0])", tests = {"children_spec"},
+   why = "exec runs the program it found for another name"},
+  {file = "src/child.c", from = "if (rc < 0 && path) {", to = "if (0) {", tests = {"children_spec"},
+   why = "a program gone from where it was found on PATH is not looked up again"},
   -- shards.c: --merge
   {file = "src/shards.c", from = "struct part *p = &by[(i - 1) % n];",
    to = "struct part *p = &by[i % n];", tests = {"shard_spec"},
