@@ -290,13 +290,14 @@ describe("luaworkq.exec", function()
     testing.write_file(dir .. "/job.lua", ([[
       function process(s)
         if s == "3" then assert(os.remove(%q)) end
-        local _, out = luaworkq.exec({"prog"})
+        local _, first = luaworkq.exec({"prog"})  -- item 3: where it was found is gone
         local _, echoed = luaworkq.exec({"echo", s})  -- another name: its own path
-        return out .. echoed
+        local _, last = luaworkq.exec({"prog"})
+        return first .. echoed .. last
       end]]):format(dir .. "/a/prog"))
     local code, out = support.sh(("cd %s && printf '1\\n2\\n3\\n4\\n' | PATH=%s/a:%s/b:$PATH %s -j1 -f lines job.lua")
       :format(dir, dir, dir, testing.quote(os.getenv("LUAWORKQ") or "luaworkq")))
-    assert.are.same({0, "a\n1\n\na\n2\n\nb\n3\n\nb\n4\n\n"}, {code, out})
+    assert.are.same({0, "a\n1\na\n\na\n2\na\n\nb\n3\nb\n\nb\n4\nb\n\n"}, {code, out})
   end)
 
   -- {what a user does wrong, process's body, the error message}

@@ -79,15 +79,18 @@ describe("--max-failures N on cheap items", function()
                                                      20000 - 10 * (n + 1)),
                       last_line(r.stderr))
         assert.equals(table.concat(want, "\n") .. "\n", r.stdout)
+        local reported = select(2, r.stderr:gsub("luaworkq: item %d+ %(stdin:%d+%) failed:", ""))
+        assert.equals(n + 1, reported)
       end
     end)
   end
 end)
 
 describe("--max-failures N with a slow item before the failures", function()
-  -- Item 1 fails last, once item 9 has failed; items 5 and 9 fail at once
-  -- on the other worker. In input order item 5 is the second failure: the
-  -- run ends there, whatever ran after it meanwhile.
+  -- Item 1 fails last, once item 207 has failed; items 205 and 207 fail
+  -- at once on the other worker, which by then takes batches of many
+  -- items. In input order item 205 is the second failure: the run ends
+  -- there, whatever ran after it meanwhile in the same batch and later.
   it("ends at the N+1th failure in input order, not at the N+1th to end", function()
     local flag = dir .. "/flag"
     local job = ([[
@@ -101,21 +104,23 @@ describe("--max-failures N with a slow item before the failures", function()
           until os.time() > deadline
           error("slow one")
         end
-        if i == 9 then io.open(flag, "w"):close() end
-        if i == 5 or i == 9 then error("bad " .. i) end
+        if i == 207 then io.open(flag, "w"):close() end
+        if i == 205 or i == 207 then error("bad " .. i) end
         return i
       end]]):format(flag)
     local out = dir .. "/out.ndjson"
-    local r = testing.run{job_source = job, input = numbers(30),
+    local r = testing.run{job_source = job, input = numbers(400),
                           args = {"-k", "-j", "2", "-f", "ndjson", "--max-failures", "1",
                                   "-o", out}}
     assert.equals(1, r.code)
-    assert.equals("2\n3\n4\n", testing.read_file(out))
+    local want = {}
+    for i = 2, 204 do want[#want + 1] = i .. "\n" end
+    assert.equals(table.concat(want), testing.read_file(out))
     local failed = {}
     for index in r.stderr:gmatch("luaworkq: item (%d+) %(") do failed[#failed + 1] = index end
-    assert.same({"1", "5"}, failed)
-    assert.matches("^luaworkq: stopped %(more than 1 item failed%): 3 done, 2 failed, %d+%+? "
-                   .. "not processed; .* holds the first 3 results$", last_line(r.stderr))
+    assert.same({"1", "205"}, failed)
+    assert.matches("^luaworkq: stopped %(more than 1 item failed%): 203 done, 2 failed, %d+%+? "
+                   .. "not processed; .* holds the first 203 results$", last_line(r.stderr))
   end)
 end)
 
