@@ -53,6 +53,7 @@ struct wq_joblog {
     int closing;             /* under mu: no more lines come */
     int error;               /* under mu: errno of the write that failed */
     int said;                /* the writer has reported the error */
+    int truncate;            /* the thread empties the old log first */
     /* the writer's */
     int64_t unix_offset;     /* Unix time minus wq_now_ns, in ns */
     int64_t start_ms;        /* the last Starttime written, in ms ... */
@@ -88,7 +89,9 @@ static void *log_main(void *arg)
 {
     wq_joblog *l = arg;
     wq_buf mine = WQ_BUF_INIT;
+    int emptied = l->truncate && ftruncate(l->fd, 0) != 0 ? errno : 0;
     pthread_mutex_lock(&l->mu);
+    l->error = emptied;
     for (;;) {
         while (!l->pending.len && !l->closing)
             pthread_cond_wait(&l->handed, &l->mu);
@@ -157,10 +160,15 @@ wq_joblog *wq_joblog_open(const char *path, int append, wq_buf *err)
         wq_buf_adds(err, "out of memory");
         return NULL;
     }
-    int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+    /* An old log is emptied by the log's thread before its first write, not
+     * here: dropping a big file's pages takes tens of milliseconds (108 MB:
+     * 30-70 ms), which the run would wait for before its first item. */
+    int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : 0);
     struct stat st;
     l->fd = wq_paths_open(path, "--joblog", flags, NULL, err);
-    if (l->fd >= 0 && fstat(l->fd, &st) == 0 && (st.st_size == 0 || !S_ISREG(st.st_mode)))
+    int regular = l->fd >= 0 && fstat(l->fd, &st) == 0 && S_ISREG(st.st_mode);
+    l->truncate = !append && regular && st.st_size > 0;
+    if (l->fd >= 0 && (!append || !regular || st.st_size == 0))
         wq_buf_adds(&l->lines, HEADER);
     struct timespec real;
     clock_gettime(CLOCK_REALTIME, &real);
