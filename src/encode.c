@@ -26,6 +26,17 @@
 
 /* JSON string: escapes '"', '\\' and control bytes, keeps valid UTF-8 and
  * replaces each maximal invalid subpart by one U+FFFD. */
+/* Whether any of the 8 bytes of w is a control character, a quote, a
+ * backslash or not ASCII: what JSON escapes or checks. */
+static inline int word_needs_care(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    uint64_t below = w - ones * 0x20;                  /* < 0x20: borrows */
+    uint64_t zq = quote - ones, zs = slash - ones;     /* zero bytes borrow */
+    return ((below & ~w) | (zq & ~quote) | (zs & ~slash) | w) & highs ? 1 : 0;
+}
+
 int wq_codec_json_string(wq_buf *out, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -34,6 +45,14 @@ int wq_codec_json_string(wq_buf *out, const char *str, size_t n)
     if (wq_buf_addc(out, '"') < 0)
         return -1;
     while (i < n) {
+        if (n - i >= 8) {  /* plain ASCII 8 bytes a step: most text */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!word_needs_care(w)) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned c = s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++;
