@@ -39,13 +39,7 @@ int wq_maxfail_count_init(wq_maxfail_count *c, const wq_maxfail *bound)
 {
     memset(c, 0, sizeof *c);
     c->bound = bound;
-    if (bound->percent < 0 && bound->count < (int64_t)(SIZE_MAX / 16))
-        c->least = malloc(((size_t)bound->count + 1) * sizeof *c->least);
-    if (pthread_mutex_init(&c->lock, NULL) != 0) {
-        free(c->least);
-        return -1;
-    }
-    return 0;
+    return pthread_mutex_init(&c->lock, NULL) == 0 ? 0 : -1;
 }
 
 void wq_maxfail_count_free(wq_maxfail_count *c)
@@ -57,12 +51,34 @@ void wq_maxfail_count_free(wq_maxfail_count *c)
     c->least = NULL;
 }
 
-/* Keeps index among the N+1 least of c (a max-heap in c->least). */
+/* Makes room in c->least for one more index, up to n. Returns 0 or -1. */
+static int grow(wq_maxfail_count *c, size_t n)
+{
+    if (c->nleast < c->cap)
+        return 0;
+    size_t cap = c->cap ? 2 * c->cap : 16;
+    cap = cap < n ? cap : n;
+    int64_t *h = cap <= SIZE_MAX / sizeof *h ? realloc(c->least, cap * sizeof *h) : NULL;
+    if (!h)
+        return -1;
+    c->least = h;
+    c->cap = cap;
+    return 0;
+}
+
+/* Keeps index among the N+1 least of c (a max-heap in c->least). Out of
+ * memory, it keeps none from then on: until stays as it was, and the
+ * workers stop at once, as they would without it. */
 static void keep_least(wq_maxfail_count *c, int64_t index)
 {
     size_t n = (size_t)c->bound->count + 1, i;
-    int64_t *h = c->least;
     pthread_mutex_lock(&c->lock);
+    if (c->lost || (c->nleast < n && grow(c, n) < 0)) {
+        c->lost = 1;
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    int64_t *h = c->least;
     if (c->nleast < n) {  /* up from the bottom */
         for (i = c->nleast++; i > 0 && h[(i - 1) / 2] < index; i = (i - 1) / 2)
             h[i] = h[(i - 1) / 2];
@@ -93,8 +109,7 @@ int wq_maxfail_note(wq_maxfail_count *c, int failed, int64_t index)
 {
     if (!c || !failed || c->bound->percent >= 0)
         return 0;
-    if (c->least)
-        keep_least(c, index);
+    keep_least(c, index);
     return atomic_fetch_add_explicit(&c->failed, 1, memory_order_relaxed) + 1 >
            c->bound->count;
 }

@@ -47,7 +47,8 @@ typedef struct wq_maxfail_count {
      * a batch left behind does not end the run early. */
     pthread_mutex_t lock;
     int64_t *least;
-    size_t nleast;
+    size_t nleast, cap;               /* cap: least's room, grown as needed */
+    int lost;                         /* least could not grow: no until */
     _Atomic int64_t until;            /* 0 until there are N+1 */
 } wq_maxfail_count;
 

@@ -209,9 +209,9 @@ static int64_t crossing(const wq_writer *w, const wq_batch *b)
 }
 
 /* Makes the items of b after position x count as not processed, as if the
- * stop had come before them: their results, journal records, failures and
- * log lines are dropped. Without the workers' facts (out of memory) b is
- * kept whole. */
+ * stop had come before them: their results, journal records, failures,
+ * log lines and retries are dropped. Without the workers' facts (out of
+ * memory) b is kept whole. */
 static void trim(wq_writer *w, wq_batch *b, int64_t x)
 {
     uint32_t ran = b->done + b->failed;
@@ -229,6 +229,10 @@ static void trim(wq_writer *w, wq_batch *b, int64_t x)
         } else {
             b->done--;
             b->nil -= f->status == WQ_FACT_NIL;
+        }
+        if (f->attempts > 1) {
+            b->retried--;
+            b->attempts -= f->attempts;
         }
         f->status = WQ_FACT_NONE;
         if (b->j)
