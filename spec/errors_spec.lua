@@ -282,10 +282,18 @@ end
       assert.are.same({1, 2}, {results[1], results[2]})
       for i = 2, #results do assert.is_true(results[i] > results[i - 1]) end
       for _, v in ipairs(results) do assert.are_not.equal(3, v) end
-      local done, failed, rest = last_line(r.stderr):match(
+      -- item 3 may fail after every other item ran (a slow thread): then
+      -- the run is not called stopped, and nothing is left
+      local line = last_line(r.stderr)
+      local done, failed, rest = line:match(
         "^luaworkq: stopped: (%d+) done, (%d+) failed, (%d+) not processed$")
+      if not done then
+        done, failed = line:match("^luaworkq: (%d+) done, (%d+) failed$")
+        rest = 0
+      end
       assert.are.same({#results, 1, 200}, {tonumber(done), tonumber(failed),
-                                           done + failed + rest})
+                                           (tonumber(done) or 0) + (tonumber(failed) or 0) + rest},
+                      line)
     end)
 
   -- Item 100 fails only once item 300 has run: the batches between them
