@@ -372,6 +372,8 @@ static void count_rest(wq_reader *r)
            rc == WQ_INPUT_INTERRUPTED)
         if (rc == WQ_INPUT_ITEM && starts_item(r))
             r->t.rest += in_shard(&r->c, ++r->t.read);
+    if (rc == WQ_INPUT_ERROR)  /* what follows an unreadable part is not known */
+        r->t.rest_unknown = 1;
     wq_buf_free(&err);
 }
 

@@ -67,7 +67,8 @@ typedef struct wq_readconf {
 typedef struct wq_readtally {
     int64_t read;               /* items read (in and out of the shard) */
     int64_t rest;               /* items of this run left unread at a stop */
-    int rest_unknown;           /* more may have followed (a pipe) */
+    int rest_unknown;           /* more may have followed (a pipe, or an
+                                   input that could not be read on) */
     int complete;               /* the whole input was read */
     uint64_t digest;            /* of every item read, when journaling */
     int64_t rerun;              /* items the journal recorded as failed,

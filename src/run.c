@@ -438,8 +438,8 @@ static enum wq_outcome conclude(struct run *r, int failures)
         return WQ_OUTCOME_PIPE;  /* quiet, as a program ended by SIGPIPE */
     if (r->o->stats && talk && r->writer)
         stats(r, left);
-    if (why != WQ_GOING && talk)  /* after an input error the rest is unknown */
-        summarize(r, t, left, rt->rest_unknown || why == WQ_STOP_INPUT);
+    if (why != WQ_GOING && talk)
+        summarize(r, t, left, rt->rest_unknown);
     else if (t->carried && r->o->stats && talk)
         wq_reportf("%lld done (%lld from the journal), %lld failed",
                    (long long)t->done, (long long)t->carried, (long long)t->failed);
