@@ -406,14 +406,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
   local JOB = 'columns = {"id", "a,b", \'q"t\', "text", "e", "uni"}\n' ..
               "function process(r) return r end"
 
-  local function python(program, ...)
-    local words = {"python3", "-c", q(program)}
-    for _, a in ipairs({...}) do words[#words + 1] = q(a) end
-    local p = assert(io.popen(table.concat(words, " ")))
-    local out = p:read("a")
-    assert(p:close(), "python3 failed")
-    return out
-  end
+  local python = support.python
 
   -- The rows as DictReader's program prints them: keys sorted, empty
   -- values dropped (a missing value and an empty one read back the same).

@@ -45,15 +45,7 @@ end
 
 local lines = support.lines_of
 
--- Runs python3 with a program; returns its stdout.
-local function python(program, ...)
-  local words = {"python3", "-c", q(program)}
-  for _, a in ipairs({...}) do words[#words + 1] = q(a) end
-  local p = assert(io.popen(table.concat(words, " ")))
-  local out = p:read("a")
-  assert(p:close(), "python3 failed")
-  return out
-end
+local python = support.python
 
 local function sh(cmd)
   local ok = os.execute(cmd)

@@ -31,6 +31,16 @@ function M.listdir(dir)
   return names
 end
 
+-- Runs python3 with a program and arguments; returns its stdout.
+function M.python(program, ...)
+  local words = {"python3", "-c", testing.quote(program)}
+  for _, a in ipairs({...}) do words[#words + 1] = testing.quote(a) end
+  local p = assert(io.popen(table.concat(words, " ")))
+  local out = p:read("a")
+  assert(p:close(), "python3 failed")
+  return out
+end
+
 -- Runs a shell command; returns its exit code (128 + N for signal N) and
 -- what it wrote on stdout.
 function M.sh(cmd)
